@@ -1,0 +1,52 @@
+//! The Ferrostack console (Leptos): rendered on the server, hydrated in the browser.
+//! Server functions live beside the components that use them and call the service
+//! layer with the signed-in user's context; nothing here holds a rule of its own.
+
+pub mod home;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::StaticSegment;
+
+/// What the console shows about the cloud it belongs to; the server provides it as
+/// context to every render and server function.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CloudInfo {
+    pub version: String,
+    /// Keystone auth URL clients use (`.../identity/v3`).
+    pub auth_url: String,
+    pub region: String,
+}
+
+/// The HTML document around the app (server side only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/ferrostack.css"/>
+        <Title text="Ferrostack"/>
+        <Router>
+            <Routes fallback=|| view! { <p class="page">"Page not found."</p> }>
+                <Route path=StaticSegment("") view=home::HomePage/>
+            </Routes>
+        </Router>
+    }
+}

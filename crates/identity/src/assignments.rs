@@ -1,0 +1,427 @@
+//! Role assignments: a role granted to a user or a group on a project, a domain or the
+//! system; and the effective roles a user holds in a scope (direct + through groups).
+
+use std::collections::HashMap;
+
+use ferrostack_core::db::{Arg, Sql};
+use ferrostack_core::{Ctx, Error, Result, RoleRef};
+use ferrostack_types::identity::{Actor, NameInDomain, Named, Role, RoleAssignment, Target};
+
+use crate::revocations::Event;
+use crate::{policy, Identity};
+
+/// The `target_id` stored for a system-wide assignment.
+const SYSTEM_TARGET: &str = "all";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetRef {
+    Project(String),
+    Domain(String),
+    System,
+}
+
+impl TargetRef {
+    fn parts(&self) -> (&'static str, &str) {
+        match self {
+            TargetRef::Project(id) => ("project", id),
+            TargetRef::Domain(id) => ("domain", id),
+            TargetRef::System => ("system", SYSTEM_TARGET),
+        }
+    }
+}
+
+/// One grant: `role_id` for `actor` on `target`.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub actor: Actor,
+    pub target: Target,
+    pub role_id: String,
+}
+
+fn actor_parts(a: &Actor) -> (&'static str, &str) {
+    match a {
+        Actor::User(id) => ("user", id),
+        Actor::Group(id) => ("group", id),
+    }
+}
+
+fn target_parts(t: &Target) -> (&'static str, &str) {
+    match t {
+        Target::Project(id) => ("project", id),
+        Target::Domain(id) => ("domain", id),
+        Target::System => ("system", SYSTEM_TARGET),
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AssignmentFilter {
+    pub user_id: Option<String>,
+    pub group_id: Option<String>,
+    pub role_id: Option<String>,
+    pub project_id: Option<String>,
+    pub domain_id: Option<String>,
+    pub system: bool,
+    /// Expand group assignments into one per member.
+    pub effective: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct AssignmentRow {
+    actor_type: String,
+    actor_id: String,
+    target_type: String,
+    target_id: String,
+    role_id: String,
+    role_name: String,
+}
+
+impl Identity {
+    async fn grant_check_parts(&self, g: &Grant) -> Result<Role> {
+        match &g.actor {
+            Actor::User(id) => drop(self.user_fetch(id).await?),
+            Actor::Group(id) => drop(self.group_fetch(id).await?),
+        }
+        match &g.target {
+            Target::Project(id) => drop(self.project_fetch(id).await?),
+            Target::Domain(id) => drop(self.domain_fetch(id).await?),
+            Target::System => {}
+        }
+        self.role_fetch(&g.role_id).await
+    }
+
+    /// Grant a role (PUT .../roles/{role_id}). Granting twice is not an error.
+    pub async fn role_grant(&self, ctx: &Ctx, g: Grant) -> Result<()> {
+        policy::require_admin(ctx, "create_grant")?;
+        self.grant_check_parts(&g).await?;
+        let (at, aid) = actor_parts(&g.actor);
+        let (tt, tid) = target_parts(&g.target);
+        let res = sqlx::query(
+            "INSERT INTO role_assignments (actor_type, actor_id, target_type, target_id, role_id) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(at)
+        .bind(aid)
+        .bind(tt)
+        .bind(tid)
+        .bind(&g.role_id)
+        .execute(&self.db.pool)
+        .await;
+        match res {
+            Ok(_) => {}
+            Err(e) if ferrostack_core::error::is_unique_violation(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.invalidate();
+        Ok(())
+    }
+
+    /// Check a grant (HEAD/GET .../roles/{role_id}): Ok, or 404 saying what is missing.
+    pub async fn role_check(&self, ctx: &Ctx, g: Grant) -> Result<()> {
+        if !ctx.is_admin() && !matches!(&g.actor, Actor::User(u) if ctx.is_user(u)) {
+            policy::require_admin(ctx, "check_grant")?;
+        }
+        let role = self.grant_check_parts(&g).await?;
+        let (at, aid) = actor_parts(&g.actor);
+        let (tt, tid) = target_parts(&g.target);
+        let found: Option<(String,)> = sqlx::query_as(
+            "SELECT role_id FROM role_assignments WHERE actor_type = $1 AND actor_id = $2 AND target_type = $3 \
+             AND target_id = $4 AND role_id = $5",
+        )
+        .bind(at)
+        .bind(aid)
+        .bind(tt)
+        .bind(tid)
+        .bind(&g.role_id)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        found.map(|_| ()).ok_or_else(|| Error::NotFound {
+            kind: "role assignment",
+            id: format!("role {} for {at} {aid} on {tt} {tid}", role.name),
+        })
+    }
+
+    /// Revoke a grant. The actor's tokens for that target stop working at once.
+    pub async fn role_revoke(&self, ctx: &Ctx, g: Grant) -> Result<()> {
+        policy::require_admin(ctx, "revoke_grant")?;
+        self.role_check(ctx, g.clone()).await?;
+        let (at, aid) = actor_parts(&g.actor);
+        let (tt, tid) = target_parts(&g.target);
+        let users = match &g.actor {
+            Actor::User(id) => vec![id.clone()],
+            Actor::Group(id) => self.group_member_ids(id).await?,
+        };
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM role_assignments WHERE actor_type = $1 AND actor_id = $2 AND target_type = $3 \
+             AND target_id = $4 AND role_id = $5",
+        )
+        .bind(at)
+        .bind(aid)
+        .bind(tt)
+        .bind(tid)
+        .bind(&g.role_id)
+        .execute(&mut *tx)
+        .await?;
+        let events = users
+            .into_iter()
+            .map(|u| {
+                let mut e = Event {
+                    user_id: Some(u),
+                    ..Default::default()
+                };
+                match &g.target {
+                    Target::Project(p) => e.project_id = Some(p.clone()),
+                    Target::Domain(d) => e.domain_id = Some(d.clone()),
+                    Target::System => {}
+                }
+                self.revocation_event(e)
+            })
+            .collect();
+        self.commit(tx, events).await
+    }
+
+    /// Roles granted directly to `actor` on `target` (GET .../users/{id}/roles).
+    pub async fn roles_granted(
+        &self,
+        ctx: &Ctx,
+        actor: Actor,
+        target: Target,
+    ) -> Result<Vec<Role>> {
+        if !ctx.is_admin() && !matches!(&actor, Actor::User(u) if ctx.is_user(u)) {
+            policy::require_admin(ctx, "list_grants")?;
+        }
+        match &target {
+            Target::Project(id) => drop(self.project_fetch(id).await?),
+            Target::Domain(id) => drop(self.domain_fetch(id).await?),
+            Target::System => {}
+        }
+        let (at, aid) = actor_parts(&actor);
+        let (tt, tid) = target_parts(&target);
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT r.id, r.name, r.description FROM role_assignments a JOIN roles r ON r.id = a.role_id \
+             WHERE a.actor_type = $1 AND a.actor_id = $2 AND a.target_type = $3 AND a.target_id = $4 ORDER BY r.name",
+        )
+        .bind(at)
+        .bind(aid)
+        .bind(tt)
+        .bind(tid)
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, description)| Role {
+                id,
+                name,
+                description,
+            })
+            .collect())
+    }
+
+    /// The roles `user_id` holds on `target`, directly or through its groups.
+    pub(crate) async fn effective_roles(
+        &self,
+        user_id: &str,
+        target: &TargetRef,
+    ) -> Result<Vec<RoleRef>> {
+        let (tt, tid) = target.parts();
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT r.id, r.name FROM role_assignments a JOIN roles r ON r.id = a.role_id \
+             WHERE a.target_type = $1 AND a.target_id = $2 AND ((a.actor_type = 'user' AND a.actor_id = $3) OR \
+             (a.actor_type = 'group' AND a.actor_id IN (SELECT group_id FROM group_members WHERE user_id = $3))) \
+             ORDER BY r.name",
+        )
+        .bind(tt)
+        .bind(tid)
+        .bind(user_id)
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| RoleRef { id, name })
+            .collect())
+    }
+
+    /// GET /v3/role_assignments. An admin may ask anything; anyone else only about
+    /// their own user.
+    pub async fn assignment_list(
+        &self,
+        ctx: &Ctx,
+        f: AssignmentFilter,
+    ) -> Result<Vec<RoleAssignment>> {
+        let own = f.user_id.as_deref().is_some_and(|u| ctx.is_user(u));
+        if !own {
+            policy::require_admin(ctx, "list_role_assignments")?;
+        }
+        let mut sql = Sql::new(
+            "SELECT a.actor_type, a.actor_id, a.target_type, a.target_id, a.role_id, r.name AS role_name \
+             FROM role_assignments a JOIN roles r ON r.id = a.role_id WHERE 1 = 1",
+        );
+        sql.and_eq("a.role_id", f.role_id.clone().map(Arg::Text));
+        if let Some(p) = &f.project_id {
+            sql.push(" AND a.target_type = 'project' AND a.target_id = ")
+                .bind(Arg::Text(p.clone()));
+        }
+        if let Some(d) = &f.domain_id {
+            sql.push(" AND a.target_type = 'domain' AND a.target_id = ")
+                .bind(Arg::Text(d.clone()));
+        }
+        if f.system {
+            sql.push(" AND a.target_type = 'system'");
+        }
+        match (&f.user_id, &f.group_id, f.effective) {
+            (Some(u), _, true) => {
+                sql.push(" AND ((a.actor_type = 'user' AND a.actor_id = ")
+                    .bind(Arg::Text(u.clone()))
+                    .push(") OR (a.actor_type = 'group' AND a.actor_id IN (SELECT group_id FROM group_members WHERE user_id = ")
+                    .bind(Arg::Text(u.clone()))
+                    .push(")))");
+            }
+            (Some(u), _, false) => {
+                sql.push(" AND a.actor_type = 'user' AND a.actor_id = ")
+                    .bind(Arg::Text(u.clone()));
+            }
+            (None, Some(g), _) => {
+                sql.push(" AND a.actor_type = 'group' AND a.actor_id = ")
+                    .bind(Arg::Text(g.clone()));
+            }
+            (None, None, _) => {}
+        }
+        sql.push(" ORDER BY a.actor_type, a.actor_id, a.target_type, a.target_id, r.name");
+        let rows = sql
+            .query_as::<AssignmentRow>()
+            .fetch_all(&self.db.pool)
+            .await?;
+
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let role = Named {
+                id: r.role_id,
+                name: r.role_name,
+            };
+            let target = match r.target_type.as_str() {
+                "project" => Target::Project(r.target_id),
+                "domain" => Target::Domain(r.target_id),
+                _ => Target::System,
+            };
+            if r.actor_type == "group" && f.effective {
+                // One assignment per member, remembering the group it came through.
+                let members = match &f.user_id {
+                    Some(u) => vec![u.clone()],
+                    None => self.group_member_ids(&r.actor_id).await?,
+                };
+                for m in members {
+                    out.push(RoleAssignment {
+                        actor: Actor::User(m),
+                        target: target.clone(),
+                        role: role.clone(),
+                        via_group: Some(r.actor_id.clone()),
+                        actor_name: None,
+                        target_name: None,
+                    });
+                }
+            } else {
+                let actor = if r.actor_type == "group" {
+                    Actor::Group(r.actor_id)
+                } else {
+                    Actor::User(r.actor_id)
+                };
+                out.push(RoleAssignment {
+                    actor,
+                    target,
+                    role,
+                    via_group: None,
+                    actor_name: None,
+                    target_name: None,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fill in actor and target names (`include_names`), one query per kind.
+    pub async fn assignment_names(&self, list: &mut [RoleAssignment]) -> Result<()> {
+        let domains: HashMap<String, String> =
+            sqlx::query_as::<_, (String, String)>("SELECT id, name FROM domains")
+                .fetch_all(&self.db.pool)
+                .await?
+                .into_iter()
+                .collect();
+        let named = |table: &str, ids: Vec<&str>| {
+            let mut sql = Sql::new(&format!(
+                "SELECT id, name, domain_id FROM {table} WHERE id IN "
+            ));
+            sql.in_list(ids);
+            sql
+        };
+        let users = named(
+            "users",
+            list.iter()
+                .filter_map(|a| {
+                    if let Actor::User(u) = &a.actor {
+                        Some(u.as_str())
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+        );
+        let groups = named(
+            "user_groups",
+            list.iter()
+                .filter_map(|a| {
+                    if let Actor::Group(g) = &a.actor {
+                        Some(g.as_str())
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+        );
+        let projects = named(
+            "projects",
+            list.iter()
+                .filter_map(|a| {
+                    if let Target::Project(p) = &a.target {
+                        Some(p.as_str())
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+        );
+        let load = |rows: Vec<(String, String, String)>| -> HashMap<String, NameInDomain> {
+            rows.into_iter()
+                .map(|(id, name, d)| {
+                    let domain = Named {
+                        name: domains.get(&d).cloned().unwrap_or_default(),
+                        id: d,
+                    };
+                    (
+                        id,
+                        NameInDomain {
+                            name,
+                            domain: Some(domain),
+                        },
+                    )
+                })
+                .collect()
+        };
+        let users = load(users.query_as().fetch_all(&self.db.pool).await?);
+        let groups = load(groups.query_as().fetch_all(&self.db.pool).await?);
+        let projects = load(projects.query_as().fetch_all(&self.db.pool).await?);
+        for a in list.iter_mut() {
+            a.actor_name = match &a.actor {
+                Actor::User(u) => users.get(u).cloned(),
+                Actor::Group(g) => groups.get(g).cloned(),
+            };
+            a.target_name = match &a.target {
+                Target::Project(p) => projects.get(p).cloned(),
+                Target::Domain(d) => domains.get(d).map(|n| NameInDomain {
+                    name: n.clone(),
+                    domain: None,
+                }),
+                Target::System => None,
+            };
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,582 @@
+//! Authentication: password, token and application-credential methods; scoping;
+//! token issue, validation and revocation. Validation touches no database once a
+//! (user, scope) pair is resolved: decrypt, check expiry and revocation in memory,
+//! look the resolution up in the cache.
+
+use std::sync::Arc;
+
+use ferrostack_core::{ids, time, Ctx, Error, Result, RoleRef, Scope};
+use ferrostack_types::identity::CatalogEntry;
+
+use crate::assignments::TargetRef;
+use crate::cache::{AppCredSummary, Key, Resolved};
+use crate::revocations::Event;
+use crate::tokens::{Payload, TokenScope, METHOD_APP_CRED, METHOD_PASSWORD, METHOD_TOKEN};
+use crate::{passwords, Identity};
+
+#[derive(Clone, Debug)]
+pub enum DomainRef {
+    Id(String),
+    Name(String),
+}
+
+#[derive(Clone, Debug)]
+pub enum UserRef {
+    Id(String),
+    Name { name: String, domain: DomainRef },
+}
+
+#[derive(Clone, Debug)]
+pub enum ProjectRef {
+    Id(String),
+    Name { name: String, domain: DomainRef },
+}
+
+#[derive(Clone, Debug)]
+pub enum AuthMethod {
+    Password {
+        user: UserRef,
+        password: String,
+    },
+    Token {
+        token: String,
+    },
+    ApplicationCredential {
+        id: Option<String>,
+        name: Option<String>,
+        user: Option<UserRef>,
+        secret: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub enum ScopeRequest {
+    /// No scope asked for: the user's default project if it has a role there.
+    Default,
+    /// Explicitly unscoped (`"scope": "unscoped"`).
+    Unscoped,
+    Project(ProjectRef),
+    Domain(DomainRef),
+    System,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthRequest {
+    pub method: AuthMethod,
+    pub scope: ScopeRequest,
+}
+
+/// A valid token and everything a response about it needs.
+#[derive(Clone, Debug)]
+pub struct TokenInfo {
+    pub token: String,
+    pub payload: Payload,
+    pub resolved: Arc<Resolved>,
+    /// Present for scoped tokens.
+    pub catalog: Option<Arc<Vec<CatalogEntry>>>,
+}
+
+impl TokenInfo {
+    pub fn ctx(&self, request_id: &str) -> Ctx {
+        Ctx {
+            request_id: request_id.to_string(),
+            user_id: Some(self.resolved.user_id.clone()),
+            user_name: self.resolved.user_name.clone(),
+            user_domain_id: self.resolved.user_domain_id.clone(),
+            scope: self.resolved.scope.clone(),
+            roles: self.resolved.roles.clone(),
+            application_credential_id: self.payload.application_credential_id.clone(),
+            audit_id: self.payload.audit_ids.first().cloned(),
+        }
+    }
+
+    pub fn issued_at(&self) -> String {
+        time::from_micros(self.payload.issued_at_us)
+            .map(|t| time::to_db(&t))
+            .unwrap_or_default()
+    }
+
+    pub fn expires_at(&self) -> String {
+        time::from_micros(self.payload.expires_at_us)
+            .map(|t| time::to_db(&t))
+            .unwrap_or_default()
+    }
+}
+
+const AUTH_FAILED: &str = "The user name or password is not correct.";
+
+fn unauthenticated(msg: impl Into<String>) -> Error {
+    Error::Unauthenticated(msg.into())
+}
+
+fn new_audit_id() -> String {
+    // Keystone's audit ids are 22 url-safe characters (16 random bytes).
+    use base64::Engine;
+    let raw = uuid_bytes();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn uuid_bytes() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    b
+}
+
+impl Identity {
+    async fn domain_ref(&self, d: &DomainRef) -> Result<ferrostack_types::identity::Domain> {
+        match d {
+            DomainRef::Id(id) => self.domain_fetch(id).await,
+            DomainRef::Name(n) => self.domain_by_name(n).await,
+        }
+    }
+
+    async fn user_ref(&self, u: &UserRef) -> Result<ferrostack_types::identity::User> {
+        match u {
+            UserRef::Id(id) => self.user_fetch(id).await,
+            UserRef::Name { name, domain } => {
+                let d = self.domain_ref(domain).await?;
+                self.user_by_name(&d.id, name).await
+            }
+        }
+    }
+
+    /// Authenticate and issue a token.
+    pub async fn issue_token(&self, req: AuthRequest) -> Result<TokenInfo> {
+        let now = time::to_micros(&time::now());
+        let ttl = self.cfg.token_ttl_secs * 1_000_000;
+        let (user_id, methods, expires_at_us, audit_ids, app_cred, default_scope) = match req.method
+        {
+            AuthMethod::Password { user, password } => {
+                let user = self
+                    .user_ref(&user)
+                    .await
+                    .map_err(|_| unauthenticated(AUTH_FAILED))?;
+                self.check_password(&user.id, &password).await?;
+                let default = match &user.default_project_id {
+                    Some(p) => TokenScope::Project(p.clone()),
+                    None => TokenScope::Unscoped,
+                };
+                (
+                    user.id,
+                    METHOD_PASSWORD,
+                    now + ttl,
+                    vec![new_audit_id()],
+                    None,
+                    default,
+                )
+            }
+            AuthMethod::Token { token } => {
+                let old = self.validate_token(&token).await?;
+                if old.payload.application_credential_id.is_some() {
+                    return Err(Error::forbidden(
+                        "A token issued for an application credential cannot be rescoped.",
+                    ));
+                }
+                let chain = old.payload.audit_ids.last().cloned().unwrap_or_default();
+                (
+                    old.payload.user_id.clone(),
+                    old.payload.methods | METHOD_TOKEN,
+                    old.payload.expires_at_us,
+                    vec![new_audit_id(), chain],
+                    None,
+                    TokenScope::Unscoped,
+                )
+            }
+            AuthMethod::ApplicationCredential {
+                id,
+                name,
+                user,
+                secret,
+            } => {
+                let row = match (id, name, user) {
+                    (Some(id), _, _) => self.app_cred_row(&id).await,
+                    (None, Some(name), Some(user)) => {
+                        let u = self.user_ref(&user).await.map_err(|_| unauthenticated(AUTH_FAILED))?;
+                        self.app_cred_row_by_name(&u.id, &name).await
+                    }
+                    _ => {
+                        return Err(Error::bad_request(
+                            "An application credential is named by 'id', or by 'name' together with 'user'.",
+                        ))
+                    }
+                }
+                .map_err(|_| unauthenticated("The application credential or its secret is not correct."))?;
+                if !passwords::verify(row.secret_hash.clone(), secret).await? {
+                    return Err(unauthenticated(
+                        "The application credential or its secret is not correct.",
+                    ));
+                }
+                if row.expired() {
+                    return Err(unauthenticated(format!(
+                        "Application credential {} has expired.",
+                        row.id
+                    )));
+                }
+                let exp = match row.expires_at.as_deref().and_then(time::from_db) {
+                    Some(t) => (now + ttl).min(time::to_micros(&t)),
+                    None => now + ttl,
+                };
+                (
+                    row.user_id.clone(),
+                    METHOD_APP_CRED,
+                    exp,
+                    vec![new_audit_id()],
+                    Some(row.id.clone()),
+                    TokenScope::Project(row.project_id.clone()),
+                )
+            }
+        };
+
+        let asked_default = matches!(req.scope, ScopeRequest::Default);
+        let scope = match req.scope {
+            ScopeRequest::Default => default_scope.clone(),
+            ScopeRequest::Project(p) => TokenScope::Project(
+                match p {
+                    ProjectRef::Id(id) => self.project_fetch(&id).await,
+                    ProjectRef::Name { name, domain } => match self.domain_ref(&domain).await {
+                        Ok(d) => self.project_by_name(&d.id, &name).await,
+                        Err(e) => Err(e),
+                    },
+                }
+                .map_err(|e| unauthenticated(format!("Cannot scope to that project: {e}")))?
+                .id,
+            ),
+            ScopeRequest::Domain(d) => TokenScope::Domain(
+                self.domain_ref(&d)
+                    .await
+                    .map_err(|e| unauthenticated(format!("Cannot scope to that domain: {e}")))?
+                    .id,
+            ),
+            ScopeRequest::System => TokenScope::System,
+            ScopeRequest::Unscoped => TokenScope::Unscoped,
+        };
+        if app_cred.is_some() && scope != default_scope {
+            return Err(unauthenticated(
+                "An application credential is bound to its project; do not ask for another scope with it.",
+            ));
+        }
+
+        let payload = Payload {
+            user_id,
+            methods,
+            scope,
+            issued_at_us: now,
+            expires_at_us,
+            audit_ids,
+            application_credential_id: app_cred,
+        };
+        let resolved = match self.resolve(&payload).await {
+            Ok(r) => r,
+            // A default project the user lost its role on: fall back to unscoped.
+            Err(_)
+                if asked_default
+                    && methods == METHOD_PASSWORD
+                    && payload.scope != TokenScope::Unscoped =>
+            {
+                let payload = Payload {
+                    scope: TokenScope::Unscoped,
+                    ..payload
+                };
+                let resolved = self.resolve(&payload).await?;
+                return self.finish(payload, resolved).await;
+            }
+            Err(e) => return Err(e),
+        };
+        self.finish(payload, resolved).await
+    }
+
+    async fn finish(&self, payload: Payload, resolved: Arc<Resolved>) -> Result<TokenInfo> {
+        let token = self.keys.seal(&payload)?;
+        let catalog = match payload.scope {
+            TokenScope::Unscoped => None,
+            _ => Some(self.catalog().await?),
+        };
+        Ok(TokenInfo {
+            token,
+            payload,
+            resolved,
+            catalog,
+        })
+    }
+
+    /// Verify a password, with lockout after repeated failures.
+    async fn check_password(&self, user_id: &str, password: &str) -> Result<()> {
+        let creds = self
+            .user_credentials(user_id)
+            .await?
+            .ok_or_else(|| unauthenticated(AUTH_FAILED))?;
+        if !creds.enabled || !creds.domain_enabled {
+            return Err(unauthenticated(format!(
+                "The account is disabled for user: {user_id}."
+            )));
+        }
+        let attempts = self.cfg.lockout_failure_attempts;
+        let last = creds.failed_auth_at.as_deref().and_then(time::from_db);
+        let lock_ends = last.map(|t| t + chrono::Duration::seconds(self.cfg.lockout_duration_secs));
+        let mut count = creds.failed_auth_count;
+        if attempts > 0 && count >= attempts {
+            match lock_ends {
+                Some(end) if end > time::now() => {
+                    let secs = (end - time::now()).num_seconds().max(1);
+                    return Err(unauthenticated(format!(
+                        "The account is locked for user: {user_id}, after {count} failed logins. Try again in {secs} seconds."
+                    )));
+                }
+                // The lock has run out: start counting afresh.
+                _ => count = 0,
+            }
+        }
+        let ok = match creds.password_hash {
+            Some(h) => passwords::verify(h, password.to_string()).await?,
+            None => false,
+        };
+        if !ok {
+            count += 1;
+            self.user_record_failure(user_id, count).await?;
+            if attempts > 0 && count >= attempts {
+                return Err(unauthenticated(format!(
+                    "The account is locked for user: {user_id}, after {count} failed logins. Try again in {} seconds.",
+                    self.cfg.lockout_duration_secs
+                )));
+            }
+            return Err(unauthenticated(AUTH_FAILED));
+        }
+        if creds.failed_auth_count > 0 {
+            self.user_clear_failures(user_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Who the token's user is in its scope, with the roles held there. Fails if the
+    /// user, the scope or the roles no longer hold.
+    async fn resolve(&self, p: &Payload) -> Result<Arc<Resolved>> {
+        let key = Key {
+            user_id: p.user_id.clone(),
+            scope: p.scope.clone(),
+            application_credential_id: p.application_credential_id.clone(),
+        };
+        if let Some(r) = self.cache.get(&key) {
+            return Ok(r);
+        }
+        let generation = self.cache.generation();
+        let user = self
+            .user_fetch(&p.user_id)
+            .await
+            .map_err(|_| unauthenticated("The token's user no longer exists."))?;
+        let creds = self
+            .user_credentials(&user.id)
+            .await?
+            .ok_or_else(|| unauthenticated("The token's user no longer exists."))?;
+        if !creds.enabled || !creds.domain_enabled {
+            return Err(unauthenticated(format!(
+                "The account is disabled for user: {}.",
+                user.id
+            )));
+        }
+        let user_domain = self.domain_fetch(&user.domain_id).await?;
+        let (scope, mut roles, target) = match &p.scope {
+            TokenScope::Unscoped => (Scope::Unscoped, Vec::new(), None),
+            TokenScope::Project(id) => {
+                let proj = self
+                    .project_fetch(id)
+                    .await
+                    .map_err(|_| unauthenticated(format!("Project {id} no longer exists.")))?;
+                let dom = self.domain_fetch(&proj.domain_id).await?;
+                if !proj.enabled || !dom.enabled {
+                    return Err(unauthenticated(format!(
+                        "Project {} is disabled.",
+                        proj.name
+                    )));
+                }
+                let roles = self
+                    .effective_roles(&user.id, &TargetRef::Project(proj.id.clone()))
+                    .await?;
+                let what = format!("project {}", proj.name);
+                (
+                    Scope::Project {
+                        id: proj.id,
+                        name: proj.name,
+                        domain_id: dom.id,
+                        domain_name: dom.name,
+                    },
+                    roles,
+                    Some(what),
+                )
+            }
+            TokenScope::Domain(id) => {
+                let dom = self
+                    .domain_fetch(id)
+                    .await
+                    .map_err(|_| unauthenticated(format!("Domain {id} no longer exists.")))?;
+                if !dom.enabled {
+                    return Err(unauthenticated(format!("Domain {} is disabled.", dom.name)));
+                }
+                let roles = self
+                    .effective_roles(&user.id, &TargetRef::Domain(dom.id.clone()))
+                    .await?;
+                let what = format!("domain {}", dom.name);
+                (
+                    Scope::Domain {
+                        id: dom.id,
+                        name: dom.name,
+                    },
+                    roles,
+                    Some(what),
+                )
+            }
+            TokenScope::System => {
+                let roles = self.effective_roles(&user.id, &TargetRef::System).await?;
+                (Scope::System, roles, Some("the system".to_string()))
+            }
+        };
+        let mut app_cred = None;
+        if let Some(ac) = &p.application_credential_id {
+            let row = self.app_cred_row(ac).await.map_err(|_| {
+                unauthenticated(format!("Application credential {ac} no longer exists."))
+            })?;
+            if row.expired() {
+                return Err(unauthenticated(format!(
+                    "Application credential {ac} has expired."
+                )));
+            }
+            let delegated = row.role_ids();
+            roles.retain(|r: &RoleRef| delegated.contains(&r.id));
+            app_cred = Some(AppCredSummary {
+                id: row.id,
+                name: row.name,
+                unrestricted: row.unrestricted,
+            });
+        }
+        if let Some(what) = target {
+            if roles.is_empty() {
+                return Err(unauthenticated(format!(
+                    "User {} has no role on {what}.",
+                    user.name
+                )));
+            }
+        }
+        let resolved = Arc::new(Resolved {
+            user_id: user.id,
+            user_name: user.name,
+            user_domain_id: user_domain.id,
+            user_domain_name: user_domain.name,
+            scope,
+            roles,
+            application_credential: app_cred,
+        });
+        self.cache.put(key, generation, resolved.clone());
+        Ok(resolved)
+    }
+
+    /// Validate a token: it must open under a current key, be unexpired, unrevoked,
+    /// and its user and scope must still hold. Errors are `Unauthenticated` with the
+    /// reason.
+    pub async fn validate_token(&self, token: &str) -> Result<TokenInfo> {
+        let payload = self.keys.open_token(token).ok_or_else(|| {
+            unauthenticated("The token is malformed or was not issued by this cloud.")
+        })?;
+        if payload.expires_at_us <= time::to_micros(&time::now()) {
+            let at = time::from_micros(payload.expires_at_us)
+                .map(|t| time::to_db(&t))
+                .unwrap_or_default();
+            return Err(unauthenticated(format!("The token expired at {at}.")));
+        }
+        if self.revocations.is_revoked(&payload) {
+            return Err(unauthenticated("The token has been revoked."));
+        }
+        let resolved = self.resolve(&payload).await?;
+        let catalog = match payload.scope {
+            TokenScope::Unscoped => None,
+            _ => Some(self.catalog().await?),
+        };
+        Ok(TokenInfo {
+            token: token.to_string(),
+            payload,
+            resolved,
+            catalog,
+        })
+    }
+
+    /// The caller context for a request bearing `token`.
+    pub async fn authenticate(&self, request_id: &str, token: &str) -> Result<Ctx> {
+        Ok(self.validate_token(token).await?.ctx(request_id))
+    }
+
+    /// Check `subject` on behalf of `ctx` (GET/HEAD /v3/auth/tokens). A user may check
+    /// its own tokens; an admin any.
+    pub async fn token_check(&self, ctx: &Ctx, subject: &str) -> Result<TokenInfo> {
+        let info = self.validate_token(subject).await.map_err(|e| match e {
+            Error::Unauthenticated(why) => Error::NotFound {
+                kind: "token",
+                id: why,
+            },
+            other => other,
+        })?;
+        if !ctx.is_admin() && !ctx.is_user(&info.payload.user_id) {
+            return Err(Error::forbidden(
+                "You are not authorized to perform the requested action: identity:validate_token. \
+                 Only the token's owner or an admin may do this.",
+            ));
+        }
+        Ok(info)
+    }
+
+    /// Revoke `subject` (DELETE /v3/auth/tokens): it is refused from now on.
+    pub async fn token_revoke(&self, ctx: &Ctx, subject: &str) -> Result<()> {
+        let info = self.token_check(ctx, subject).await?;
+        let audit = info
+            .payload
+            .audit_ids
+            .first()
+            .cloned()
+            .unwrap_or_else(ids::new_id);
+        let mut e = self.revocation_event(Event {
+            audit_id: Some(audit),
+            ..Default::default()
+        });
+        // Match only this token, whatever the clock says about others.
+        e.issued_before_us = info.payload.issued_at_us;
+        let tx = self.db.pool.begin().await?;
+        self.commit(tx, vec![e]).await
+    }
+
+    /// Projects the caller may scope to (GET /v3/auth/projects): enabled ones where it
+    /// holds a role.
+    pub async fn auth_projects(
+        &self,
+        ctx: &Ctx,
+    ) -> Result<Vec<ferrostack_types::identity::Project>> {
+        let uid = ctx
+            .user_id
+            .clone()
+            .ok_or_else(|| unauthenticated("No user in this request."))?;
+        let mut list = self.user_projects(ctx, &uid).await?;
+        list.retain(|p| p.enabled);
+        Ok(list)
+    }
+
+    /// Domains the caller may scope to (GET /v3/auth/domains).
+    pub async fn auth_domains(&self, ctx: &Ctx) -> Result<Vec<ferrostack_types::identity::Domain>> {
+        let uid = ctx
+            .user_id
+            .clone()
+            .ok_or_else(|| unauthenticated("No user in this request."))?;
+        let ids: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT target_id FROM role_assignments WHERE target_type = 'domain' AND \
+             ((actor_type = 'user' AND actor_id = $1) OR \
+             (actor_type = 'group' AND actor_id IN (SELECT group_id FROM group_members WHERE user_id = $1)))",
+        )
+        .bind(&uid)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut out = Vec::new();
+        for (id,) in ids {
+            let d = self.domain_fetch(&id).await?;
+            if d.enabled {
+                out.push(d);
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+}

@@ -1,0 +1,201 @@
+//! Domains: the namespaces that own projects, users and groups.
+
+use ferrostack_core::db::{Arg, Sql};
+use ferrostack_core::error::unique_or;
+use ferrostack_core::{ids, time, Ctx, Error, Result, Scope};
+use ferrostack_types::identity::Domain;
+
+use crate::revocations::Event;
+use crate::{policy, validate, Identity};
+
+#[derive(Clone, Debug, Default)]
+pub struct NewDomain {
+    /// Only bootstrap picks an id (`default`); clients get a generated one.
+    pub id: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DomainUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DomainRow {
+    id: String,
+    name: String,
+    description: String,
+    enabled: bool,
+}
+
+impl From<DomainRow> for Domain {
+    fn from(r: DomainRow) -> Self {
+        Domain {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            enabled: r.enabled,
+        }
+    }
+}
+
+const COLUMNS: &str = "SELECT id, name, description, enabled FROM domains";
+
+impl Identity {
+    pub async fn domain_create(&self, ctx: &Ctx, new: NewDomain) -> Result<Domain> {
+        policy::require_admin(ctx, "create_domain")?;
+        let name = validate::name("name", &new.name, validate::NAME_MAX)?;
+        validate::text("description", &new.description, validate::DESCRIPTION_MAX)?;
+        let id = new.id.unwrap_or_else(ids::new_id);
+        let now = time::to_db(&time::now());
+        sqlx::query(
+            "INSERT INTO domains (id, name, description, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(&id)
+        .bind(&name)
+        .bind(&new.description)
+        .bind(new.enabled)
+        .bind(&now)
+        .execute(&self.db.pool)
+        .await
+        .map_err(|e| unique_or(e, || format!("Conflict occurred attempting to store domain - Duplicate entry found with name {name}.")))?;
+        self.invalidate();
+        self.domain_get(ctx, &id).await
+    }
+
+    /// A domain the caller may see: any for an admin, else the caller's own domain or
+    /// its project's domain.
+    pub async fn domain_get(&self, ctx: &Ctx, id: &str) -> Result<Domain> {
+        let d = self.domain_fetch(id).await?;
+        let own = d.id == ctx.user_domain_id
+            || matches!(&ctx.scope, Scope::Project { domain_id, .. } if *domain_id == d.id)
+            || matches!(&ctx.scope, Scope::Domain { id, .. } if *id == d.id);
+        if !ctx.is_admin() && !own {
+            return Err(Error::not_found("domain", id));
+        }
+        Ok(d)
+    }
+
+    pub(crate) async fn domain_fetch(&self, id: &str) -> Result<Domain> {
+        validate::id("domain_id", id)?;
+        sqlx::query_as::<_, DomainRow>(&format!("{COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .map(Domain::from)
+            .ok_or_else(|| Error::not_found("domain", id))
+    }
+
+    pub(crate) async fn domain_by_name(&self, name: &str) -> Result<Domain> {
+        sqlx::query_as::<_, DomainRow>(&format!("{COLUMNS} WHERE lower(name) = lower($1)"))
+            .bind(name)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .map(Domain::from)
+            .ok_or_else(|| Error::not_found("domain", name))
+    }
+
+    pub async fn domain_list(
+        &self,
+        ctx: &Ctx,
+        name: Option<String>,
+        enabled: Option<bool>,
+    ) -> Result<Vec<Domain>> {
+        let mut sql = Sql::new(COLUMNS);
+        sql.push(" WHERE 1 = 1")
+            .and_eq("name", name.map(Arg::Text))
+            .and_eq("enabled", enabled.map(Arg::Bool));
+        if !ctx.is_admin() {
+            sql.and_eq("id", Some(Arg::Text(ctx.user_domain_id.clone())));
+        }
+        sql.push(" ORDER BY name");
+        Ok(sql
+            .query_as::<DomainRow>()
+            .fetch_all(&self.db.pool)
+            .await?
+            .into_iter()
+            .map(Domain::from)
+            .collect())
+    }
+
+    pub async fn domain_update(&self, ctx: &Ctx, id: &str, upd: DomainUpdate) -> Result<Domain> {
+        policy::require_admin(ctx, "update_domain")?;
+        let mut d = self.domain_fetch(id).await?;
+        if let Some(n) = upd.name {
+            d.name = validate::name("name", &n, validate::NAME_MAX)?;
+        }
+        if let Some(desc) = upd.description {
+            validate::text("description", &desc, validate::DESCRIPTION_MAX)?;
+            d.description = desc;
+        }
+        let disabling = upd.enabled == Some(false) && d.enabled;
+        if let Some(e) = upd.enabled {
+            d.enabled = e;
+        }
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("UPDATE domains SET name = $2, description = $3, enabled = $4, updated_at = $5 WHERE id = $1")
+            .bind(&d.id)
+            .bind(&d.name)
+            .bind(&d.description)
+            .bind(d.enabled)
+            .bind(time::to_db(&time::now()))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unique_or(e, || format!("Conflict occurred attempting to update domain - Duplicate entry found with name {}.", d.name)))?;
+        let mut events = Vec::new();
+        if disabling {
+            events.push(self.revocation_event(Event {
+                domain_id: Some(d.id.clone()),
+                ..Default::default()
+            }));
+        }
+        self.commit(tx, events).await?;
+        Ok(d)
+    }
+
+    /// Delete a disabled domain that no longer holds projects, users or groups.
+    pub async fn domain_delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        policy::require_admin(ctx, "delete_domain")?;
+        let d = self.domain_fetch(id).await?;
+        if d.enabled {
+            return Err(Error::forbidden(format!(
+                "Cannot delete a domain that is enabled, please disable it first (domain {}).",
+                d.name
+            )));
+        }
+        let (projects,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM projects WHERE domain_id = $1")
+                .bind(id)
+                .fetch_one(&self.db.pool)
+                .await?;
+        let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE domain_id = $1")
+            .bind(id)
+            .fetch_one(&self.db.pool)
+            .await?;
+        let (groups,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM user_groups WHERE domain_id = $1")
+                .bind(id)
+                .fetch_one(&self.db.pool)
+                .await?;
+        if projects + users + groups > 0 {
+            return Err(Error::conflict(format!(
+                "Domain {} still holds {projects} project(s), {users} user(s) and {groups} group(s); delete them first.",
+                d.name
+            )));
+        }
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("DELETE FROM role_assignments WHERE target_type = 'domain' AND target_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM domains WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        self.commit(tx, Vec::new()).await
+    }
+}

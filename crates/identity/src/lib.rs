@@ -1,0 +1,147 @@
+//! The identity service (Keystone v3 model). Owns domains, projects, users, groups,
+//! roles and their assignments, the service catalog, application credentials, token
+//! issue and validation, and revocation. Every rule lives here; the REST router and the
+//! console only translate.
+
+pub mod app_creds;
+pub mod assignments;
+pub mod auth;
+pub mod bootstrap;
+pub mod cache;
+mod catalog;
+mod domains;
+mod groups;
+pub mod passwords;
+mod policy;
+mod projects;
+mod revocations;
+mod roles;
+pub mod tokens;
+mod users;
+mod validate;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ferrostack_core::{Db, Result};
+
+pub use app_creds::{NewApplicationCredential, RoleSpec};
+pub use assignments::{AssignmentFilter, Grant, TargetRef};
+pub use auth::{AuthMethod, AuthRequest, DomainRef, ProjectRef, ScopeRequest, TokenInfo, UserRef};
+pub use bootstrap::{BootstrapOptions, BootstrapReport, CatalogService};
+pub use catalog::{
+    EndpointFilter, EndpointUpdate, NewEndpoint, NewRegion, NewService, ServiceUpdate,
+};
+pub use domains::{DomainUpdate, NewDomain};
+pub use groups::{GroupUpdate, NewGroup};
+pub use passwords::PasswordParams;
+pub use projects::{NewProject, ProjectFilter, ProjectUpdate};
+pub use roles::{NewRole, RoleUpdate};
+pub use tokens::TokenScope;
+pub use users::{NewUser, UserFilter, UserUpdate};
+
+/// The id of the domain every cloud has.
+pub const DEFAULT_DOMAIN_ID: &str = "default";
+
+#[derive(Clone, Debug)]
+pub struct IdentityConfig {
+    /// Where the token key repository lives (under the data dir).
+    pub key_dir: PathBuf,
+    /// Keys kept in the repository (staged + primary + secondaries).
+    pub max_active_keys: usize,
+    /// Token lifetime in seconds (Keystone's default: one hour).
+    pub token_ttl_secs: i64,
+    /// Failed logins in a row that lock an account; 0 turns lockout off.
+    pub lockout_failure_attempts: i64,
+    /// How long a locked account stays locked, in seconds.
+    pub lockout_duration_secs: i64,
+    pub password_params: PasswordParams,
+}
+
+impl IdentityConfig {
+    pub fn new(key_dir: PathBuf) -> Self {
+        IdentityConfig {
+            key_dir,
+            max_active_keys: 3,
+            token_ttl_secs: 3600,
+            lockout_failure_attempts: 6,
+            lockout_duration_secs: 300,
+            password_params: PasswordParams::default(),
+        }
+    }
+}
+
+/// The identity service. Cheap to share: hold it in an `Arc`.
+pub struct Identity {
+    db: Db,
+    cfg: IdentityConfig,
+    keys: tokens::KeyRing,
+    revocations: revocations::Revocations,
+    cache: cache::AuthCache,
+}
+
+impl Identity {
+    /// Open the service over a migrated database: loads the token keys (creating the
+    /// repository if needed) and the revocation events.
+    pub async fn open(db: Db, cfg: IdentityConfig) -> Result<Arc<Identity>> {
+        let keys = tokens::KeyRing::open(&cfg.key_dir, cfg.max_active_keys)?;
+        let revocations = revocations::Revocations::load(&db).await?;
+        Ok(Arc::new(Identity {
+            db,
+            cfg,
+            keys,
+            revocations,
+            cache: cache::AuthCache::default(),
+        }))
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn config(&self) -> &IdentityConfig {
+        &self.cfg
+    }
+
+    /// Re-read the key repository (after `ferrostack keys rotate` in another process).
+    pub fn reload_keys(&self) -> Result<()> {
+        self.keys.reload()
+    }
+
+    /// Promote the staged key and stage a new one.
+    pub fn rotate_keys(&self) -> Result<u32> {
+        self.keys.rotate()
+    }
+
+    /// Drop cached scope resolutions and the catalog after any identity write, so the
+    /// next validation sees the change.
+    fn invalidate(&self) {
+        self.cache.invalidate();
+    }
+}
+
+impl Identity {
+    /// Commit an identity write together with the revocation events it causes, then
+    /// make both visible: events to validation, the change to the cache.
+    pub(crate) async fn commit(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Any>,
+        events: Vec<revocations::Event>,
+    ) -> Result<()> {
+        for e in &events {
+            revocations::Revocations::store(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        self.revocations.publish(events);
+        self.invalidate();
+        Ok(())
+    }
+
+    /// A revocation event for tokens issued up to now, kept for one token lifetime.
+    pub(crate) fn revocation_event(&self, mut e: revocations::Event) -> revocations::Event {
+        let now = ferrostack_core::time::to_micros(&ferrostack_core::time::now());
+        e.issued_before_us = now;
+        e.prune_after_us = now + self.cfg.token_ttl_secs * 1_000_000;
+        e
+    }
+}

@@ -1,0 +1,343 @@
+//! Projects: the tenants. Every other service scopes its resources to one.
+
+use ferrostack_core::db::{Arg, Sql};
+use ferrostack_core::error::unique_or;
+use ferrostack_core::{ids, time, Ctx, Error, Result};
+use ferrostack_types::identity::Project;
+
+use crate::revocations::Event;
+use crate::{policy, validate, Identity, DEFAULT_DOMAIN_ID};
+
+#[derive(Clone, Debug, Default)]
+pub struct NewProject {
+    pub name: String,
+    pub domain_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub description: String,
+    pub enabled: bool,
+    pub tags: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ProjectUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ProjectFilter {
+    pub name: Option<String>,
+    pub domain_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub enabled: Option<bool>,
+    /// Only projects carrying every one of these tags.
+    pub tags: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ProjectRow {
+    id: String,
+    name: String,
+    domain_id: String,
+    parent_id: Option<String>,
+    description: String,
+    enabled: bool,
+    tags: String,
+}
+
+impl From<ProjectRow> for Project {
+    fn from(r: ProjectRow) -> Self {
+        Project {
+            id: r.id,
+            name: r.name,
+            domain_id: r.domain_id,
+            parent_id: r.parent_id,
+            description: r.description,
+            enabled: r.enabled,
+            tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "SELECT id, name, domain_id, parent_id, description, enabled, tags FROM projects";
+const TAG_MAX: usize = 255;
+const TAGS_MAX: usize = 80;
+
+fn check_tags(tags: &[String]) -> Result<()> {
+    if tags.len() > TAGS_MAX {
+        return Err(Error::bad_request(format!(
+            "Invalid input for field 'tags': at most {TAGS_MAX} tags are allowed."
+        )));
+    }
+    for t in tags {
+        validate::name("tags", t, TAG_MAX)?;
+        if t.contains('/') || t.contains(',') {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field 'tags': tag {t:?} may not contain '/' or ','."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// SQL selecting the ids of projects where `user` holds a role (directly or through a
+/// group); binds `user` twice.
+pub(crate) fn push_projects_of_user(sql: &mut Sql, user_id: &str) {
+    sql.push(
+        "SELECT target_id FROM role_assignments WHERE target_type = 'project' AND \
+         ((actor_type = 'user' AND actor_id = ",
+    )
+    .bind(Arg::Text(user_id.to_string()))
+    .push(") OR (actor_type = 'group' AND actor_id IN (SELECT group_id FROM group_members WHERE user_id = ")
+    .bind(Arg::Text(user_id.to_string()))
+    .push(")))");
+}
+
+impl Identity {
+    pub async fn project_create(&self, ctx: &Ctx, new: NewProject) -> Result<Project> {
+        policy::require_admin(ctx, "create_project")?;
+        let name = validate::name("name", &new.name, validate::NAME_MAX)?;
+        validate::text("description", &new.description, validate::DESCRIPTION_MAX)?;
+        check_tags(&new.tags)?;
+        // Keystone shows a top-level project's parent as its domain, and accepts that
+        // form back: a parent_id naming a domain means "top level in that domain".
+        let mut new = new;
+        if let Some(p) = new.parent_id.clone() {
+            if self.project_fetch(&p).await.is_err() && self.domain_fetch(&p).await.is_ok() {
+                if new.domain_id.as_ref().is_some_and(|d| *d != p) {
+                    return Err(Error::bad_request(format!(
+                        "Invalid input for field 'parent_id': domain {p} is not the project's domain."
+                    )));
+                }
+                new.domain_id = Some(p);
+                new.parent_id = None;
+            }
+        }
+        let parent = match &new.parent_id {
+            Some(p) => Some(self.project_fetch(p).await.map_err(|_| {
+                Error::bad_request(format!(
+                    "Invalid input for field 'parent_id': project {p} does not exist."
+                ))
+            })?),
+            None => None,
+        };
+        let domain_id = match (&new.domain_id, &parent) {
+            // Keystone lets the parent's domain id stand for "top level in this domain".
+            (Some(d), Some(p)) if *d != p.domain_id => return Err(Error::bad_request(format!(
+                "Invalid input for field 'domain_id': parent project {} is in domain {}, not {d}.",
+                p.id, p.domain_id
+            ))),
+            (Some(d), _) => d.clone(),
+            (None, Some(p)) => p.domain_id.clone(),
+            (None, None) => DEFAULT_DOMAIN_ID.to_string(),
+        };
+        let domain = self.domain_fetch(&domain_id).await.map_err(|_| {
+            Error::bad_request(format!(
+                "Invalid input for field 'domain_id': domain {domain_id} does not exist."
+            ))
+        })?;
+        let id = ids::new_id();
+        let now = time::to_db(&time::now());
+        sqlx::query(
+            "INSERT INTO projects (id, name, domain_id, parent_id, description, enabled, tags, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        )
+        .bind(&id)
+        .bind(&name)
+        .bind(&domain.id)
+        .bind(parent.as_ref().map(|p| p.id.clone()))
+        .bind(&new.description)
+        .bind(new.enabled)
+        .bind(serde_json::to_string(&new.tags).map_err(Error::internal)?)
+        .bind(&now)
+        .execute(&self.db.pool)
+        .await
+        .map_err(|e| {
+            unique_or(e, || {
+                format!("Conflict occurred attempting to store project - Duplicate entry found with name {name} at domain ID {}.", domain.id)
+            })
+        })?;
+        self.invalidate();
+        self.project_fetch(&id).await
+    }
+
+    /// A project the caller may see: any for an admin, else one where it holds a role.
+    pub async fn project_get(&self, ctx: &Ctx, id: &str) -> Result<Project> {
+        let p = self.project_fetch(id).await?;
+        if !ctx.is_admin() && ctx.project_id() != Some(id) {
+            let user = ctx.user_id.clone().unwrap_or_default();
+            if self
+                .effective_roles(
+                    &user,
+                    &crate::assignments::TargetRef::Project(id.to_string()),
+                )
+                .await?
+                .is_empty()
+            {
+                return Err(Error::not_found("project", id));
+            }
+        }
+        Ok(p)
+    }
+
+    pub(crate) async fn project_fetch(&self, id: &str) -> Result<Project> {
+        validate::id("project_id", id)?;
+        sqlx::query_as::<_, ProjectRow>(&format!("{COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .map(Project::from)
+            .ok_or_else(|| Error::not_found("project", id))
+    }
+
+    pub(crate) async fn project_by_name(&self, domain_id: &str, name: &str) -> Result<Project> {
+        sqlx::query_as::<_, ProjectRow>(&format!(
+            "{COLUMNS} WHERE domain_id = $1 AND lower(name) = lower($2)"
+        ))
+        .bind(domain_id)
+        .bind(name)
+        .fetch_optional(&self.db.pool)
+        .await?
+        .map(Project::from)
+        .ok_or_else(|| Error::not_found("project", name))
+    }
+
+    /// Projects matching `f`. An admin sees all; anyone else only the projects where
+    /// they hold a role.
+    pub async fn project_list(&self, ctx: &Ctx, f: ProjectFilter) -> Result<Vec<Project>> {
+        let mut sql = Sql::new(COLUMNS);
+        sql.push(" WHERE 1 = 1")
+            .and_eq("name", f.name.map(Arg::Text))
+            .and_eq("domain_id", f.domain_id.map(Arg::Text))
+            .and_eq("enabled", f.enabled.map(Arg::Bool));
+        if let Some(parent) = f.parent_id {
+            // A top-level project's parent, as the API shows it, is its domain.
+            sql.push(" AND (parent_id = ")
+                .bind(Arg::Text(parent.clone()));
+            sql.push(" OR (parent_id IS NULL AND domain_id = ")
+                .bind(Arg::Text(parent))
+                .push("))");
+        }
+        if !ctx.is_admin() {
+            sql.push(" AND id IN (");
+            push_projects_of_user(&mut sql, ctx.user_id.as_deref().unwrap_or_default());
+            sql.push(")");
+        }
+        sql.push(" ORDER BY name, id");
+        let mut out: Vec<Project> = sql
+            .query_as::<ProjectRow>()
+            .fetch_all(&self.db.pool)
+            .await?
+            .into_iter()
+            .map(Project::from)
+            .collect();
+        if !f.tags.is_empty() {
+            out.retain(|p| f.tags.iter().all(|t| p.tags.contains(t)));
+        }
+        Ok(out)
+    }
+
+    /// Projects where `user_id` holds a role (GET /v3/users/{id}/projects,
+    /// /v3/auth/projects).
+    pub async fn user_projects(&self, ctx: &Ctx, user_id: &str) -> Result<Vec<Project>> {
+        policy::require_admin_or_self(ctx, "list_user_projects", user_id)?;
+        let mut sql = Sql::new(COLUMNS);
+        sql.push(" WHERE id IN (");
+        push_projects_of_user(&mut sql, user_id);
+        sql.push(") ORDER BY name, id");
+        Ok(sql
+            .query_as::<ProjectRow>()
+            .fetch_all(&self.db.pool)
+            .await?
+            .into_iter()
+            .map(Project::from)
+            .collect())
+    }
+
+    pub async fn project_update(&self, ctx: &Ctx, id: &str, upd: ProjectUpdate) -> Result<Project> {
+        policy::require_admin(ctx, "update_project")?;
+        let mut p = self.project_fetch(id).await?;
+        if let Some(n) = upd.name {
+            p.name = validate::name("name", &n, validate::NAME_MAX)?;
+        }
+        if let Some(d) = upd.description {
+            validate::text("description", &d, validate::DESCRIPTION_MAX)?;
+            p.description = d;
+        }
+        if let Some(t) = upd.tags {
+            check_tags(&t)?;
+            p.tags = t;
+        }
+        let disabling = upd.enabled == Some(false) && p.enabled;
+        if let Some(e) = upd.enabled {
+            p.enabled = e;
+        }
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(
+            "UPDATE projects SET name = $2, description = $3, enabled = $4, tags = $5, updated_at = $6 WHERE id = $1",
+        )
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(&p.description)
+        .bind(p.enabled)
+        .bind(serde_json::to_string(&p.tags).map_err(Error::internal)?)
+        .bind(time::to_db(&time::now()))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            unique_or(e, || {
+                format!("Conflict occurred attempting to update project - Duplicate entry found with name {} at domain ID {}.", p.name, p.domain_id)
+            })
+        })?;
+        let mut events = Vec::new();
+        if disabling {
+            events.push(self.revocation_event(Event {
+                project_id: Some(p.id.clone()),
+                ..Default::default()
+            }));
+        }
+        self.commit(tx, events).await?;
+        Ok(p)
+    }
+
+    /// Delete a project with no child projects; its role assignments and application
+    /// credentials go with it and its tokens stop working at once.
+    pub async fn project_delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        policy::require_admin(ctx, "delete_project")?;
+        let p = self.project_fetch(id).await?;
+        let (children,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM projects WHERE parent_id = $1")
+                .bind(id)
+                .fetch_one(&self.db.pool)
+                .await?;
+        if children > 0 {
+            return Err(Error::conflict(format!(
+                "Project {} has {children} child project(s); delete them first.",
+                p.name
+            )));
+        }
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM role_assignments WHERE target_type = 'project' AND target_id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE users SET default_project_id = NULL WHERE default_project_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM projects WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let events = vec![self.revocation_event(Event {
+            project_id: Some(id.to_string()),
+            ..Default::default()
+        })];
+        self.commit(tx, events).await
+    }
+}

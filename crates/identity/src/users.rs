@@ -1,0 +1,372 @@
+//! Users: people and service accounts, with argon2id password hashes.
+
+use ferrostack_core::db::{Arg, Sql};
+use ferrostack_core::error::unique_or;
+use ferrostack_core::{ids, time, Ctx, Error, Result};
+use ferrostack_types::identity::User;
+
+use crate::revocations::Event;
+use crate::{passwords, policy, validate, Identity, DEFAULT_DOMAIN_ID};
+
+#[derive(Clone, Debug, Default)]
+pub struct NewUser {
+    pub name: String,
+    pub domain_id: Option<String>,
+    pub password: Option<String>,
+    pub enabled: bool,
+    pub default_project_id: Option<String>,
+    pub email: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Changes to a user; `Some(None)` clears a nullable field.
+#[derive(Clone, Debug, Default)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    pub password: Option<String>,
+    pub default_project_id: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct UserFilter {
+    pub name: Option<String>,
+    pub domain_id: Option<String>,
+    pub enabled: Option<bool>,
+    pub default_project_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    name: String,
+    domain_id: String,
+    enabled: bool,
+    default_project_id: Option<String>,
+    email: Option<String>,
+    description: Option<String>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            name: r.name,
+            domain_id: r.domain_id,
+            enabled: r.enabled,
+            default_project_id: r.default_project_id,
+            email: r.email,
+            description: r.description,
+            password_expires_at: None,
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "SELECT id, name, domain_id, enabled, default_project_id, email, description FROM users";
+
+/// What login needs of a user, beyond the public record.
+#[derive(sqlx::FromRow)]
+pub(crate) struct Credentials {
+    pub enabled: bool,
+    pub domain_enabled: bool,
+    pub password_hash: Option<String>,
+    pub failed_auth_count: i64,
+    pub failed_auth_at: Option<String>,
+}
+
+impl Identity {
+    pub async fn user_create(&self, ctx: &Ctx, new: NewUser) -> Result<User> {
+        policy::require_admin(ctx, "create_user")?;
+        let name = validate::name("name", &new.name, validate::USER_NAME_MAX)?;
+        let domain_id = new
+            .domain_id
+            .unwrap_or_else(|| DEFAULT_DOMAIN_ID.to_string());
+        self.domain_fetch(&domain_id).await.map_err(|_| {
+            Error::bad_request(format!(
+                "Invalid input for field 'domain_id': domain {domain_id} does not exist."
+            ))
+        })?;
+        if let Some(p) = &new.default_project_id {
+            self.project_fetch(p).await.map_err(|_| {
+                Error::bad_request(format!(
+                    "Invalid input for field 'default_project_id': project {p} does not exist."
+                ))
+            })?;
+        }
+        check_optional_text(&new.email, &new.description)?;
+        let hash = match new.password {
+            Some(pw) => {
+                validate::password(&pw)?;
+                Some(passwords::hash(self.cfg.password_params, pw).await?)
+            }
+            None => None,
+        };
+        let id = ids::new_id();
+        let now = time::to_db(&time::now());
+        sqlx::query(
+            "INSERT INTO users (id, name, domain_id, enabled, default_project_id, email, description, \
+             password_hash, password_changed_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)",
+        )
+        .bind(&id)
+        .bind(&name)
+        .bind(&domain_id)
+        .bind(new.enabled)
+        .bind(&new.default_project_id)
+        .bind(&new.email)
+        .bind(&new.description)
+        .bind(&hash)
+        .bind(&now)
+        .execute(&self.db.pool)
+        .await
+        .map_err(|e| {
+            unique_or(e, || {
+                format!("Conflict occurred attempting to store user - Duplicate entry found with name {name} at domain ID {domain_id}.")
+            })
+        })?;
+        self.invalidate();
+        self.user_fetch(&id).await
+    }
+
+    pub async fn user_get(&self, ctx: &Ctx, id: &str) -> Result<User> {
+        policy::require_admin_or_self(ctx, "get_user", id)?;
+        self.user_fetch(id).await
+    }
+
+    pub(crate) async fn user_fetch(&self, id: &str) -> Result<User> {
+        validate::id("user_id", id)?;
+        sqlx::query_as::<_, UserRow>(&format!("{COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .map(User::from)
+            .ok_or_else(|| Error::not_found("user", id))
+    }
+
+    pub(crate) async fn user_by_name(&self, domain_id: &str, name: &str) -> Result<User> {
+        sqlx::query_as::<_, UserRow>(&format!(
+            "{COLUMNS} WHERE domain_id = $1 AND lower(name) = lower($2)"
+        ))
+        .bind(domain_id)
+        .bind(name)
+        .fetch_optional(&self.db.pool)
+        .await?
+        .map(User::from)
+        .ok_or_else(|| Error::not_found("user", name))
+    }
+
+    pub(crate) async fn users_in_group(&self, group_id: &str) -> Result<Vec<User>> {
+        Ok(sqlx::query_as::<_, UserRow>(&format!(
+            "{COLUMNS} WHERE id IN (SELECT user_id FROM group_members WHERE group_id = $1) ORDER BY name, id"
+        ))
+        .bind(group_id)
+        .fetch_all(&self.db.pool)
+        .await?
+        .into_iter()
+        .map(User::from)
+        .collect())
+    }
+
+    pub(crate) async fn user_credentials(&self, id: &str) -> Result<Option<Credentials>> {
+        Ok(sqlx::query_as::<_, Credentials>(
+            "SELECT u.enabled, d.enabled AS domain_enabled, u.password_hash, u.failed_auth_count, u.failed_auth_at \
+             FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.db.pool)
+        .await?)
+    }
+
+    pub async fn user_list(&self, ctx: &Ctx, f: UserFilter) -> Result<Vec<User>> {
+        policy::require_admin(ctx, "list_users")?;
+        let mut sql = Sql::new(COLUMNS);
+        sql.push(" WHERE 1 = 1")
+            .and_eq("name", f.name.map(Arg::Text))
+            .and_eq("domain_id", f.domain_id.map(Arg::Text))
+            .and_eq("enabled", f.enabled.map(Arg::Bool))
+            .and_eq("default_project_id", f.default_project_id.map(Arg::Text))
+            .push(" ORDER BY name, id");
+        Ok(sql
+            .query_as::<UserRow>()
+            .fetch_all(&self.db.pool)
+            .await?
+            .into_iter()
+            .map(User::from)
+            .collect())
+    }
+
+    pub async fn user_update(&self, ctx: &Ctx, id: &str, upd: UserUpdate) -> Result<User> {
+        policy::require_admin(ctx, "update_user")?;
+        let mut u = self.user_fetch(id).await?;
+        if let Some(n) = upd.name {
+            u.name = validate::name("name", &n, validate::USER_NAME_MAX)?;
+        }
+        if let Some(p) = upd.default_project_id {
+            if let Some(pid) = &p {
+                self.project_fetch(pid).await.map_err(|_| {
+                    Error::bad_request(format!("Invalid input for field 'default_project_id': project {pid} does not exist."))
+                })?;
+            }
+            u.default_project_id = p;
+        }
+        if let Some(e) = upd.email {
+            u.email = e;
+        }
+        if let Some(d) = upd.description {
+            u.description = d;
+        }
+        check_optional_text(&u.email, &u.description)?;
+        let disabling = upd.enabled == Some(false) && u.enabled;
+        if let Some(e) = upd.enabled {
+            u.enabled = e;
+        }
+        let new_hash = match upd.password {
+            Some(pw) => {
+                validate::password(&pw)?;
+                Some(passwords::hash(self.cfg.password_params, pw).await?)
+            }
+            None => None,
+        };
+        let now = time::to_db(&time::now());
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(
+            "UPDATE users SET name = $2, enabled = $3, default_project_id = $4, email = $5, description = $6, \
+             updated_at = $7 WHERE id = $1",
+        )
+        .bind(&u.id)
+        .bind(&u.name)
+        .bind(u.enabled)
+        .bind(&u.default_project_id)
+        .bind(&u.email)
+        .bind(&u.description)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            unique_or(e, || {
+                format!("Conflict occurred attempting to update user - Duplicate entry found with name {} at domain ID {}.", u.name, u.domain_id)
+            })
+        })?;
+        if let Some(h) = &new_hash {
+            set_password_in_txn(&mut tx, id, h, &now).await?;
+        }
+        let mut events = Vec::new();
+        if disabling || new_hash.is_some() {
+            events.push(self.revocation_event(Event {
+                user_id: Some(u.id.clone()),
+                ..Default::default()
+            }));
+        }
+        self.commit(tx, events).await?;
+        Ok(u)
+    }
+
+    /// A user changes its own password, proving the old one. All its tokens end.
+    pub async fn user_change_password(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        original: &str,
+        new: &str,
+    ) -> Result<()> {
+        policy::require_self(ctx, "change_password", id)?;
+        validate::password(new)?;
+        let creds = self
+            .user_credentials(id)
+            .await?
+            .ok_or_else(|| Error::not_found("user", id))?;
+        let ok = match creds.password_hash {
+            Some(h) => passwords::verify(h, original.to_string()).await?,
+            None => false,
+        };
+        if !ok {
+            return Err(Error::Unauthenticated(
+                "The original password is not correct.".into(),
+            ));
+        }
+        let hash = passwords::hash(self.cfg.password_params, new.to_string()).await?;
+        let mut tx = self.db.pool.begin().await?;
+        set_password_in_txn(&mut tx, id, &hash, &time::to_db(&time::now())).await?;
+        let events = vec![self.revocation_event(Event {
+            user_id: Some(id.to_string()),
+            ..Default::default()
+        })];
+        self.commit(tx, events).await
+    }
+
+    /// Delete a user with its memberships, assignments and application credentials;
+    /// its tokens stop working at once.
+    pub async fn user_delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        policy::require_admin(ctx, "delete_user")?;
+        self.user_fetch(id).await?;
+        if ctx.is_user(id) {
+            return Err(Error::conflict(
+                "You cannot delete the user you are signed in as.",
+            ));
+        }
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'user' AND actor_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let events = vec![self.revocation_event(Event {
+            user_id: Some(id.to_string()),
+            ..Default::default()
+        })];
+        self.commit(tx, events).await
+    }
+
+    /// Record a failed login; the count feeds the lockout check.
+    pub(crate) async fn user_record_failure(&self, id: &str, count: i64) -> Result<()> {
+        sqlx::query("UPDATE users SET failed_auth_count = $2, failed_auth_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(count)
+            .bind(time::to_db(&time::now()))
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn user_clear_failures(&self, id: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET failed_auth_count = 0, failed_auth_at = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+fn check_optional_text(email: &Option<String>, description: &Option<String>) -> Result<()> {
+    if let Some(e) = email {
+        validate::text("email", e, 255)?;
+    }
+    if let Some(d) = description {
+        validate::text("description", d, validate::DESCRIPTION_MAX)?;
+    }
+    Ok(())
+}
+
+async fn set_password_in_txn(
+    tx: &mut sqlx::AnyConnection,
+    id: &str,
+    hash: &str,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $2, password_changed_at = $3, failed_auth_count = 0, \
+         failed_auth_at = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Identity resources as the services return them. The REST layer renders these in
+//! Keystone's JSON shapes; the console uses them as they are.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Domain {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    /// `None` for a top-level project (Keystone shows the domain id as its parent).
+    pub parent_id: Option<String>,
+    pub description: String,
+    pub enabled: bool,
+    pub tags: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    pub enabled: bool,
+    pub default_project_id: Option<String>,
+    pub email: Option<String>,
+    pub description: Option<String>,
+    pub password_expires_at: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Region {
+    pub id: String,
+    pub description: String,
+    pub parent_region_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    pub id: String,
+    pub service_type: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub id: String,
+    pub service_id: String,
+    pub region_id: Option<String>,
+    pub interface: String,
+    pub url: String,
+    pub enabled: bool,
+}
+
+/// A name/id pair, as roles, users and projects appear inside other resources.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationCredential {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub user_id: String,
+    pub project_id: String,
+    pub roles: Vec<Named>,
+    pub unrestricted: bool,
+    pub expires_at: Option<String>,
+    /// Only set in the answer to a create: the secret is never stored in clear.
+    pub secret: Option<String>,
+}
+
+/// Who holds a role assignment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Actor {
+    User(String),
+    Group(String),
+}
+
+/// Where a role assignment applies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Target {
+    Project(String),
+    Domain(String),
+    System,
+}
+
+/// One row of GET /v3/role_assignments. Names are filled when asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleAssignment {
+    pub actor: Actor,
+    pub target: Target,
+    pub role: Named,
+    /// For an effective assignment derived from a group membership: that group.
+    pub via_group: Option<String>,
+    pub actor_name: Option<NameInDomain>,
+    pub target_name: Option<NameInDomain>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameInDomain {
+    pub name: String,
+    /// (id, name) of the owning domain; `None` for a domain itself.
+    pub domain: Option<Named>,
+}
+
+/// The catalog as a token carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    pub id: String,
+    pub service_type: String,
+    pub name: String,
+    pub endpoints: Vec<CatalogEndpoint>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogEndpoint {
+    pub id: String,
+    pub interface: String,
+    pub region_id: Option<String>,
+    pub url: String,
+}

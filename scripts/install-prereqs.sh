@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks to build, run and test Ferrostack.
+# Idempotent: each step checks first, so a rerun on a prepared machine takes seconds.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/env.sh"
+mkdir -p "$FERROSTACK_TOOLS"
+
+log() { printf '[prereqs] %s\n' "$*"; }
+
+need_apt=()
+for pkg in build-essential pkg-config libssl-dev libsqlite3-dev postgresql python3-venv curl ca-certificates; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install Rust (rustup) first" >&2; exit 1
+fi
+if ! rustup target list --installed | grep -q wasm32-unknown-unknown; then
+  log "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! "$FERROSTACK_TOOLS/bin/cargo-leptos" --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  log "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (about 9 minutes on 2 cores)"
+  CARGO_TARGET_DIR="$FERROSTACK_CACHE/tool-build" CARGO_PROFILE_RELEASE_LTO=false \
+    cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION" \
+      --features no_downloads --root "$FERROSTACK_TOOLS"
+fi
+
+if ! "$FERROSTACK_TOOLS/bin/wasm-bindgen" --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # Without --locked: its lockfile pins a crate version the registry does not serve.
+  CARGO_TARGET_DIR="$FERROSTACK_CACHE/tool-build" \
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$FERROSTACK_TOOLS"
+fi
+
+if ! [ -x "$FERROSTACK_TOOLS/node_modules/.bin/wasm-opt" ]; then
+  log "npm install binaryen@$BINARYEN_VERSION"
+  npm install --silent --no-audit --no-fund --prefix "$FERROSTACK_TOOLS" "binaryen@$BINARYEN_VERSION"
+fi
+log "done"

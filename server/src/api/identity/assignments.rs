@@ -1,0 +1,257 @@
+//! Role grants on projects, domains and the system, and GET /v3/role_assignments.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use ferrostack_identity::{AssignmentFilter, Grant};
+use ferrostack_types::identity::{Actor, Target};
+use serde_json::{json, Value};
+
+use super::views::{self, Links};
+use crate::api::error::KsResult;
+use crate::api::extract::{Authed, Filters};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    let mut r = Router::new().route("/v3/role_assignments", get(list));
+    // Spelled out per (target, actor) pair: a wildcard first segment would shadow the
+    // other /v3 routes.
+    for (t, a) in [
+        ("projects", "users"),
+        ("projects", "groups"),
+        ("domains", "users"),
+        ("domains", "groups"),
+    ] {
+        r = r
+            .route(
+                &format!("/v3/{t}/{{tid}}/{a}/{{aid}}/roles"),
+                get(move |s: State<AppState>, c: Authed, Path((tid, aid)): Path<(String, String)>| {
+                    list_granted(s, c, Path((t.to_string(), tid, a.to_string(), aid)))
+                }),
+            )
+            .route(
+                &format!("/v3/{t}/{{tid}}/{a}/{{aid}}/roles/{{rid}}"),
+                get(move |s: State<AppState>, c: Authed, Path((tid, aid, rid)): Path<(String, String, String)>| {
+                    check(s, c, Path((t.to_string(), tid, a.to_string(), aid, rid)))
+                })
+                .put(move |s: State<AppState>, c: Authed, Path((tid, aid, rid)): Path<(String, String, String)>| {
+                    grant(s, c, Path((t.to_string(), tid, a.to_string(), aid, rid)))
+                })
+                .delete(move |s: State<AppState>, c: Authed, Path((tid, aid, rid)): Path<(String, String, String)>| {
+                    revoke(s, c, Path((t.to_string(), tid, a.to_string(), aid, rid)))
+                }),
+            );
+    }
+    r.route(
+        "/v3/system/{actor}/{actor_id}/roles",
+        get(list_granted_system),
+    )
+    .route(
+        "/v3/system/{actor}/{actor_id}/roles/{role_id}",
+        get(check_system).put(grant_system).delete(revoke_system),
+    )
+}
+
+/// Resolve the path words: /v3/{projects|domains}/{id}/{users|groups}/{id}/roles.
+fn parts(
+    target: &str,
+    target_id: String,
+    actor: &str,
+    actor_id: String,
+) -> Result<(Target, Actor), ferrostack_core::Error> {
+    let t = match target {
+        "projects" => Target::Project(target_id),
+        "domains" => Target::Domain(target_id),
+        other => {
+            return Err(ferrostack_core::Error::not_found(
+                "resource",
+                format!("/v3/{other}"),
+            ))
+        }
+    };
+    Ok((t, actor_of(actor, actor_id)?))
+}
+
+fn actor_of(actor: &str, actor_id: String) -> Result<Actor, ferrostack_core::Error> {
+    match actor {
+        "users" => Ok(Actor::User(actor_id)),
+        "groups" => Ok(Actor::Group(actor_id)),
+        other => Err(ferrostack_core::Error::not_found(
+            "resource",
+            format!("{other} roles"),
+        )),
+    }
+}
+
+type GrantPath = Path<(String, String, String, String, String)>;
+type SystemGrantPath = Path<(String, String, String)>;
+
+async fn grant(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((t, tid, a, aid, role_id)): GrantPath,
+) -> KsResult<StatusCode> {
+    let (target, actor) = parts(&t, tid, &a, aid)?;
+    s.identity
+        .role_grant(
+            &ctx,
+            Grant {
+                actor,
+                target,
+                role_id,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn check(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((t, tid, a, aid, role_id)): GrantPath,
+) -> KsResult<StatusCode> {
+    let (target, actor) = parts(&t, tid, &a, aid)?;
+    s.identity
+        .role_check(
+            &ctx,
+            Grant {
+                actor,
+                target,
+                role_id,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((t, tid, a, aid, role_id)): GrantPath,
+) -> KsResult<StatusCode> {
+    let (target, actor) = parts(&t, tid, &a, aid)?;
+    s.identity
+        .role_revoke(
+            &ctx,
+            Grant {
+                actor,
+                target,
+                role_id,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn roles_json(s: &AppState, roles: &[ferrostack_types::identity::Role], path: &str) -> Json<Value> {
+    let l = Links(&s.public_url);
+    Json(
+        json!({"roles": roles.iter().map(|r| views::role(&l, r)).collect::<Vec<_>>(), "links": l.list(path)}),
+    )
+}
+
+async fn list_granted(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((t, tid, a, aid)): Path<(String, String, String, String)>,
+) -> KsResult<Json<Value>> {
+    let path = format!("{t}/{tid}/{a}/{aid}/roles");
+    let (target, actor) = parts(&t, tid, &a, aid)?;
+    let roles = s.identity.roles_granted(&ctx, actor, target).await?;
+    Ok(roles_json(&s, &roles, &path))
+}
+
+async fn grant_system(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((a, aid, role_id)): SystemGrantPath,
+) -> KsResult<StatusCode> {
+    let actor = actor_of(&a, aid)?;
+    s.identity
+        .role_grant(
+            &ctx,
+            Grant {
+                actor,
+                target: Target::System,
+                role_id,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn check_system(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((a, aid, role_id)): SystemGrantPath,
+) -> KsResult<StatusCode> {
+    let actor = actor_of(&a, aid)?;
+    s.identity
+        .role_check(
+            &ctx,
+            Grant {
+                actor,
+                target: Target::System,
+                role_id,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_system(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((a, aid, role_id)): SystemGrantPath,
+) -> KsResult<StatusCode> {
+    let actor = actor_of(&a, aid)?;
+    s.identity
+        .role_revoke(
+            &ctx,
+            Grant {
+                actor,
+                target: Target::System,
+                role_id,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_granted_system(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((a, aid)): Path<(String, String)>,
+) -> KsResult<Json<Value>> {
+    let path = format!("system/{a}/{aid}/roles");
+    let actor = actor_of(&a, aid)?;
+    let roles = s
+        .identity
+        .roles_granted(&ctx, actor, Target::System)
+        .await?;
+    Ok(roles_json(&s, &roles, &path))
+}
+
+/// GET /v3/role_assignments
+async fn list(State(s): State<AppState>, Authed(ctx): Authed, f: Filters) -> KsResult<Json<Value>> {
+    let filter = AssignmentFilter {
+        user_id: f.text("user.id"),
+        group_id: f.text("group.id"),
+        role_id: f.text("role.id"),
+        project_id: f.text("scope.project.id"),
+        domain_id: f.text("scope.domain.id"),
+        system: f.text("scope.system").is_some(),
+        effective: f.0.contains_key("effective") && f.bool("effective") != Some(false),
+    };
+    let with_names = f.0.contains_key("include_names") && f.bool("include_names") != Some(false);
+    let mut list = s.identity.assignment_list(&ctx, filter).await?;
+    if with_names {
+        s.identity.assignment_names(&mut list).await?;
+    }
+    let l = Links(&s.public_url);
+    Ok(Json(json!({
+        "role_assignments": list.iter().map(|a| views::assignment(&l, a, with_names)).collect::<Vec<_>>(),
+        "links": l.list("role_assignments"),
+    })))
+}

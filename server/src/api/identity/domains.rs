@@ -1,0 +1,107 @@
+//! /v3/domains
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use ferrostack_identity::{DomainUpdate, NewDomain};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::views::{self, Links};
+use crate::api::error::KsResult;
+use crate::api::extract::{Authed, Filters, JsonBody};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v3/domains", get(list).post(create))
+        .route("/v3/domains/{id}", get(show).patch(update).delete(delete))
+}
+
+#[derive(Deserialize)]
+struct Body<T> {
+    domain: T,
+}
+
+#[derive(Deserialize)]
+struct CreateIn {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct UpdateIn {
+    name: Option<String>,
+    description: Option<String>,
+    enabled: Option<bool>,
+}
+
+async fn list(State(s): State<AppState>, Authed(ctx): Authed, f: Filters) -> KsResult<Json<Value>> {
+    let l = Links(&s.public_url);
+    let list = s
+        .identity
+        .domain_list(&ctx, f.text("name"), f.bool("enabled"))
+        .await?;
+    Ok(Json(
+        json!({"domains": list.iter().map(|d| views::domain(&l, d)).collect::<Vec<_>>(), "links": l.list("domains")}),
+    ))
+}
+
+async fn create(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    JsonBody(b): JsonBody<Body<CreateIn>>,
+) -> KsResult<(StatusCode, Json<Value>)> {
+    let new = NewDomain {
+        id: None,
+        name: b.domain.name,
+        description: b.domain.description.unwrap_or_default(),
+        enabled: b.domain.enabled.unwrap_or(true),
+    };
+    let d = s.identity.domain_create(&ctx, new).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"domain": views::domain(&Links(&s.public_url), &d)})),
+    ))
+}
+
+async fn show(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> KsResult<Json<Value>> {
+    let d = s.identity.domain_get(&ctx, &id).await?;
+    Ok(Json(
+        json!({"domain": views::domain(&Links(&s.public_url), &d)}),
+    ))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<Body<UpdateIn>>,
+) -> KsResult<Json<Value>> {
+    let upd = DomainUpdate {
+        name: b.domain.name,
+        description: b.domain.description,
+        enabled: b.domain.enabled,
+    };
+    let d = s.identity.domain_update(&ctx, &id, upd).await?;
+    Ok(Json(
+        json!({"domain": views::domain(&Links(&s.public_url), &d)}),
+    ))
+}
+
+async fn delete(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> KsResult<StatusCode> {
+    s.identity.domain_delete(&ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

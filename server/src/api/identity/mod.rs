@@ -1,0 +1,63 @@
+//! Keystone v3 at /identity. One module per resource; this one holds the router and
+//! version discovery.
+//! API reference: https://docs.openstack.org/api-ref/identity/v3/
+
+mod app_creds;
+mod assignments;
+mod auth;
+mod catalog;
+mod domains;
+mod groups;
+mod projects;
+mod roles;
+mod users;
+pub mod views;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(versions))
+        .route("/v3", get(version))
+        .route("/v3/", get(version))
+        .merge(auth::router())
+        .merge(domains::router())
+        .merge(projects::router())
+        .merge(users::router())
+        .merge(groups::router())
+        .merge(roles::router())
+        .merge(assignments::router())
+        .merge(catalog::router())
+        .merge(app_creds::router())
+}
+
+fn v3(public_url: &str) -> Value {
+    json!({
+        "id": "v3.14",
+        "status": "stable",
+        "updated": "2020-04-07T00:00:00Z",
+        "links": [{"rel": "self", "href": format!("{public_url}/identity/v3/")}],
+        "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}],
+    })
+}
+
+/// GET /identity: the versions this endpoint offers (300 Multiple Choices, as Keystone).
+async fn versions(State(s): State<AppState>) -> Response {
+    (
+        StatusCode::MULTIPLE_CHOICES,
+        Json(json!({"versions": {"values": [v3(&s.public_url)]}})),
+    )
+        .into_response()
+}
+
+/// GET /identity/v3
+async fn version(State(s): State<AppState>) -> Json<Value> {
+    Json(json!({"version": v3(&s.public_url)}))
+}

@@ -1,0 +1,104 @@
+//! Command-line interface. Every option also reads an environment variable, and a
+//! config file (`--config`) fills what neither gives.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::runtime;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ferrostack",
+    version,
+    about = "Ferrostack: an OpenStack-compatible cloud in one binary"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// TOML config file (see docs/ARCHITECTURE.md, "Configuration").
+    #[arg(long, env = "FERROSTACK_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Where the cloud keeps its state: database, token keys, credentials, files.
+    #[arg(long, env = "FERROSTACK_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL; default: SQLite under the data dir. postgres://... for PostgreSQL.
+    #[arg(long, env = "FERROSTACK_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Base URL clients reach this cloud at (used in the catalog and links).
+    #[arg(long, env = "FERROSTACK_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Migrate, bootstrap, and serve the console and every API on one port.
+    Serve(ServeArgs),
+    /// Create what a new cloud needs (admin user and project, roles, catalog). Idempotent.
+    Bootstrap(BootstrapArgs),
+    /// Database maintenance.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Token key maintenance.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "FERROSTACK_LISTEN")]
+    pub listen: Option<String>,
+    /// The console's built site (JS, WASM, CSS): cargo-leptos's site root.
+    #[arg(long, env = "LEPTOS_SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
+    /// Admin password to set at bootstrap; default: the stored one, or a generated one.
+    #[arg(long, env = "FERROSTACK_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BootstrapArgs {
+    /// Admin password; default: the stored one, or a generated one (stored 0600).
+    #[arg(long, env = "FERROSTACK_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Apply every migration not yet applied.
+    Migrate,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Promote the staged token key to primary and stage a new one. A running server
+    /// picks the new keys up within 30 seconds.
+    Rotate,
+}
+
+pub async fn run(cli: Cli) -> Result<(), String> {
+    let mut cfg = Config::load(cli.global.config.as_deref())?;
+    cfg.apply_global(&cli.global);
+    match cli.command {
+        Command::Serve(a) => {
+            if let Some(l) = a.listen {
+                cfg.listen = l;
+            }
+            if let Some(s) = a.site_root {
+                cfg.site_root = s;
+            }
+            runtime::serve(cfg, a.admin_password).await
+        }
+        Command::Bootstrap(a) => runtime::bootstrap_only(cfg, a.admin_password).await,
+        Command::Db(DbCommand::Migrate) => runtime::migrate_only(cfg).await,
+        Command::Keys(KeysCommand::Rotate) => runtime::rotate_keys(cfg).await,
+    }
+}

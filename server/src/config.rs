@@ -1,0 +1,121 @@
+//! Configuration: defaults, then the TOML file, then environment and flags.
+
+use std::path::{Path, PathBuf};
+
+use ferrostack_identity::{IdentityConfig, PasswordParams};
+use serde::Deserialize;
+
+use crate::cli::GlobalArgs;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub listen: String,
+    pub public_url: Option<String>,
+    pub site_root: PathBuf,
+    pub region: String,
+    pub identity: IdentitySection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentitySection {
+    pub token_ttl_secs: i64,
+    pub max_active_keys: usize,
+    pub lockout_failure_attempts: i64,
+    pub lockout_duration_secs: i64,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("/var/lib/ferrostack"),
+            database_url: None,
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            site_root: PathBuf::from("target/site"),
+            region: "RegionOne".into(),
+            identity: IdentitySection::default(),
+        }
+    }
+}
+
+impl Default for IdentitySection {
+    fn default() -> Self {
+        let p = PasswordParams::default();
+        IdentitySection {
+            token_ttl_secs: 3600,
+            max_active_keys: 3,
+            lockout_failure_attempts: 6,
+            lockout_duration_secs: 300,
+            argon2_memory_kib: p.memory_kib,
+            argon2_iterations: p.iterations,
+            argon2_parallelism: p.parallelism,
+        }
+    }
+}
+
+impl Config {
+    pub fn load(path: Option<&Path>) -> Result<Config, String> {
+        match path {
+            None => Ok(Config::default()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
+                toml::from_str(&text).map_err(|e| format!("config {}: {e}", p.display()))
+            }
+        }
+    }
+
+    pub fn apply_global(&mut self, g: &GlobalArgs) {
+        if let Some(d) = &g.data_dir {
+            self.data_dir = d.clone();
+        }
+        if let Some(u) = &g.database_url {
+            self.database_url = Some(u.clone());
+        }
+        if let Some(u) = &g.public_url {
+            self.public_url = Some(u.clone());
+        }
+    }
+
+    /// The URL clients use: configured, else derived from the listen address.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => {
+                let host = self
+                    .listen
+                    .replace("0.0.0.0", "127.0.0.1")
+                    .replace("[::]", "[::1]");
+                format!("http://{host}")
+            }
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| ferrostack_core::db::Db::sqlite_url(&self.data_dir))
+    }
+
+    pub fn identity_config(&self) -> IdentityConfig {
+        let i = &self.identity;
+        let mut c = IdentityConfig::new(self.data_dir.join("fernet-keys"));
+        c.token_ttl_secs = i.token_ttl_secs;
+        c.max_active_keys = i.max_active_keys;
+        c.lockout_failure_attempts = i.lockout_failure_attempts;
+        c.lockout_duration_secs = i.lockout_duration_secs;
+        c.password_params = PasswordParams {
+            memory_kib: i.argon2_memory_kib,
+            iterations: i.argon2_iterations,
+            parallelism: i.argon2_parallelism,
+        };
+        c
+    }
+}

@@ -1,0 +1,12 @@
+//! The `ferrostack` binary's library half: CLI, configuration, the REST routers per
+//! OpenStack API, the console wiring and the runtime. A library so that tests can
+//! build the same application the binary serves.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod console;
+pub mod runtime;
+pub mod state;
+
+pub use state::AppState;

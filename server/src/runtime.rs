@@ -1,0 +1,248 @@
+//! Bringing the cloud up: data dir, database, migrations, services, bootstrap, and
+//! the HTTP server with its background work.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrostack_core::{ids, Ctx, Db};
+use ferrostack_identity::{BootstrapOptions, Identity};
+use leptos::config::LeptosOptions;
+use rand::distributions::{Alphanumeric, DistString};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+use crate::state::AppState;
+
+pub fn init_tracing() {
+    let filter = EnvFilter::try_from_env("FERROSTACK_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}
+
+fn prepare_data_dir(dir: &Path) -> Result<(), String> {
+    fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| format!("cannot set permissions on {}: {e}", dir.display()))
+}
+
+async fn open_db(cfg: &Config) -> Result<Db, String> {
+    prepare_data_dir(&cfg.data_dir)?;
+    let db = Db::connect(&cfg.database_url())
+        .await
+        .map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    Ok(db)
+}
+
+const CREDENTIALS_FILE: &str = "admin-openrc.sh";
+
+/// The admin password: the one given, else the stored one, else a new random one.
+fn admin_password(data_dir: &Path, given: Option<String>) -> Result<String, String> {
+    if let Some(p) = given.filter(|p| !p.is_empty()) {
+        return Ok(p);
+    }
+    let path = data_dir.join(CREDENTIALS_FILE);
+    if let Ok(text) = fs::read_to_string(&path) {
+        if let Some(p) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("export OS_PASSWORD="))
+        {
+            return Ok(shell_unquote(p));
+        }
+    }
+    Ok(Alphanumeric.sample_string(&mut rand::rngs::OsRng, 24))
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn shell_unquote(s: &str) -> String {
+    let s = s.trim();
+    match s.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')) {
+        Some(inner) => inner.replace(r"'\''", "'"),
+        None => s.to_string(),
+    }
+}
+
+/// Write `name` under the data dir, 0600, atomically.
+fn write_private(data_dir: &Path, name: &str, contents: &str) -> Result<(), String> {
+    let tmp = data_dir.join(format!(".{name}.tmp"));
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    f.write_all(contents.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| e.to_string())?;
+    fs::rename(&tmp, data_dir.join(name)).map_err(|e| e.to_string())
+}
+
+fn write_credentials(cfg: &Config, password: &str) -> Result<(), String> {
+    let auth_url = format!("{}/identity/v3", cfg.public_url());
+    let openrc = format!(
+        "# Ferrostack admin credentials. Load with: . {dir}/{CREDENTIALS_FILE}\n\
+         export OS_AUTH_URL={auth_url}\nexport OS_USERNAME=admin\nexport OS_PASSWORD={pw}\n\
+         export OS_PROJECT_NAME=admin\nexport OS_USER_DOMAIN_NAME=Default\nexport OS_PROJECT_DOMAIN_NAME=Default\n\
+         export OS_REGION_NAME={region}\nexport OS_IDENTITY_API_VERSION=3\nexport OS_INTERFACE=public\n",
+        dir = cfg.data_dir.display(),
+        pw = shell_quote(password),
+        region = cfg.region,
+    );
+    write_private(&cfg.data_dir, CREDENTIALS_FILE, &openrc)?;
+    let yaml = format!(
+        "clouds:\n  ferrostack:\n    auth:\n      auth_url: {auth_url}\n      username: admin\n      password: {pw}\n      \
+         project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    \
+         region_name: {region}\n    identity_api_version: 3\n    interface: public\n",
+        pw = serde_json::to_string(password).map_err(|e| e.to_string())?,
+        region = cfg.region,
+    );
+    write_private(&cfg.data_dir, "clouds.yaml", &yaml)
+}
+
+async fn open_identity(cfg: &Config, db: Db) -> Result<Arc<Identity>, String> {
+    Identity::open(db, cfg.identity_config())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn bootstrap(
+    cfg: &Config,
+    identity: &Identity,
+    given_password: Option<String>,
+) -> Result<String, String> {
+    let password = admin_password(&cfg.data_dir, given_password)?;
+    let mut opts = BootstrapOptions::new(password.clone(), cfg.public_url());
+    opts.region = cfg.region.clone();
+    let report = identity
+        .bootstrap(&Ctx::internal(ids::new_request_id()), &opts)
+        .await
+        .map_err(|e| format!("bootstrap failed: {e}"))?;
+    write_credentials(cfg, &password)?;
+    if report.changed.is_empty() {
+        tracing::info!("bootstrap: everything was in place");
+    } else {
+        tracing::info!(changed = %report.changed.join(", "), "bootstrap: created or updated");
+    }
+    Ok(password)
+}
+
+pub async fn migrate_only(cfg: Config) -> Result<(), String> {
+    let db = open_db(&cfg).await?;
+    let applied = db.applied_migrations().await.map_err(|e| e.to_string())?;
+    println!(
+        "database migrated: {} migration(s) applied, latest {:?}",
+        applied.len(),
+        applied.last()
+    );
+    Ok(())
+}
+
+pub async fn bootstrap_only(cfg: Config, password: Option<String>) -> Result<(), String> {
+    let db = open_db(&cfg).await?;
+    let identity = open_identity(&cfg, db).await?;
+    bootstrap(&cfg, &identity, password).await?;
+    println!(
+        "bootstrap done; admin credentials in {}",
+        cfg.data_dir.join(CREDENTIALS_FILE).display()
+    );
+    Ok(())
+}
+
+pub async fn rotate_keys(cfg: Config) -> Result<(), String> {
+    prepare_data_dir(&cfg.data_dir)?;
+    let ring = ferrostack_identity::tokens::KeyRing::open(
+        &cfg.identity_config().key_dir,
+        cfg.identity.max_active_keys,
+    )
+    .map_err(|e| e.to_string())?;
+    let n = ring.rotate().map_err(|e| e.to_string())?;
+    println!("token keys rotated: key {n} is now primary");
+    Ok(())
+}
+
+pub async fn serve(cfg: Config, admin_password: Option<String>) -> Result<(), String> {
+    let db = open_db(&cfg).await?;
+    let identity = open_identity(&cfg, db).await?;
+    let password = bootstrap(&cfg, &identity, admin_password).await?;
+
+    let public_url = cfg.public_url();
+    let leptos = LeptosOptions::builder()
+        .output_name("ferrostack")
+        .site_root(cfg.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .build();
+    let state = AppState {
+        identity: identity.clone(),
+        public_url: public_url.clone(),
+        cloud: app::CloudInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            auth_url: format!("{public_url}/identity/v3"),
+            region: cfg.region.clone(),
+        },
+        leptos,
+    };
+    if !cfg.site_root.join("pkg").exists() {
+        tracing::warn!(site_root = %cfg.site_root.display(), "the console's built site is missing: run `cargo leptos build --release` (the APIs work without it)");
+    }
+    let app = crate::api::router(&state)
+        .merge(crate::console::router(&state))
+        .with_state(state);
+    let app = crate::api::with_request_ids(app);
+
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    spawn_key_reloader(identity.clone());
+    println!(
+        "\nFerrostack is up.\n  Console:        {public_url}/\n  Identity API:   {public_url}/identity/v3\n  \
+         Admin user:     admin\n  Admin password: {password}\n  Credentials:    {} (source it for the openstack CLI)\n  \
+         clouds.yaml:    {}\n",
+        cfg.data_dir.join(CREDENTIALS_FILE).display(),
+        cfg.data_dir.join("clouds.yaml").display(),
+    );
+    tracing::info!(listen = %cfg.listen, "serving");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+/// Pick up keys rotated by `ferrostack keys rotate` in another process.
+fn spawn_key_reloader(identity: Arc<Identity>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = identity.reload_keys() {
+                tracing::error!(error = %e, "reloading token keys failed");
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
