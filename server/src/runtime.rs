@@ -37,8 +37,8 @@ async fn open_db(cfg: &Config) -> Result<Db, String> {
     prepare_data_dir(&cfg.data_dir)?;
     let db = Db::connect(&cfg.database_url())
         .await
-        .map_err(|e| e.to_string())?;
-    db.migrate().await.map_err(|e| e.to_string())?;
+        .map_err(|e| e.detail())?;
+    db.migrate().await.map_err(|e| e.detail())?;
     Ok(db)
 }
 
@@ -114,7 +114,7 @@ fn write_credentials(cfg: &Config, password: &str) -> Result<(), String> {
 async fn open_identity(cfg: &Config, db: Db) -> Result<Arc<Identity>, String> {
     Identity::open(db, cfg.identity_config())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.detail())
 }
 
 async fn bootstrap(
@@ -128,7 +128,7 @@ async fn bootstrap(
     let report = identity
         .bootstrap(&Ctx::internal(ids::new_request_id()), &opts)
         .await
-        .map_err(|e| format!("bootstrap failed: {e}"))?;
+        .map_err(|e| format!("bootstrap failed: {}", e.detail()))?;
     write_credentials(cfg, &password)?;
     if report.changed.is_empty() {
         tracing::info!("bootstrap: everything was in place");
@@ -140,7 +140,7 @@ async fn bootstrap(
 
 pub async fn migrate_only(cfg: Config) -> Result<(), String> {
     let db = open_db(&cfg).await?;
-    let applied = db.applied_migrations().await.map_err(|e| e.to_string())?;
+    let applied = db.applied_migrations().await.map_err(|e| e.detail())?;
     println!(
         "database migrated: {} migration(s) applied, latest {:?}",
         applied.len(),
@@ -166,8 +166,8 @@ pub async fn rotate_keys(cfg: Config) -> Result<(), String> {
         &cfg.identity_config().key_dir,
         cfg.identity.max_active_keys,
     )
-    .map_err(|e| e.to_string())?;
-    let n = ring.rotate().map_err(|e| e.to_string())?;
+    .map_err(|e| e.detail())?;
+    let n = ring.rotate().map_err(|e| e.detail())?;
     println!("token keys rotated: key {n} is now primary");
     Ok(())
 }

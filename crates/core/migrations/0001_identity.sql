@@ -2,12 +2,13 @@
 -- the service catalog, application credentials and token revocation events.
 -- Portable SQL: runs unchanged on SQLite and PostgreSQL. Ids are TEXT (32 hex digits,
 -- or 'default' for the default domain); timestamps are fixed-width RFC 3339 TEXT (UTC).
+-- Flags are BIGINT 0/1: sqlx's Any driver cannot decode SQLite booleans.
 
 CREATE TABLE domains (
     id          TEXT PRIMARY KEY,
     name        TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
-    enabled     BOOLEAN NOT NULL DEFAULT TRUE,
+    enabled     BIGINT NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );
@@ -21,7 +22,7 @@ CREATE TABLE projects (
     -- NULL for a top-level project; the API shows the domain id as its parent then.
     parent_id   TEXT REFERENCES projects (id),
     description TEXT NOT NULL DEFAULT '',
-    enabled     BOOLEAN NOT NULL DEFAULT TRUE,
+    enabled     BIGINT NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
     tags        TEXT NOT NULL DEFAULT '[]',
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
@@ -33,7 +34,7 @@ CREATE TABLE users (
     id                  TEXT PRIMARY KEY,
     name                TEXT NOT NULL,
     domain_id           TEXT NOT NULL REFERENCES domains (id),
-    enabled             BOOLEAN NOT NULL DEFAULT TRUE,
+    enabled             BIGINT NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
     default_project_id  TEXT,
     email               TEXT,
     description         TEXT,
@@ -99,7 +100,7 @@ CREATE TABLE services (
     type        TEXT NOT NULL,
     name        TEXT NOT NULL DEFAULT '',
     description TEXT NOT NULL DEFAULT '',
-    enabled     BOOLEAN NOT NULL DEFAULT TRUE,
+    enabled     BIGINT NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
     created_at  TEXT NOT NULL
 );
 
@@ -109,7 +110,7 @@ CREATE TABLE endpoints (
     region_id  TEXT REFERENCES regions (id),
     interface  TEXT NOT NULL CHECK (interface IN ('public', 'internal', 'admin')),
     url        TEXT NOT NULL,
-    enabled    BOOLEAN NOT NULL DEFAULT TRUE,
+    enabled    BIGINT NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
     created_at TEXT NOT NULL
 );
 
@@ -123,7 +124,7 @@ CREATE TABLE application_credentials (
     secret_hash  TEXT NOT NULL,
     -- JSON array of role ids the credential delegates.
     roles        TEXT NOT NULL,
-    unrestricted BOOLEAN NOT NULL DEFAULT FALSE,
+    unrestricted BIGINT NOT NULL DEFAULT 0 CHECK (unrestricted IN (0, 1)),
     expires_at   TEXT,
     created_at   TEXT NOT NULL
 );

@@ -1,6 +1,7 @@
 //! The database: one sqlx `Any` pool over SQLite (embedded default) or PostgreSQL
 //! (scale-out). Portability rule: SQL in the datastores uses `$1` placeholders, TEXT
-//! for ids and timestamps, BIGINT for integers and BOOLEAN for flags, which both
+//! for ids and timestamps, BIGINT for integers and for 0/1 flags (the Any driver cannot
+//! decode SQLite booleans), which both
 //! backends read the same way. The migration history in `migrations/` is applied on
 //! start and by `ferrostack db migrate`.
 
@@ -198,7 +199,7 @@ impl Sql {
             q = match a {
                 Arg::Text(s) => q.bind(s.as_str()),
                 Arg::OptText(s) => q.bind(s.as_deref()),
-                Arg::Bool(b) => q.bind(*b),
+                Arg::Bool(b) => q.bind(i64::from(*b)),
                 Arg::Int(i) => q.bind(*i),
             };
         }

@@ -51,6 +51,14 @@ impl Error {
         Error::Internal(msg.to_string())
     }
 
+    /// The full story for an operator's log or terminal (internal detail included).
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Internal(d) => format!("internal error: {d}"),
+            other => other.to_string(),
+        }
+    }
+
     /// The HTTP status this error stands for (used by every REST router).
     pub fn status(&self) -> u16 {
         match self {

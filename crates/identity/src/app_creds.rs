@@ -40,7 +40,7 @@ pub(crate) struct AppCredRow {
     pub project_id: String,
     pub secret_hash: String,
     pub roles: String,
-    pub unrestricted: bool,
+    pub unrestricted: i64,
     pub expires_at: Option<String>,
 }
 
@@ -72,7 +72,7 @@ impl Identity {
             let restricted = self
                 .app_cred_row(ac)
                 .await
-                .map(|r| !r.unrestricted)
+                .map(|r| r.unrestricted == 0)
                 .unwrap_or(true);
             if restricted {
                 return Err(Error::forbidden(
@@ -145,7 +145,7 @@ impl Identity {
         .bind(project_id)
         .bind(&hash)
         .bind(serde_json::to_string(&role_ids).map_err(Error::internal)?)
-        .bind(new.unrestricted)
+        .bind(i64::from(new.unrestricted))
         .bind(new.expires_at.as_ref().map(time::to_db))
         .bind(time::to_db(&time::now()))
         .execute(&self.db.pool)
@@ -203,7 +203,7 @@ impl Identity {
                 description: r.description,
                 user_id: r.user_id,
                 project_id: r.project_id,
-                unrestricted: r.unrestricted,
+                unrestricted: r.unrestricted != 0,
                 expires_at: r.expires_at,
                 secret: None,
             })

@@ -305,7 +305,7 @@ impl Identity {
             .user_credentials(user_id)
             .await?
             .ok_or_else(|| unauthenticated(AUTH_FAILED))?;
-        if !creds.enabled || !creds.domain_enabled {
+        if creds.enabled == 0 || creds.domain_enabled == 0 {
             return Err(unauthenticated(format!(
                 "The account is disabled for user: {user_id}."
             )));
@@ -367,7 +367,7 @@ impl Identity {
             .user_credentials(&user.id)
             .await?
             .ok_or_else(|| unauthenticated("The token's user no longer exists."))?;
-        if !creds.enabled || !creds.domain_enabled {
+        if creds.enabled == 0 || creds.domain_enabled == 0 {
             return Err(unauthenticated(format!(
                 "The account is disabled for user: {}.",
                 user.id
@@ -444,7 +444,7 @@ impl Identity {
             app_cred = Some(AppCredSummary {
                 id: row.id,
                 name: row.name,
-                unrestricted: row.unrestricted,
+                unrestricted: row.unrestricted != 0,
             });
         }
         if let Some(what) = target {

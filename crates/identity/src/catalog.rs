@@ -63,7 +63,7 @@ struct ServiceRow {
     r#type: String,
     name: String,
     description: String,
-    enabled: bool,
+    enabled: i64,
 }
 
 impl From<ServiceRow> for Service {
@@ -73,7 +73,7 @@ impl From<ServiceRow> for Service {
             service_type: r.r#type,
             name: r.name,
             description: r.description,
-            enabled: r.enabled,
+            enabled: r.enabled != 0,
         }
     }
 }
@@ -85,7 +85,7 @@ struct EndpointRow {
     region_id: Option<String>,
     interface: String,
     url: String,
-    enabled: bool,
+    enabled: i64,
 }
 
 impl From<EndpointRow> for Endpoint {
@@ -96,7 +96,7 @@ impl From<EndpointRow> for Endpoint {
             region_id: r.region_id,
             interface: r.interface,
             url: r.url,
-            enabled: r.enabled,
+            enabled: r.enabled != 0,
         }
     }
 }
@@ -241,7 +241,7 @@ impl Identity {
         .bind(&stype)
         .bind(&new.name)
         .bind(&new.description)
-        .bind(new.enabled)
+        .bind(i64::from(new.enabled))
         .bind(time::to_db(&time::now()))
         .execute(&self.db.pool)
         .await?;
@@ -301,7 +301,7 @@ impl Identity {
             .bind(&s.service_type)
             .bind(&s.name)
             .bind(&s.description)
-            .bind(s.enabled)
+            .bind(i64::from(s.enabled))
             .execute(&self.db.pool)
             .await?;
         self.invalidate();
@@ -349,7 +349,7 @@ impl Identity {
         .bind(&new.region_id)
         .bind(&new.interface)
         .bind(&new.url)
-        .bind(new.enabled)
+        .bind(i64::from(new.enabled))
         .bind(time::to_db(&time::now()))
         .execute(&self.db.pool)
         .await?;
@@ -417,7 +417,7 @@ impl Identity {
             .bind(&e.region_id)
             .bind(&e.interface)
             .bind(&e.url)
-            .bind(e.enabled)
+            .bind(i64::from(e.enabled))
             .execute(&self.db.pool)
             .await?;
         self.invalidate();
@@ -444,13 +444,13 @@ impl Identity {
         let services: Vec<ServiceRow> = sqlx::query_as(&format!(
             "{SERVICE_COLUMNS} WHERE enabled = $1 ORDER BY type, id"
         ))
-        .bind(true)
+        .bind(1_i64)
         .fetch_all(&self.db.pool)
         .await?;
         let endpoints: Vec<EndpointRow> = sqlx::query_as(&format!(
             "{ENDPOINT_COLUMNS} WHERE enabled = $1 ORDER BY interface, id"
         ))
-        .bind(true)
+        .bind(1_i64)
         .fetch_all(&self.db.pool)
         .await?;
         let catalog: Vec<CatalogEntry> = services

@@ -29,7 +29,7 @@ struct DomainRow {
     id: String,
     name: String,
     description: String,
-    enabled: bool,
+    enabled: i64,
 }
 
 impl From<DomainRow> for Domain {
@@ -38,7 +38,7 @@ impl From<DomainRow> for Domain {
             id: r.id,
             name: r.name,
             description: r.description,
-            enabled: r.enabled,
+            enabled: r.enabled != 0,
         }
     }
 }
@@ -58,7 +58,7 @@ impl Identity {
         .bind(&id)
         .bind(&name)
         .bind(&new.description)
-        .bind(new.enabled)
+        .bind(i64::from(new.enabled))
         .bind(&now)
         .execute(&self.db.pool)
         .await
@@ -141,7 +141,7 @@ impl Identity {
             .bind(&d.id)
             .bind(&d.name)
             .bind(&d.description)
-            .bind(d.enabled)
+            .bind(i64::from(d.enabled))
             .bind(time::to_db(&time::now()))
             .execute(&mut *tx)
             .await

@@ -43,7 +43,7 @@ struct ProjectRow {
     domain_id: String,
     parent_id: Option<String>,
     description: String,
-    enabled: bool,
+    enabled: i64,
     tags: String,
 }
 
@@ -55,7 +55,7 @@ impl From<ProjectRow> for Project {
             domain_id: r.domain_id,
             parent_id: r.parent_id,
             description: r.description,
-            enabled: r.enabled,
+            enabled: r.enabled != 0,
             tags: serde_json::from_str(&r.tags).unwrap_or_default(),
         }
     }
@@ -126,10 +126,12 @@ impl Identity {
         };
         let domain_id = match (&new.domain_id, &parent) {
             // Keystone lets the parent's domain id stand for "top level in this domain".
-            (Some(d), Some(p)) if *d != p.domain_id => return Err(Error::bad_request(format!(
+            (Some(d), Some(p)) if *d != p.domain_id => {
+                return Err(Error::bad_request(format!(
                 "Invalid input for field 'domain_id': parent project {} is in domain {}, not {d}.",
                 p.id, p.domain_id
-            ))),
+            )))
+            }
             (Some(d), _) => d.clone(),
             (None, Some(p)) => p.domain_id.clone(),
             (None, None) => DEFAULT_DOMAIN_ID.to_string(),
@@ -150,7 +152,7 @@ impl Identity {
         .bind(&domain.id)
         .bind(parent.as_ref().map(|p| p.id.clone()))
         .bind(&new.description)
-        .bind(new.enabled)
+        .bind(i64::from(new.enabled))
         .bind(serde_json::to_string(&new.tags).map_err(Error::internal)?)
         .bind(&now)
         .execute(&self.db.pool)
@@ -282,7 +284,7 @@ impl Identity {
         .bind(&p.id)
         .bind(&p.name)
         .bind(&p.description)
-        .bind(p.enabled)
+        .bind(i64::from(p.enabled))
         .bind(serde_json::to_string(&p.tags).map_err(Error::internal)?)
         .bind(time::to_db(&time::now()))
         .execute(&mut *tx)

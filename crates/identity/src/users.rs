@@ -43,7 +43,7 @@ struct UserRow {
     id: String,
     name: String,
     domain_id: String,
-    enabled: bool,
+    enabled: i64,
     default_project_id: Option<String>,
     email: Option<String>,
     description: Option<String>,
@@ -55,7 +55,7 @@ impl From<UserRow> for User {
             id: r.id,
             name: r.name,
             domain_id: r.domain_id,
-            enabled: r.enabled,
+            enabled: r.enabled != 0,
             default_project_id: r.default_project_id,
             email: r.email,
             description: r.description,
@@ -70,8 +70,8 @@ const COLUMNS: &str =
 /// What login needs of a user, beyond the public record.
 #[derive(sqlx::FromRow)]
 pub(crate) struct Credentials {
-    pub enabled: bool,
-    pub domain_enabled: bool,
+    pub enabled: i64,
+    pub domain_enabled: i64,
     pub password_hash: Option<String>,
     pub failed_auth_count: i64,
     pub failed_auth_at: Option<String>,
@@ -114,7 +114,7 @@ impl Identity {
         .bind(&id)
         .bind(&name)
         .bind(&domain_id)
-        .bind(new.enabled)
+        .bind(i64::from(new.enabled))
         .bind(&new.default_project_id)
         .bind(&new.email)
         .bind(&new.description)
@@ -238,7 +238,7 @@ impl Identity {
         )
         .bind(&u.id)
         .bind(&u.name)
-        .bind(u.enabled)
+        .bind(i64::from(u.enabled))
         .bind(&u.default_project_id)
         .bind(&u.email)
         .bind(&u.description)

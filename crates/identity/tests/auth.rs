@@ -1,0 +1,449 @@
+//! Authentication, tokens and revocation, against a real database.
+
+mod common;
+
+use common::*;
+use ferrostack_identity::{
+    AuthMethod, AuthRequest, Grant, NewApplicationCredential, RoleSpec, ScopeRequest, UserUpdate,
+};
+use ferrostack_types::identity::{Actor, Target};
+
+#[tokio::test]
+async fn admin_token_is_project_scoped_with_roles_and_catalog() {
+    let c = cloud().await;
+    let t = login(&c.id, "admin", ADMIN_PASSWORD, Some("admin"))
+        .await
+        .unwrap();
+    let ctx = t.ctx("r");
+    assert_eq!(ctx.project_id(), Some(c.admin_project_id.as_str()));
+    assert!(ctx.is_admin());
+    let catalog = t.catalog.as_ref().expect("scoped tokens carry a catalog");
+    let identity = catalog
+        .iter()
+        .find(|s| s.service_type == "identity")
+        .expect("identity in catalog");
+    assert!(identity
+        .endpoints
+        .iter()
+        .any(|e| e.interface == "public" && e.url == "http://127.0.0.1:8080/identity/v3"));
+    // Validation returns the same user and scope.
+    let v = c.id.validate_token(&t.token).await.unwrap();
+    assert_eq!(v.resolved.user_id, t.resolved.user_id);
+    assert_eq!(v.payload.expires_at_us, t.payload.expires_at_us);
+}
+
+#[tokio::test]
+async fn bootstrap_twice_changes_nothing() {
+    let c = cloud().await;
+    let opts = ferrostack_identity::BootstrapOptions::new(
+        ADMIN_PASSWORD.into(),
+        "http://127.0.0.1:8080".into(),
+    );
+    let report = c.id.bootstrap(&c.admin, &opts).await.unwrap();
+    assert!(
+        report.changed.is_empty(),
+        "second bootstrap changed {:?}",
+        report.changed
+    );
+    assert_eq!(
+        c.id.project_list(&c.admin, Default::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // A new public URL moves the catalog.
+    let moved = ferrostack_identity::BootstrapOptions::new(
+        ADMIN_PASSWORD.into(),
+        "http://10.1.2.3:9000".into(),
+    );
+    c.id.bootstrap(&c.admin, &moved).await.unwrap();
+    let cat = c.id.catalog().await.unwrap();
+    assert!(cat
+        .iter()
+        .flat_map(|s| &s.endpoints)
+        .all(|e| e.url.starts_with("http://10.1.2.3:9000/")));
+}
+
+#[tokio::test]
+async fn wrong_password_is_refused_and_repeated_failures_lock_the_account() {
+    let c = cloud().await;
+    c.user("alice", "right-pw").await;
+    let (code, msg) = status(login(&c.id, "alice", "wrong", None).await.unwrap_err());
+    assert_eq!(code, 401);
+    assert!(msg.contains("not correct"), "{msg}");
+    login(&c.id, "alice", "wrong", None).await.unwrap_err();
+    let (code, msg) = status(login(&c.id, "alice", "wrong", None).await.unwrap_err());
+    assert_eq!(code, 401);
+    assert!(msg.contains("locked"), "third failure locks: {msg}");
+    // Even the right password is refused while locked, and the message says how long.
+    let (_, msg) = status(login(&c.id, "alice", "right-pw", None).await.unwrap_err());
+    assert!(msg.contains("locked") && msg.contains("seconds"), "{msg}");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    login(&c.id, "alice", "right-pw", None)
+        .await
+        .expect("lock has run out");
+}
+
+#[tokio::test]
+async fn unknown_user_and_user_without_role_are_refused() {
+    let c = cloud().await;
+    assert_eq!(
+        login(&c.id, "nobody", "x", None)
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+    c.user("bob", "pw").await;
+    c.project("p1").await;
+    let (code, msg) = status(login(&c.id, "bob", "pw", Some("p1")).await.unwrap_err());
+    assert_eq!(code, 401);
+    assert!(msg.contains("no role"), "{msg}");
+    // Unscoped works without any role.
+    let t = login(&c.id, "bob", "pw", None).await.unwrap();
+    assert!(t.catalog.is_none() && t.resolved.roles.is_empty());
+}
+
+#[tokio::test]
+async fn revoked_token_is_refused_but_others_stay_valid() {
+    let c = cloud().await;
+    let (_, _, t1) = c.member("carol", "pc").await;
+    let t2 = login(&c.id, "carol", "pw-of-member", Some("pc"))
+        .await
+        .unwrap();
+    let ctx = t1.ctx("r");
+    c.id.token_revoke(&ctx, &t1.token).await.unwrap();
+    let (code, msg) = status(c.id.validate_token(&t1.token).await.unwrap_err());
+    assert_eq!(code, 401);
+    assert!(msg.contains("revoked"), "{msg}");
+    c.id.validate_token(&t2.token)
+        .await
+        .expect("another token of the same user stays valid");
+}
+
+#[tokio::test]
+async fn a_user_cannot_revoke_someone_elses_token() {
+    let c = cloud().await;
+    let (_, _, mallory) = c.member("mallory", "pm").await;
+    let (_, _, victim) = c.member("victim", "pv").await;
+    let e =
+        c.id.token_revoke(&mallory.ctx("r"), &victim.token)
+            .await
+            .unwrap_err();
+    assert_eq!(e.status(), 403);
+    c.id.validate_token(&victim.token)
+        .await
+        .expect("still valid");
+}
+
+#[tokio::test]
+async fn disabling_or_deleting_a_user_ends_its_tokens_at_once() {
+    let c = cloud().await;
+    let (u, _, t) = c.member("dave", "pd").await;
+    c.id.user_update(
+        &c.admin,
+        &u.id,
+        UserUpdate {
+            enabled: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        c.id.validate_token(&t.token).await.unwrap_err().status(),
+        401
+    );
+    let (_, msg) = status(
+        login(&c.id, "dave", "pw-of-member", Some("pd"))
+            .await
+            .unwrap_err(),
+    );
+    assert!(msg.contains("disabled"), "{msg}");
+    // Re-enabling does not bring the old token back.
+    c.id.user_update(
+        &c.admin,
+        &u.id,
+        UserUpdate {
+            enabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(c.id.validate_token(&t.token).await.is_err());
+    let t2 = login(&c.id, "dave", "pw-of-member", Some("pd"))
+        .await
+        .unwrap();
+    c.id.user_delete(&c.admin, &u.id).await.unwrap();
+    assert!(c.id.validate_token(&t2.token).await.is_err());
+}
+
+#[tokio::test]
+async fn changing_a_password_ends_old_tokens_and_needs_the_old_password() {
+    let c = cloud().await;
+    let (u, _, t) = c.member("erin", "pe").await;
+    let ctx = t.ctx("r");
+    let e =
+        c.id.user_change_password(&ctx, &u.id, "not-the-old-one", "new-pw-1")
+            .await
+            .unwrap_err();
+    assert_eq!(e.status(), 401);
+    c.id.validate_token(&t.token)
+        .await
+        .expect("a failed change revokes nothing");
+    c.id.user_change_password(&ctx, &u.id, "pw-of-member", "new-pw-1")
+        .await
+        .unwrap();
+    assert!(c.id.validate_token(&t.token).await.is_err());
+    assert!(login(&c.id, "erin", "pw-of-member", Some("pe"))
+        .await
+        .is_err());
+    login(&c.id, "erin", "new-pw-1", Some("pe"))
+        .await
+        .expect("new password works");
+    // Nobody changes another user's password this way, not even an admin.
+    let e =
+        c.id.user_change_password(&c.admin, &u.id, "new-pw-1", "x")
+            .await
+            .unwrap_err();
+    assert_eq!(e.status(), 403);
+}
+
+#[tokio::test]
+async fn revoking_a_role_or_disabling_the_project_ends_project_tokens() {
+    let c = cloud().await;
+    let (u, p, t) = c.member("frank", "pf").await;
+    let g = Grant {
+        actor: Actor::User(u.id.clone()),
+        target: Target::Project(p.id.clone()),
+        role_id: c.member_role_id.clone(),
+    };
+    c.id.role_revoke(&c.admin, g.clone()).await.unwrap();
+    assert!(c.id.validate_token(&t.token).await.is_err());
+    c.id.role_grant(&c.admin, g).await.unwrap();
+    let t2 = login(&c.id, "frank", "pw-of-member", Some("pf"))
+        .await
+        .unwrap();
+    let upd = ferrostack_identity::ProjectUpdate {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    c.id.project_update(&c.admin, &p.id, upd).await.unwrap();
+    assert!(c.id.validate_token(&t2.token).await.is_err());
+    let (_, msg) = status(
+        login(&c.id, "frank", "pw-of-member", Some("pf"))
+            .await
+            .unwrap_err(),
+    );
+    assert!(msg.contains("disabled"), "{msg}");
+}
+
+#[tokio::test]
+async fn roles_through_a_group_count_and_end_with_membership() {
+    let c = cloud().await;
+    let p = c.project("pg").await;
+    let u = c.user("gina", "pw").await;
+    let g =
+        c.id.group_create(
+            &c.admin,
+            ferrostack_identity::NewGroup {
+                name: "ops".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    c.id.group_add_user(&c.admin, &g.id, &u.id).await.unwrap();
+    let grant = Grant {
+        actor: Actor::Group(g.id.clone()),
+        target: Target::Project(p.id.clone()),
+        role_id: c.reader_role_id.clone(),
+    };
+    c.id.role_grant(&c.admin, grant).await.unwrap();
+    let t = login(&c.id, "gina", "pw", Some("pg"))
+        .await
+        .expect("group role lets her in");
+    assert_eq!(
+        t.resolved
+            .roles
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["reader"]
+    );
+    c.id.group_remove_user(&c.admin, &g.id, &u.id)
+        .await
+        .unwrap();
+    assert!(c.id.validate_token(&t.token).await.is_err());
+    assert!(login(&c.id, "gina", "pw", Some("pg")).await.is_err());
+}
+
+#[tokio::test]
+async fn rescoping_with_a_token_keeps_its_expiry_and_audit_chain() {
+    let c = cloud().await;
+    let (_, p, _) = c.member("hank", "ph").await;
+    let unscoped = login(&c.id, "hank", "pw-of-member", None).await.unwrap();
+    let req = AuthRequest {
+        method: AuthMethod::Token {
+            token: unscoped.token.clone(),
+        },
+        scope: ScopeRequest::Project(ferrostack_identity::ProjectRef::Id(p.id.clone())),
+    };
+    let scoped = c.id.issue_token(req).await.unwrap();
+    assert_eq!(scoped.payload.expires_at_us, unscoped.payload.expires_at_us);
+    assert_eq!(
+        scoped.payload.audit_ids.get(1),
+        unscoped.payload.audit_ids.first()
+    );
+    assert_eq!(scoped.payload.method_names(), vec!["password", "token"]);
+    assert_eq!(scoped.ctx("r").project_id(), Some(p.id.as_str()));
+}
+
+#[tokio::test]
+async fn application_credential_logs_in_with_only_the_delegated_roles() {
+    let c = cloud().await;
+    let (u, p, _) = c.member("ivy", "pi").await;
+    c.grant(&u, &p, &c.reader_role_id).await;
+    let t = login(&c.id, "ivy", "pw-of-member", Some("pi"))
+        .await
+        .unwrap();
+    let ctx = t.ctx("r");
+    let new = NewApplicationCredential {
+        name: "ci".into(),
+        roles: vec![RoleSpec::Name("reader".into())],
+        ..Default::default()
+    };
+    let ac = c.id.app_cred_create(&ctx, &u.id, new).await.unwrap();
+    let secret = ac.secret.clone().expect("secret shown once");
+    assert!(
+        c.id.app_cred_get(&ctx, &u.id, &ac.id)
+            .await
+            .unwrap()
+            .secret
+            .is_none(),
+        "never shown again"
+    );
+
+    let req = |secret: String| AuthRequest {
+        method: AuthMethod::ApplicationCredential {
+            id: Some(ac.id.clone()),
+            name: None,
+            user: None,
+            secret,
+        },
+        scope: ScopeRequest::Default,
+    };
+    let at = c.id.issue_token(req(secret.clone())).await.unwrap();
+    assert_eq!(at.ctx("r").project_id(), Some(p.id.as_str()));
+    assert_eq!(
+        at.resolved
+            .roles
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["reader"]
+    );
+    assert_eq!(
+        c.id.issue_token(req("wrong".into()))
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+
+    // A role the user does not hold cannot be delegated.
+    let bad = NewApplicationCredential {
+        name: "x".into(),
+        roles: vec![RoleSpec::Name("admin".into())],
+        ..Default::default()
+    };
+    let (code, msg) = status(c.id.app_cred_create(&ctx, &u.id, bad).await.unwrap_err());
+    assert_eq!(code, 403);
+    assert!(msg.contains("admin"), "{msg}");
+    // A restricted credential's token cannot make more credentials.
+    let more = NewApplicationCredential {
+        name: "y".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        c.id.app_cred_create(&at.ctx("r"), &u.id, more)
+            .await
+            .unwrap_err()
+            .status(),
+        403
+    );
+    // Deleting it ends its tokens.
+    c.id.app_cred_delete(&ctx, &u.id, &ac.id).await.unwrap();
+    assert!(c.id.validate_token(&at.token).await.is_err());
+    assert!(c.id.issue_token(req(secret)).await.is_err());
+}
+
+#[tokio::test]
+async fn expired_application_credentials_are_refused() {
+    let c = cloud().await;
+    let (u, _, t) = c.member("jack", "pj").await;
+    let past = NewApplicationCredential {
+        name: "old".into(),
+        expires_at: Some(ferrostack_core::time::now() - chrono::Duration::seconds(5)),
+        ..Default::default()
+    };
+    let (code, msg) = status(
+        c.id.app_cred_create(&t.ctx("r"), &u.id, past)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, 400);
+    assert!(msg.contains("past"), "{msg}");
+}
+
+#[tokio::test]
+async fn tokens_survive_key_rotation_and_a_restart() {
+    let c = cloud().await;
+    let t = login(&c.id, "admin", ADMIN_PASSWORD, Some("admin"))
+        .await
+        .unwrap();
+    c.id.rotate_keys().unwrap();
+    c.id.validate_token(&t.token)
+        .await
+        .expect("valid under the now-secondary key");
+    // A second service over the same database and keys (a restart) sees the same,
+    // including revocations.
+    c.id.token_revoke(&c.admin, &t.token).await.unwrap();
+    let again = ferrostack_identity::Identity::open(c.id.db().clone(), c.id.config().clone())
+        .await
+        .unwrap();
+    assert!(
+        again.validate_token(&t.token).await.is_err(),
+        "revocation persisted"
+    );
+    let fresh = login(&again, "admin", ADMIN_PASSWORD, Some("admin"))
+        .await
+        .unwrap();
+    again.validate_token(&fresh.token).await.unwrap();
+}
+
+#[tokio::test]
+async fn tampered_and_foreign_tokens_are_refused() {
+    let c = cloud().await;
+    let t = login(&c.id, "admin", ADMIN_PASSWORD, Some("admin"))
+        .await
+        .unwrap();
+    let mut forged = t.token.clone().into_bytes();
+    let i = forged.len() - 5;
+    forged[i] = if forged[i] == b'a' { b'b' } else { b'a' };
+    let (code, msg) = status(
+        c.id.validate_token(&String::from_utf8(forged).unwrap())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, 401);
+    assert!(msg.contains("not issued by this cloud"), "{msg}");
+    // A token from another cloud (other keys) does not open here.
+    let other = cloud().await;
+    let theirs = login(&other.id, "admin", ADMIN_PASSWORD, Some("admin"))
+        .await
+        .unwrap();
+    assert!(c.id.validate_token(&theirs.token).await.is_err());
+}

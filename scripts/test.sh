@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite (README command 2; what CI runs):
+#   1. build the binary and the console (cargo leptos build --release),
+#   2. unit, service and API tests on SQLite,
+#   3. the same service and API tests on a real PostgreSQL server started here,
+#   4. the real openstack CLI against a running `ferrostack serve`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+bash scripts/install-prereqs.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "build (cargo leptos build --release)"
+cargo leptos build --release
+
+step "Rust tests on SQLite"
+cargo test --release --workspace --exclude frontend
+
+step "Rust service and API tests on PostgreSQL"
+eval "$(bash scripts/pg.sh start)"
+trap 'bash scripts/pg.sh stop "$FERROSTACK_PG_DIR"' EXIT
+FERROSTACK_TEST_PG_URL="$FERROSTACK_TEST_PG_URL" \
+  cargo test --release -p ferrostack-identity -p server --tests
+bash scripts/pg.sh stop "$FERROSTACK_PG_DIR"; trap - EXIT
+
+step "openstack CLI against a running server"
+venv=$(bash scripts/venv.sh)
+FERROSTACK_BIN="$CARGO_TARGET_DIR/release/ferrostack" \
+  "$venv/bin/pytest" -q -p no:cacheprovider end2end/clients

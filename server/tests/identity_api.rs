@@ -1,0 +1,589 @@
+//! Keystone v3 over HTTP: shapes, status codes, headers, and how bad input and
+//! unauthorised callers are answered.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn version_discovery_answers_as_keystoneauth_expects() {
+    let api = Api::new().await;
+    let r = api.call(Method::GET, "/identity", None, None).await;
+    // axum serves "/identity" from the nested "/" route.
+    assert_eq!(r.status, StatusCode::MULTIPLE_CHOICES);
+    assert_eq!(r.body["versions"]["values"][0]["id"], "v3.14");
+    assert_eq!(
+        r.body["versions"]["values"][0]["links"][0]["href"],
+        format!("{PUBLIC_URL}/identity/v3/")
+    );
+    let r = api.call(Method::GET, "/identity/v3", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["version"]["status"], "stable");
+    assert!(r.headers.contains_key("x-openstack-request-id"));
+}
+
+#[tokio::test]
+async fn token_issue_and_validate_have_keystone_shapes() {
+    let api = Api::new().await;
+    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"id": "default"}, "password": ADMIN_PASSWORD}}}, "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}});
+    let r = api
+        .call(Method::POST, "/identity/v3/auth/tokens", None, Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let token = r.headers["x-subject-token"].to_str().unwrap().to_string();
+    let t = &r.body["token"];
+    assert_eq!(t["methods"], json!(["password"]));
+    assert_eq!(t["user"]["name"], "admin");
+    assert_eq!(t["user"]["domain"]["id"], "default");
+    assert_eq!(t["project"]["name"], "admin");
+    assert_eq!(t["project"]["domain"]["name"], "Default");
+    assert!(t["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["name"] == "admin"));
+    assert_eq!(t["catalog"][0]["type"], "identity");
+    assert_eq!(t["catalog"][0]["endpoints"].as_array().unwrap().len(), 3);
+    assert!(t["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(t["audit_ids"].as_array().unwrap().len(), 1);
+
+    let r = api
+        .raw(
+            Method::GET,
+            "/identity/v3/auth/tokens",
+            Some(&api.admin_token),
+            None,
+            &[("x-subject-token", &token)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["x-subject-token"], token.as_str());
+    assert_eq!(r.body["token"]["project"]["name"], "admin");
+    let r = api
+        .raw(
+            Method::GET,
+            "/identity/v3/auth/tokens?nocatalog",
+            Some(&api.admin_token),
+            None,
+            &[("x-subject-token", &token)],
+        )
+        .await;
+    assert!(r.body["token"].get("catalog").is_none());
+
+    let r = api
+        .raw(
+            Method::DELETE,
+            "/identity/v3/auth/tokens",
+            Some(&api.admin_token),
+            None,
+            &[("x-subject-token", &token)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = api
+        .raw(
+            Method::GET,
+            "/identity/v3/auth/tokens",
+            Some(&api.admin_token),
+            None,
+            &[("x-subject-token", &token)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.message().contains("revoked"), "{}", r.message());
+    let r = api
+        .call(Method::GET, "/identity/v3/projects", Some(&token), None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn wrong_password_is_401_with_keystone_error_body() {
+    let api = Api::new().await;
+    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"id": "default"}, "password": "nope"}}}}});
+    let r = api
+        .call(Method::POST, "/identity/v3/auth/tokens", None, Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body["error"]["code"], 401);
+    assert_eq!(r.body["error"]["title"], "Unauthorized");
+    assert!(r.message().contains("requires authentication") && r.message().contains("not correct"));
+    assert!(r.headers.contains_key("www-authenticate"));
+}
+
+#[tokio::test]
+async fn bad_input_gets_400_404_409_that_say_what_is_wrong() {
+    let api = Api::new().await;
+    let tok = api.admin_token.clone();
+    let post = |body: &'static [u8]| {
+        let tok = tok.clone();
+        let api = &api;
+        async move {
+            api.raw(
+                Method::POST,
+                "/identity/v3/projects",
+                Some(&tok),
+                Some(body.to_vec()),
+                &[],
+            )
+            .await
+        }
+    };
+    let cases: Vec<(&[u8], u16, &str)> = vec![
+        (b"{not json", 400, "not valid JSON"),
+        (b"", 400, "empty"),
+        (b"   ", 400, "empty"),
+        (br#"{"project": {"name": 5}}"#, 400, "'project.name'"),
+        (br#"{"project": {}}"#, 400, "missing field `name`"),
+        (
+            br#"{"project": {"name": "a", "enabled": "yes"}}"#,
+            400,
+            "'project.enabled'",
+        ),
+        (
+            br#"{"project": {"name": "a", "tags": "x"}}"#,
+            400,
+            "'project.tags'",
+        ),
+        (br#"{"project": {"name": "\ud800"}}"#, 400, "surrogate"),
+        (
+            br#"{"projects": {"name": "a"}}"#,
+            400,
+            "missing field `project`",
+        ),
+        (br#"{"project": {"name": "   "}}"#, 400, "must not be empty"),
+        (
+            br#"{"project": {"name": "ok", "domain_id": "nowhere"}}"#,
+            400,
+            "domain nowhere does not exist",
+        ),
+        (
+            br#"{"project": {"name": "ok", "is_domain": true}}"#,
+            400,
+            "not supported",
+        ),
+    ];
+    for (body, code, needle) in cases {
+        let r = post(body).await;
+        assert_eq!(
+            r.status.as_u16(),
+            code,
+            "{}: {:?}",
+            String::from_utf8_lossy(body),
+            r.body
+        );
+        assert!(
+            r.message().contains(needle),
+            "{}: {}",
+            String::from_utf8_lossy(body),
+            r.message()
+        );
+        assert_eq!(r.body["error"]["code"], code);
+    }
+    let deep = format!("{{\"project\": {}{}}}", "[".repeat(5000), "]".repeat(5000));
+    let r = api
+        .raw(
+            Method::POST,
+            "/identity/v3/projects",
+            Some(&tok),
+            Some(deep.into_bytes()),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.message().contains("recursion limit"), "{}", r.message());
+
+    let long = json!({"project": {"name": "n".repeat(65)}});
+    let r = api
+        .admin(Method::POST, "/identity/v3/projects", Some(long))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.message().contains("65 characters") && r.message().contains("64"),
+        "{}",
+        r.message()
+    );
+
+    let r = api
+        .admin(
+            Method::GET,
+            "/identity/v3/projects/0123456789abcdef0123456789abcdef",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.message(),
+        "Could not find project: 0123456789abcdef0123456789abcdef."
+    );
+    let r = api
+        .admin(
+            Method::GET,
+            &format!("/identity/v3/users/{}", "x".repeat(300)),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "an absurd id is refused, not looked up"
+    );
+
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/projects",
+            Some(json!({"project": {"name": "dup"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/projects",
+            Some(json!({"project": {"name": "dup"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(
+        r.message().contains("Duplicate entry found with name dup"),
+        "{}",
+        r.message()
+    );
+    // Renaming onto an existing name is a 409 too, not a 500.
+    let other = api
+        .admin(
+            Method::POST,
+            "/identity/v3/projects",
+            Some(json!({"project": {"name": "other"}})),
+        )
+        .await;
+    let oid = other.body["project"]["id"].as_str().unwrap();
+    let r = api
+        .admin(
+            Method::PATCH,
+            &format!("/identity/v3/projects/{oid}"),
+            Some(json!({"project": {"name": "DUP"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    // Nothing half-written: exactly the projects created above exist.
+    let r = api.admin(Method::GET, "/identity/v3/projects", None).await;
+    let mut names: Vec<&str> = r.body["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["admin", "dup", "other"]);
+
+    let r = api
+        .call(
+            Method::POST,
+            "/identity/v3/auth/tokens",
+            None,
+            Some(json!({"auth": {"identity": {"methods": ["kerberos"]}}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.message().contains("kerberos"), "{}", r.message());
+    let r = api
+        .call(
+            Method::POST,
+            "/identity/v3/auth/tokens",
+            None,
+            Some(json!({"auth": {"identity": {"methods": ["password"]}}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.message().contains("identity.password"), "{}", r.message());
+}
+
+/// Every identity endpoint, as an anonymous caller and as a project member: no
+/// endpoint may answer anonymous callers, and admin-only ones refuse members.
+#[tokio::test]
+async fn every_endpoint_refuses_anonymous_and_admin_only_ones_refuse_members() {
+    let api = Api::new().await;
+    let (pid, uid, member) = api.member("mia", "mias").await;
+    let x = "0123456789abcdef0123456789abcdef";
+    let endpoints: Vec<(Method, String, bool)> = vec![
+        // (method, path, admin only)
+        (Method::GET, "/identity/v3/auth/tokens".into(), false),
+        (Method::DELETE, "/identity/v3/auth/tokens".into(), false),
+        (Method::GET, "/identity/v3/auth/projects".into(), false),
+        (Method::GET, "/identity/v3/auth/domains".into(), false),
+        (Method::GET, "/identity/v3/auth/catalog".into(), false),
+        (Method::GET, "/identity/v3/auth/system".into(), false),
+        (Method::GET, "/identity/v3/domains".into(), false),
+        (Method::POST, "/identity/v3/domains".into(), true),
+        (Method::PATCH, "/identity/v3/domains/default".into(), true),
+        (Method::DELETE, "/identity/v3/domains/default".into(), true),
+        (Method::GET, "/identity/v3/projects".into(), false),
+        (Method::POST, "/identity/v3/projects".into(), true),
+        (Method::GET, format!("/identity/v3/projects/{pid}"), false),
+        (Method::PATCH, format!("/identity/v3/projects/{pid}"), true),
+        (Method::DELETE, format!("/identity/v3/projects/{pid}"), true),
+        (Method::GET, "/identity/v3/users".into(), true),
+        (Method::POST, "/identity/v3/users".into(), true),
+        (Method::GET, format!("/identity/v3/users/{uid}"), false),
+        (Method::PATCH, format!("/identity/v3/users/{uid}"), true),
+        (Method::DELETE, format!("/identity/v3/users/{x}"), true),
+        (
+            Method::POST,
+            format!("/identity/v3/users/{uid}/password"),
+            false,
+        ),
+        (
+            Method::GET,
+            format!("/identity/v3/users/{uid}/groups"),
+            false,
+        ),
+        (
+            Method::GET,
+            format!("/identity/v3/users/{uid}/projects"),
+            false,
+        ),
+        (Method::GET, "/identity/v3/groups".into(), true),
+        (Method::POST, "/identity/v3/groups".into(), true),
+        (Method::GET, format!("/identity/v3/groups/{x}"), true),
+        (Method::PATCH, format!("/identity/v3/groups/{x}"), true),
+        (Method::DELETE, format!("/identity/v3/groups/{x}"), true),
+        (Method::GET, format!("/identity/v3/groups/{x}/users"), true),
+        (
+            Method::PUT,
+            format!("/identity/v3/groups/{x}/users/{uid}"),
+            true,
+        ),
+        (
+            Method::DELETE,
+            format!("/identity/v3/groups/{x}/users/{uid}"),
+            true,
+        ),
+        (Method::GET, "/identity/v3/roles".into(), false),
+        (Method::POST, "/identity/v3/roles".into(), true),
+        (Method::GET, format!("/identity/v3/roles/{x}"), false),
+        (Method::PATCH, format!("/identity/v3/roles/{x}"), true),
+        (Method::DELETE, format!("/identity/v3/roles/{x}"), true),
+        (
+            Method::PUT,
+            format!("/identity/v3/projects/{pid}/users/{uid}/roles/{x}"),
+            true,
+        ),
+        (
+            Method::DELETE,
+            format!("/identity/v3/projects/{pid}/users/{uid}/roles/{x}"),
+            true,
+        ),
+        (
+            Method::PUT,
+            format!("/identity/v3/projects/{pid}/groups/{x}/roles/{x}"),
+            true,
+        ),
+        (
+            Method::PUT,
+            format!("/identity/v3/domains/default/users/{uid}/roles/{x}"),
+            true,
+        ),
+        (
+            Method::PUT,
+            format!("/identity/v3/domains/default/groups/{x}/roles/{x}"),
+            true,
+        ),
+        (
+            Method::PUT,
+            format!("/identity/v3/system/users/{uid}/roles/{x}"),
+            true,
+        ),
+        (
+            Method::GET,
+            format!("/identity/v3/projects/{pid}/groups/{x}/roles"),
+            true,
+        ),
+        (Method::GET, "/identity/v3/role_assignments".into(), true),
+        (Method::GET, "/identity/v3/regions".into(), false),
+        (Method::POST, "/identity/v3/regions".into(), true),
+        (
+            Method::DELETE,
+            "/identity/v3/regions/RegionOne".into(),
+            true,
+        ),
+        (Method::GET, "/identity/v3/services".into(), false),
+        (Method::POST, "/identity/v3/services".into(), true),
+        (Method::GET, "/identity/v3/endpoints".into(), false),
+        (Method::POST, "/identity/v3/endpoints".into(), true),
+        (
+            Method::GET,
+            format!("/identity/v3/users/{uid}/application_credentials"),
+            false,
+        ),
+        (
+            Method::POST,
+            format!("/identity/v3/users/{uid}/application_credentials"),
+            false,
+        ),
+    ];
+    for (method, path, admin_only) in &endpoints {
+        let body = matches!(*method, Method::POST | Method::PATCH | Method::PUT).then(|| json!({}));
+        let r = api.call(method.clone(), path, None, body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "anonymous {method} {path}: {:?}",
+            r.body
+        );
+        let r = api
+            .call(method.clone(), path, Some("not-a-token"), body.clone())
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "forged token {method} {path}"
+        );
+        if *admin_only {
+            // A well-formed body, so that only policy can refuse it.
+            let r = api
+                .call(
+                    method.clone(),
+                    path,
+                    Some(&member),
+                    well_formed(path, method),
+                )
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "member {method} {path}: {:?}",
+                r.body
+            );
+            assert!(
+                r.message().contains("admin role"),
+                "{method} {path}: {}",
+                r.message()
+            );
+        }
+    }
+    // The admin project is invisible to the member.
+    let admin_project = api
+        .admin(Method::GET, "/identity/v3/projects?name=admin", None)
+        .await;
+    let apid = admin_project.body["projects"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/identity/v3/projects/{apid}"),
+            Some(&member),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+fn well_formed(path: &str, method: &Method) -> Option<serde_json::Value> {
+    if !matches!(*method, Method::POST | Method::PATCH) {
+        return None;
+    }
+    let kind = [
+        "domains",
+        "projects",
+        "users",
+        "groups",
+        "roles",
+        "regions",
+        "services",
+        "endpoints",
+    ]
+    .into_iter()
+    .find(|k| path.contains(k))
+    .unwrap_or("x");
+    let singular = kind.trim_end_matches('s');
+    Some(
+        json!({ singular: {"name": "n", "type": "t", "interface": "public", "url": "http://x", "service_id": "s"} }),
+    )
+}
+
+#[tokio::test]
+async fn application_credential_over_http_then_token_from_it() {
+    let api = Api::new().await;
+    let (pid, uid, member) = api.member("noah", "noahs").await;
+    let r = api
+        .call(
+            Method::POST,
+            &format!("/identity/v3/users/{uid}/application_credentials"),
+            Some(&member),
+            Some(json!({"application_credential": {"name": "deploy"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let ac = &r.body["application_credential"];
+    assert_eq!(ac["project_id"], pid.as_str());
+    assert_eq!(ac["roles"][0]["name"], "member");
+    let body = json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": ac["id"], "secret": ac["secret"]}}}});
+    let r = api
+        .call(Method::POST, "/identity/v3/auth/tokens", None, Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(
+        r.body["token"]["methods"],
+        json!(["application_credential"])
+    );
+    assert_eq!(
+        r.body["token"]["application_credential"]["restricted"],
+        true
+    );
+    assert_eq!(r.body["token"]["project"]["id"], pid.as_str());
+    // Another user cannot see it.
+    let (_, _, other) = api.member("olive", "olives").await;
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/identity/v3/users/{uid}/application_credentials"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn role_assignment_list_with_names_has_the_clients_shape() {
+    let api = Api::new().await;
+    let (pid, uid, _) = api.member("pat", "pats").await;
+    let r = api
+        .admin(
+            Method::GET,
+            &format!("/identity/v3/role_assignments?scope.project.id={pid}&include_names=True"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let a = &r.body["role_assignments"][0];
+    assert_eq!(a["user"]["id"], uid.as_str());
+    assert_eq!(a["user"]["name"], "pat");
+    assert_eq!(a["user"]["domain"]["name"], "Default");
+    assert_eq!(a["scope"]["project"]["name"], "pats");
+    assert_eq!(a["role"]["name"], "member");
+    assert!(a["links"]["assignment"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!(
+            "/projects/{pid}/users/{uid}/roles/{}",
+            a["role"]["id"].as_str().unwrap()
+        )));
+    let r = api
+        .admin(
+            Method::GET,
+            &format!("/identity/v3/role_assignments?scope.project.id={pid}"),
+            None,
+        )
+        .await;
+    assert!(
+        r.body["role_assignments"][0]["user"].get("name").is_none(),
+        "names only when asked"
+    );
+}
