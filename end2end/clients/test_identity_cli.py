@@ -26,7 +26,7 @@ def test_project_create_list_show_delete(cloud):
     assert cloud.json("project", "show", p)["enabled"] is False
     cloud.run("project", "delete", p)
     r = cloud.run("project", "show", p, check=False)
-    assert r.returncode != 0 and "No project" in r.stderr
+    assert r.returncode != 0 and "no project found" in r.stderr.lower(), r.stderr
 
 
 def test_user_create_list_show_delete(cloud):
@@ -45,7 +45,7 @@ def test_group_create_membership_and_delete(cloud):
     cloud.json("user", "create", "--password", "pw-12345", u)
     cloud.run("group", "add", "user", g, u)
     r = cloud.run("group", "contains", "user", g, u)
-    assert "is in group" in r.stdout + r.stderr
+    assert f"{u} in group {g}" in r.stdout, r.stdout
     assert g in [x["Name"] for x in cloud.json("group", "list")]
     assert cloud.json("group", "show", g)["description"] == "ops team"
     cloud.run("group", "remove", "user", g, u)
@@ -86,7 +86,7 @@ def test_member_gets_403_on_user_create(cloud, member):
     _, _, env = member
     r = cloud.run("user", "create", "--password", "x-12345", name("sneaky"), env=env, check=False)
     assert r.returncode != 0
-    assert "HTTP 403" in r.stderr and "admin role" in r.stderr, r.stderr
+    assert "403" in r.stderr and "admin role" in r.stderr, r.stderr
 
 
 def test_member_sees_only_its_project(cloud, member):
@@ -99,27 +99,27 @@ def test_member_sees_only_its_project(cloud, member):
 def test_wrong_password_gets_401(cloud):
     r = cloud.run("token", "issue", env=cloud.env(password="not-the-password"), check=False)
     assert r.returncode != 0
-    assert "HTTP 401" in r.stderr, r.stderr
+    assert "401" in r.stderr, r.stderr
 
 
 def test_application_credential_then_token_with_it(cloud, member):
     p, _, env = member
     ac = cloud.json("application", "credential", "create", "--description", "ci", name("appcred"), env=env)
-    assert ac["secret"] and ac["project_id"] == cloud.json("project", "show", p)["id"]
+    assert ac["Secret"] and ac["Project ID"] == cloud.json("project", "show", p)["id"]
     appcred_env = {k: v for k, v in env.items() if k not in (
         "OS_USERNAME", "OS_PASSWORD", "OS_PROJECT_NAME", "OS_USER_DOMAIN_NAME", "OS_PROJECT_DOMAIN_NAME")}
     appcred_env.update({
         "OS_AUTH_TYPE": "v3applicationcredential",
-        "OS_APPLICATION_CREDENTIAL_ID": ac["id"],
-        "OS_APPLICATION_CREDENTIAL_SECRET": ac["secret"],
+        "OS_APPLICATION_CREDENTIAL_ID": ac["ID"],
+        "OS_APPLICATION_CREDENTIAL_SECRET": ac["Secret"],
     })
     t = cloud.json("token", "issue", env=appcred_env)
-    assert t["project_id"] == ac["project_id"]
+    assert t["project_id"] == ac["Project ID"]
     listed = cloud.json("application", "credential", "list", env=env)
-    assert [x["ID"] for x in listed] == [ac["id"]]
-    cloud.run("application", "credential", "delete", ac["id"], env=env)
+    assert [x["ID"] for x in listed] == [ac["ID"]]
+    cloud.run("application", "credential", "delete", ac["ID"], env=env)
     r = cloud.run("token", "issue", env=appcred_env, check=False)
-    assert r.returncode != 0 and "HTTP 401" in r.stderr, r.stderr
+    assert r.returncode != 0 and "401" in r.stderr, r.stderr
 
 
 def test_token_revoke_then_the_token_is_refused(cloud):
@@ -135,4 +135,4 @@ def test_token_revoke_then_the_token_is_refused(cloud):
     for k in ("OS_USERNAME", "OS_PASSWORD", "OS_USER_DOMAIN_NAME"):
         env.pop(k)
     r = cloud.run("project", "list", env=env, check=False)
-    assert r.returncode != 0 and "HTTP 401" in r.stderr, r.stderr
+    assert r.returncode != 0 and "401" in r.stderr, r.stderr

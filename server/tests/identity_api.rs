@@ -182,12 +182,18 @@ async fn bad_input_gets_400_404_409_that_say_what_is_wrong() {
         );
         assert_eq!(r.body["error"]["code"], code);
     }
-    let deep = format!("{{\"project\": {}{}}}", "[".repeat(5000), "]".repeat(5000));
+    // Deep nesting where the body takes any JSON (the auth scope), so only the depth
+    // can refuse it.
+    let deep = format!(
+        "{{\"auth\": {{\"identity\": {{\"methods\": []}}, \"scope\": {}{}}}}}",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
     let r = api
         .raw(
             Method::POST,
-            "/identity/v3/projects",
-            Some(&tok),
+            "/identity/v3/auth/tokens",
+            None,
             Some(deep.into_bytes()),
             &[],
         )

@@ -175,6 +175,7 @@ pub struct KeyRing {
 }
 
 const NONCE_LEN: usize = 24;
+const TOKEN_PREFIX: char = 'f';
 
 impl KeyRing {
     /// Open the repository at `dir`, creating it with a primary and a staged key if
@@ -302,7 +303,9 @@ impl KeyRing {
         let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
-        Ok(URL_SAFE_NO_PAD.encode(out))
+        // A letter first: a token must never start with '-' (command lines would read it
+        // as an option), and the letter marks the format version.
+        Ok(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(out)))
     }
 
     /// Decrypt and decode a token; `None` if no key opens it or it is malformed.
@@ -311,7 +314,9 @@ impl KeyRing {
         if token.len() > 1024 {
             return None;
         }
-        let raw = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
+        let raw = URL_SAFE_NO_PAD
+            .decode(token.trim().strip_prefix(TOKEN_PREFIX)?)
+            .ok()?;
         if raw.len() <= NONCE_LEN {
             return None;
         }
@@ -350,6 +355,10 @@ mod tests {
         bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
         assert_eq!(ring.open_token(&String::from_utf8(bytes).unwrap()), None);
         assert_eq!(ring.open_token("garbage!"), None);
+        for _ in 0..64 {
+            let t = ring.seal(&payload()).unwrap();
+            assert!(t.starts_with('f') && !t.starts_with('-'), "{t}");
+        }
     }
 
     #[test]

@@ -418,3 +418,15 @@ async fn users_filter_by_enabled_and_default_project() {
         .unwrap();
     assert_eq!(olga[0].default_project_id, None);
 }
+
+#[tokio::test]
+async fn the_test_database_is_the_backend_asked_for() {
+    let c = cloud().await;
+    let want_pg = std::env::var("FERROSTACK_TEST_PG_URL").is_ok_and(|u| !u.is_empty());
+    let expected = if want_pg {
+        ferrostack_core::db::Backend::Postgres
+    } else {
+        ferrostack_core::db::Backend::Sqlite
+    };
+    assert_eq!(c.id.db().backend, expected);
+}

@@ -27,7 +27,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
+        if inner.to_string().contains("escape") {
+            // serde_json's words for "\ud800" alone are "unexpected end of hex escape".
+            Error::bad_request(format!(
+                "The request body is not valid JSON: {inner} (a \\u escape is malformed or is a lone UTF-16 \
+                 surrogate, which is not valid Unicode)."
+            ))
+        } else if inner.is_syntax() || inner.is_eof() {
             Error::bad_request(format!("The request body is not valid JSON: {inner}."))
         } else if path == "." || path.is_empty() {
             Error::bad_request(format!("Invalid input: {inner}."))
