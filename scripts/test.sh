@@ -20,8 +20,10 @@ cargo test --release --workspace --exclude frontend
 step "Rust service and API tests on PostgreSQL"
 eval "$(bash scripts/pg.sh start)"
 trap 'bash scripts/pg.sh stop "$FERROSTACK_PG_DIR"' EXIT
+# The same package selection as above, so nothing is rebuilt; the database-backed
+# tests pick PostgreSQL up from FERROSTACK_TEST_PG_URL.
 FERROSTACK_TEST_PG_URL="$FERROSTACK_TEST_PG_URL" \
-  cargo test --release -p ferrostack-identity -p server --tests
+  cargo test --release --workspace --exclude frontend
 bash scripts/pg.sh stop "$FERROSTACK_PG_DIR"; trap - EXIT
 
 step "openstack CLI against a running server"

@@ -447,3 +447,61 @@ async fn tampered_and_foreign_tokens_are_refused() {
         .unwrap();
     assert!(c.id.validate_token(&theirs.token).await.is_err());
 }
+
+#[tokio::test]
+async fn domain_and_system_scoped_tokens_need_a_role_there() {
+    let c = cloud().await;
+    let u = c.user("quinn", "pw").await;
+    let domain_req = |user: &str, pw: &str| AuthRequest {
+        method: AuthMethod::Password {
+            user: ferrostack_identity::UserRef::Name {
+                name: user.into(),
+                domain: ferrostack_identity::DomainRef::Id("default".into()),
+            },
+            password: pw.into(),
+        },
+        scope: ScopeRequest::Domain(ferrostack_identity::DomainRef::Name("Default".into())),
+    };
+    assert_eq!(
+        c.id.issue_token(domain_req("quinn", "pw"))
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+    let g = Grant {
+        actor: Actor::User(u.id.clone()),
+        target: Target::Domain("default".into()),
+        role_id: c.reader_role_id.clone(),
+    };
+    c.id.role_grant(&c.admin, g).await.unwrap();
+    let t = c.id.issue_token(domain_req("quinn", "pw")).await.unwrap();
+    assert!(
+        matches!(t.ctx("r").scope, ferrostack_core::Scope::Domain { ref id, .. } if id == "default")
+    );
+    assert!(t.catalog.is_some());
+
+    let system_req = |user: &str, pw: &str| AuthRequest {
+        method: AuthMethod::Password {
+            user: ferrostack_identity::UserRef::Name {
+                name: user.into(),
+                domain: ferrostack_identity::DomainRef::Id("default".into()),
+            },
+            password: pw.into(),
+        },
+        scope: ScopeRequest::System,
+    };
+    let (code, msg) = status(
+        c.id.issue_token(system_req("quinn", "pw"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, 401);
+    assert!(msg.contains("the system"), "{msg}");
+    let t =
+        c.id.issue_token(system_req("admin", ADMIN_PASSWORD))
+            .await
+            .expect("bootstrap grants admin on the system");
+    assert_eq!(t.ctx("r").scope, ferrostack_core::Scope::System);
+    assert!(t.ctx("r").is_admin());
+}

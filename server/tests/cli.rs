@@ -1,0 +1,155 @@
+//! The `ferrostack` binary's commands, run as a user runs them.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output};
+
+fn ferrostack(data_dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ferrostack"))
+        .args(args)
+        .env("FERROSTACK_DATA_DIR", data_dir)
+        .env_remove("FERROSTACK_ADMIN_PASSWORD")
+        .env_remove("FERROSTACK_DATABASE_URL")
+        .env_remove("FERROSTACK_CONFIG")
+        .env("FERROSTACK_LOG", "warn")
+        .output()
+        .expect("run ferrostack")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn every_command_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["bootstrap", "--help"],
+        vec!["db", "--help"],
+        vec!["db", "migrate", "--help"],
+        vec!["keys", "--help"],
+        vec!["keys", "rotate", "--help"],
+    ] {
+        let o = ferrostack(dir.path(), &args);
+        assert!(o.status.success(), "{args:?}");
+        let text = stdout(&o);
+        assert!(text.contains("Usage: ferrostack"), "{args:?}: {text}");
+        assert!(
+            text.contains("--data-dir"),
+            "{args:?} must document --data-dir: {text}"
+        );
+    }
+    let o = ferrostack(dir.path(), &["serve", "--help"]);
+    assert!(stdout(&o).contains("--listen") && stdout(&o).contains("FERROSTACK_LISTEN"));
+}
+
+#[test]
+fn bootstrap_generates_credentials_once_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = ferrostack(&data, &["bootstrap"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let openrc = data.join("admin-openrc.sh");
+    let first = std::fs::read_to_string(&openrc).unwrap();
+    assert!(first.contains("export OS_USERNAME=admin") && first.contains("export OS_PASSWORD="));
+    assert_eq!(
+        std::fs::metadata(&openrc).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(data.join("clouds.yaml"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    // A second run keeps the generated password.
+    assert!(ferrostack(&data, &["bootstrap"]).status.success());
+    assert_eq!(std::fs::read_to_string(&openrc).unwrap(), first);
+    // An explicit password replaces it.
+    let o = ferrostack(&data, &["bootstrap", "--admin-password", "chosen-pw-1"]);
+    assert!(o.status.success());
+    assert!(std::fs::read_to_string(&openrc)
+        .unwrap()
+        .contains("export OS_PASSWORD='chosen-pw-1'"));
+}
+
+#[test]
+fn db_migrate_and_keys_rotate_report_what_they_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = ferrostack(&data, &["db", "migrate"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout(&o).contains("1 migration(s) applied"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(data.join("ferrostack.db").exists());
+    let o = ferrostack(&data, &["keys", "rotate"]);
+    assert!(o.status.success());
+    let o = ferrostack(&data, &["keys", "rotate"]);
+    assert!(
+        stdout(&o).contains("key 3 is now primary"),
+        "{}",
+        stdout(&o)
+    );
+    let keys: Vec<_> = std::fs::read_dir(data.join("fernet-keys"))
+        .unwrap()
+        .collect();
+    assert_eq!(keys.len(), 3, "staged + primary + one secondary");
+}
+
+#[test]
+fn a_config_file_is_read_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let from_file = dir.path().join("from-file");
+    let cfg = dir.path().join("ferrostack.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {:?}\n[identity]\ntoken_ttl_secs = 600\n",
+            from_file.display().to_string()
+        ),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ferrostack"))
+        .args(["--config", cfg.to_str().unwrap(), "db", "migrate"])
+        .env_remove("FERROSTACK_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(from_file.join("ferrostack.db").exists());
+    let flag = dir.path().join("from-flag");
+    let o = Command::new(env!("CARGO_BIN_EXE_ferrostack"))
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--data-dir",
+            flag.to_str().unwrap(),
+            "db",
+            "migrate",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(flag.join("ferrostack.db").exists());
+    // A typo in the file is refused with the reason, not ignored.
+    std::fs::write(&cfg, "data_dri = \"/tmp/x\"\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ferrostack"))
+        .args(["--config", cfg.to_str().unwrap(), "db", "migrate"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("data_dri"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
