@@ -12,7 +12,7 @@ fn main() {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let run_for = Duration::from_secs(10);
+    let run_for = Duration::from_secs(20);
     let start = Instant::now();
     let handles: Vec<_> = (0..threads)
         .map(|_| {

@@ -12,6 +12,7 @@ use crate::assignments::TargetRef;
 use crate::cache::{AppCredSummary, Key, Resolved};
 use crate::revocations::Event;
 use crate::tokens::{Payload, TokenScope, METHOD_APP_CRED, METHOD_PASSWORD, METHOD_TOKEN};
+use crate::users::Credentials;
 use crate::{passwords, Identity};
 
 #[derive(Clone, Debug)]
@@ -148,10 +149,10 @@ impl Identity {
         {
             AuthMethod::Password { user, password } => {
                 let user = self
-                    .user_ref(&user)
-                    .await
-                    .map_err(|_| unauthenticated(AUTH_FAILED))?;
-                self.check_password(&user.id, &password).await?;
+                    .user_login(&user)
+                    .await?
+                    .ok_or_else(|| unauthenticated(AUTH_FAILED))?;
+                let user = self.check_password(user, &password).await?;
                 let default = match &user.default_project_id {
                     Some(p) => TokenScope::Project(p.clone()),
                     None => TokenScope::Unscoped,
@@ -231,15 +232,14 @@ impl Identity {
         let scope = match req.scope {
             ScopeRequest::Default => default_scope.clone(),
             ScopeRequest::Project(p) => TokenScope::Project(
+                // By id: resolution below checks that it exists.
                 match p {
-                    ProjectRef::Id(id) => self.project_fetch(&id).await,
-                    ProjectRef::Name { name, domain } => match self.domain_ref(&domain).await {
-                        Ok(d) => self.project_by_name(&d.id, &name).await,
-                        Err(e) => Err(e),
-                    },
+                    ProjectRef::Id(id) => Ok(id),
+                    ProjectRef::Name { name, domain } => {
+                        self.project_id_by_name(&name, &domain).await
+                    }
                 }
-                .map_err(|e| unauthenticated(format!("Cannot scope to that project: {e}")))?
-                .id,
+                .map_err(|e| unauthenticated(format!("Cannot scope to that project: {e}")))?,
             ),
             ScopeRequest::Domain(d) => TokenScope::Domain(
                 self.domain_ref(&d)
@@ -300,11 +300,8 @@ impl Identity {
     }
 
     /// Verify a password, with lockout after repeated failures.
-    async fn check_password(&self, user_id: &str, password: &str) -> Result<()> {
-        let creds = self
-            .user_credentials(user_id)
-            .await?
-            .ok_or_else(|| unauthenticated(AUTH_FAILED))?;
+    async fn check_password(&self, creds: Credentials, password: &str) -> Result<Credentials> {
+        let user_id = creds.id.as_str();
         if creds.enabled == 0 || creds.domain_enabled == 0 {
             return Err(unauthenticated(format!(
                 "The account is disabled for user: {user_id}."
@@ -326,8 +323,8 @@ impl Identity {
                 _ => count = 0,
             }
         }
-        let ok = match creds.password_hash {
-            Some(h) => passwords::verify(h, password.to_string()).await?,
+        let ok = match &creds.password_hash {
+            Some(h) => passwords::verify(h.clone(), password.to_string()).await?,
             None => false,
         };
         if !ok {
@@ -344,7 +341,7 @@ impl Identity {
         if creds.failed_auth_count > 0 {
             self.user_clear_failures(user_id).await?;
         }
-        Ok(())
+        Ok(creds)
     }
 
     /// Who the token's user is in its scope, with the roles held there. Fails if the

@@ -1,11 +1,15 @@
-//! Password and secret hashing with argon2id. Hashing is CPU work of tens of
-//! milliseconds by design, so it always runs on the blocking pool, never on the
-//! async runtime's threads.
+//! Password and secret hashing with argon2id. A hash is tens of milliseconds of CPU
+//! and memory_kib of memory by design, so it runs on a small pool of dedicated threads
+//! (one per core), never on the async runtime: at most one hash per core at a time
+//! (more would not finish sooner and would let a burst of logins take memory_kib each),
+//! and each thread reuses one memory block, so a login costs no page faults.
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::cell::RefCell;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use ferrostack_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +49,21 @@ impl PasswordParams {
     }
 }
 
+thread_local! {
+    /// The argon2 working memory of this thread, kept between hashes.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+fn with_memory<T>(blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+    MEMORY.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() < blocks {
+            m.resize(blocks, Block::default());
+        }
+        f(&mut m[..blocks])
+    })
+}
+
 /// Hash `secret` to a PHC string (`$argon2id$v=19$m=...`).
 pub fn hash_blocking(params: &PasswordParams, secret: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
@@ -55,27 +74,90 @@ pub fn hash_blocking(params: &PasswordParams, secret: &str) -> Result<String> {
         .map_err(|e| Error::internal(format!("argon2 hash: {e}")))
 }
 
-/// Check `secret` against a stored PHC string. The parameters come from the string,
-/// so hashes made under older parameters still verify.
+/// Check `secret` against a stored PHC string, in constant time. The parameters come
+/// from the string, so hashes made under older parameters still verify.
 pub fn verify_blocking(phc: &str, secret: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(secret.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Ok(algorithm), Some(expected), Some(salt)) = (
+        Algorithm::try_from(parsed.algorithm),
+        parsed.hash,
+        parsed.salt,
+    ) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let version = parsed
+        .version
+        .and_then(|v| Version::try_from(v).ok())
+        .unwrap_or_default();
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    let ok = with_memory(params.block_count(), |mem| {
+        argon
+            .hash_password_into_with_memory(secret.as_bytes(), salt, &mut out, mem)
+            .is_ok()
+    });
+    // Output's equality is constant-time.
+    ok && argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected)
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+fn pool() -> &'static Sender<Job> {
+    static POOL: OnceLock<Sender<Job>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = channel::<Job>();
+        let rx: Arc<Mutex<Receiver<Job>>> = Arc::new(Mutex::new(rx));
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        for i in 0..cores {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start an argon2 thread");
+            }
+        }
+        tx
+    })
+}
+
+async fn on_pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    pool()
+        .send(Box::new(move || {
+            let _ = tx.send(f());
+        }))
+        .map_err(|_| Error::internal("the argon2 pool has stopped"))?;
+    rx.await
+        .map_err(|_| Error::internal("an argon2 job was dropped"))
 }
 
 pub async fn hash(params: PasswordParams, secret: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(&params, &secret))
-        .await
-        .map_err(Error::internal)?
+    on_pool(move || hash_blocking(&params, &secret)).await?
 }
 
 pub async fn verify(phc: String, secret: String) -> Result<bool> {
-    tokio::task::spawn_blocking(move || verify_blocking(&phc, &secret))
-        .await
-        .map_err(Error::internal)
+    on_pool(move || verify_blocking(&phc, &secret)).await
 }
 
 #[cfg(test)]
@@ -90,5 +172,36 @@ mod tests {
         assert!(verify_blocking(&h, "correct horse"));
         assert!(!verify_blocking(&h, "correct horsE"));
         assert!(!verify_blocking("not a hash", "correct horse"));
+        // The memory is reused across hashes of different sizes.
+        let big = hash_blocking(
+            &PasswordParams {
+                memory_kib: 1024,
+                ..p
+            },
+            "pw",
+        )
+        .unwrap();
+        assert!(verify_blocking(&big, "pw") && verify_blocking(&h, "correct horse"));
+    }
+
+    #[test]
+    fn hashes_from_the_reference_encoder_verify() {
+        // Made by argon2's own PasswordHasher + PasswordVerifier, not by our verify.
+        use argon2::password_hash::PasswordVerifier;
+        let h = hash_blocking(&PasswordParams::for_tests(), "s3cret").unwrap();
+        let parsed = PasswordHash::new(&h).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"s3cret", &parsed)
+            .is_ok());
+        assert!(verify_blocking(&h, "s3cret"));
+    }
+
+    #[tokio::test]
+    async fn async_hash_and_verify_give_the_blocking_answers() {
+        let h = hash(PasswordParams::for_tests(), "pw".into())
+            .await
+            .unwrap();
+        assert!(verify(h.clone(), "pw".into()).await.unwrap());
+        assert!(!verify(h, "no".into()).await.unwrap());
     }
 }

@@ -207,6 +207,28 @@ impl Identity {
         .ok_or_else(|| Error::not_found("project", name))
     }
 
+    /// The id of the project named `name` in the domain named by id or name (one
+    /// query: token requests scope by name).
+    pub(crate) async fn project_id_by_name(
+        &self,
+        name: &str,
+        domain: &crate::DomainRef,
+    ) -> Result<String> {
+        let (cond, d) = match domain {
+            crate::DomainRef::Id(d) => ("d.id = $2", d),
+            crate::DomainRef::Name(d) => ("lower(d.name) = lower($2)", d),
+        };
+        let row: Option<(String,)> = sqlx::query_as(&format!(
+            "SELECT p.id FROM projects p JOIN domains d ON d.id = p.domain_id WHERE lower(p.name) = lower($1) AND {cond}"
+        ))
+        .bind(name)
+        .bind(d)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        row.map(|r| r.0)
+            .ok_or_else(|| Error::not_found("project", name))
+    }
+
     /// Projects matching `f`. An admin sees all; anyone else only the projects where
     /// they hold a role.
     pub async fn project_list(&self, ctx: &Ctx, f: ProjectFilter) -> Result<Vec<Project>> {

@@ -70,6 +70,8 @@ const COLUMNS: &str =
 /// What login needs of a user, beyond the public record.
 #[derive(sqlx::FromRow)]
 pub(crate) struct Credentials {
+    pub id: String,
+    pub default_project_id: Option<String>,
     pub enabled: i64,
     pub domain_enabled: i64,
     pub password_hash: Option<String>,
@@ -158,6 +160,39 @@ impl Identity {
         .ok_or_else(|| Error::not_found("user", name))
     }
 
+    /// What a password login needs, found by id or by name in a domain named by id or
+    /// name: one query, since every login pays for it.
+    pub(crate) async fn user_login(&self, user: &crate::UserRef) -> Result<Option<Credentials>> {
+        use crate::{DomainRef, UserRef};
+        const SELECT: &str = "SELECT u.id, u.default_project_id, u.enabled, d.enabled AS domain_enabled, \
+             u.password_hash, u.failed_auth_count, u.failed_auth_at FROM users u JOIN domains d ON d.id = u.domain_id";
+        let (cond, first, second) = match user {
+            UserRef::Id(id) => ("u.id = $1", id, None),
+            UserRef::Name {
+                name,
+                domain: DomainRef::Id(d),
+            } => (
+                "u.domain_id = $2 AND lower(u.name) = lower($1)",
+                name,
+                Some(d),
+            ),
+            UserRef::Name {
+                name,
+                domain: DomainRef::Name(d),
+            } => (
+                "lower(d.name) = lower($2) AND lower(u.name) = lower($1)",
+                name,
+                Some(d),
+            ),
+        };
+        let sql = format!("{SELECT} WHERE {cond}");
+        let mut q = sqlx::query_as::<_, Credentials>(&sql).bind(first);
+        if let Some(s) = second {
+            q = q.bind(s);
+        }
+        Ok(q.fetch_optional(&self.db.pool).await?)
+    }
+
     pub(crate) async fn users_in_group(&self, group_id: &str) -> Result<Vec<User>> {
         Ok(sqlx::query_as::<_, UserRow>(&format!(
             "{COLUMNS} WHERE id IN (SELECT user_id FROM group_members WHERE group_id = $1) ORDER BY name, id"
@@ -172,7 +207,7 @@ impl Identity {
 
     pub(crate) async fn user_credentials(&self, id: &str) -> Result<Option<Credentials>> {
         Ok(sqlx::query_as::<_, Credentials>(
-            "SELECT u.enabled, d.enabled AS domain_enabled, u.password_hash, u.failed_auth_count, u.failed_auth_at \
+            "SELECT u.id, u.default_project_id, u.enabled, d.enabled AS domain_enabled, u.password_hash, u.failed_auth_count, u.failed_auth_at \
              FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.id = $1",
         )
         .bind(id)
