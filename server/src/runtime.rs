@@ -2,8 +2,7 @@
 //! the HTTP server with its background work.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,20 +72,9 @@ fn shell_unquote(s: &str) -> String {
     }
 }
 
-/// Write `name` under the data dir, 0600, atomically.
 fn write_private(data_dir: &Path, name: &str, contents: &str) -> Result<(), String> {
-    let tmp = data_dir.join(format!(".{name}.tmp"));
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    f.write_all(contents.as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| e.to_string())?;
-    fs::rename(&tmp, data_dir.join(name)).map_err(|e| e.to_string())
+    ferrostack_core::files::write_private(data_dir, name, contents.as_bytes())
+        .map_err(|e| e.detail())
 }
 
 fn write_credentials(cfg: &Config, password: &str) -> Result<(), String> {

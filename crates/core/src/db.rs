@@ -188,6 +188,21 @@ impl Sql {
         self.push(")")
     }
 
+    /// Run the query and convert each row (`Row` → the resource it stands for).
+    pub async fn fetch_all<T, U>(&self, pool: &sqlx::AnyPool) -> Result<Vec<U>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+        U: From<T>,
+    {
+        Ok(self
+            .query_as::<T>()
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(U::from)
+            .collect())
+    }
+
     pub fn query_as<'q, T>(
         &'q self,
     ) -> sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments<'q>>

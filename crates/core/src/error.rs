@@ -100,3 +100,13 @@ pub fn unique_or(e: sqlx::Error, conflict: impl FnOnce() -> String) -> Error {
         Error::from(e)
     }
 }
+
+/// For an idempotent insert (grant twice, add a member twice): a unique violation means
+/// "already there", which is success.
+pub fn ok_if_exists<T>(r: std::result::Result<T, sqlx::Error>) -> Result<()> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if is_unique_violation(&e) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

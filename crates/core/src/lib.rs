@@ -5,6 +5,7 @@
 pub mod ctx;
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod ids;
 pub mod time;
 

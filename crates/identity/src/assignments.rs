@@ -105,11 +105,8 @@ impl Identity {
         .bind(&g.role_id)
         .execute(&self.db.pool)
         .await;
-        match res {
-            Ok(_) => {}
-            Err(e) if ferrostack_core::error::is_unique_violation(&e) => {}
-            Err(e) => return Err(e.into()),
-        }
+        // Twice is not an error (Keystone answers 204 too).
+        ferrostack_core::error::ok_if_exists(res)?;
         self.invalidate();
         Ok(())
     }

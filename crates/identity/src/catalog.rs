@@ -270,13 +270,7 @@ impl Identity {
             .and_eq("type", service_type.map(Arg::Text))
             .and_eq("name", name.map(Arg::Text))
             .push(" ORDER BY type, id");
-        Ok(sql
-            .query_as::<ServiceRow>()
-            .fetch_all(&self.db.pool)
-            .await?
-            .into_iter()
-            .map(Service::from)
-            .collect())
+        sql.fetch_all::<ServiceRow, Service>(&self.db.pool).await
     }
 
     pub async fn service_update(&self, ctx: &Ctx, id: &str, upd: ServiceUpdate) -> Result<Service> {
@@ -374,13 +368,7 @@ impl Identity {
             .and_eq("region_id", f.region_id.map(Arg::Text))
             .and_eq("interface", f.interface.map(Arg::Text))
             .push(" ORDER BY service_id, interface, id");
-        Ok(sql
-            .query_as::<EndpointRow>()
-            .fetch_all(&self.db.pool)
-            .await?
-            .into_iter()
-            .map(Endpoint::from)
-            .collect())
+        sql.fetch_all::<EndpointRow, Endpoint>(&self.db.pool).await
     }
 
     pub async fn endpoint_update(

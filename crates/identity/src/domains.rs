@@ -113,13 +113,7 @@ impl Identity {
             sql.and_eq("id", Some(Arg::Text(ctx.user_domain_id.clone())));
         }
         sql.push(" ORDER BY name");
-        Ok(sql
-            .query_as::<DomainRow>()
-            .fetch_all(&self.db.pool)
-            .await?
-            .into_iter()
-            .map(Domain::from)
-            .collect())
+        sql.fetch_all::<DomainRow, Domain>(&self.db.pool).await
     }
 
     pub async fn domain_update(&self, ctx: &Ctx, id: &str, upd: DomainUpdate) -> Result<Domain> {

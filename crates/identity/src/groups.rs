@@ -102,13 +102,7 @@ impl Identity {
             .and_eq("name", name.map(Arg::Text))
             .and_eq("domain_id", domain_id.map(Arg::Text))
             .push(" ORDER BY name, id");
-        Ok(sql
-            .query_as::<GroupRow>()
-            .fetch_all(&self.db.pool)
-            .await?
-            .into_iter()
-            .map(Group::from)
-            .collect())
+        sql.fetch_all::<GroupRow, Group>(&self.db.pool).await
     }
 
     pub async fn group_update(&self, ctx: &Ctx, id: &str, upd: GroupUpdate) -> Result<Group> {
@@ -150,16 +144,7 @@ impl Identity {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let events = members
-            .into_iter()
-            .map(|u| {
-                self.revocation_event(crate::revocations::Event {
-                    user_id: Some(u),
-                    ..Default::default()
-                })
-            })
-            .collect();
-        self.commit(tx, events).await
+        self.commit(tx, self.user_revocations(members)).await
     }
 
     pub(crate) async fn group_member_ids(&self, id: &str) -> Result<Vec<String>> {
@@ -180,12 +165,8 @@ impl Identity {
             .bind(user_id)
             .execute(&self.db.pool)
             .await;
-        match res {
-            Ok(_) => {}
-            // Adding a member twice is not an error (Keystone answers 204 too).
-            Err(e) if ferrostack_core::error::is_unique_violation(&e) => {}
-            Err(e) => return Err(e.into()),
-        }
+        // Twice is not an error (Keystone answers 204 too).
+        ferrostack_core::error::ok_if_exists(res)?;
         self.invalidate();
         Ok(())
     }
@@ -217,11 +198,8 @@ impl Identity {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        let events = vec![self.revocation_event(crate::revocations::Event {
-            user_id: Some(user_id.into()),
-            ..Default::default()
-        })];
-        self.commit(tx, events).await
+        self.commit(tx, self.user_revocations([user_id.to_string()]))
+            .await
     }
 
     pub async fn group_users(&self, ctx: &Ctx, group_id: &str) -> Result<Vec<User>> {

@@ -137,6 +137,22 @@ impl Identity {
         Ok(())
     }
 
+    /// Events ending every token of each of `users` (issued up to now).
+    pub(crate) fn user_revocations(
+        &self,
+        users: impl IntoIterator<Item = String>,
+    ) -> Vec<revocations::Event> {
+        users
+            .into_iter()
+            .map(|u| {
+                self.revocation_event(revocations::Event {
+                    user_id: Some(u),
+                    ..Default::default()
+                })
+            })
+            .collect()
+    }
+
     /// A revocation event for tokens issued up to now, kept for one token lifetime.
     pub(crate) fn revocation_event(&self, mut e: revocations::Event) -> revocations::Event {
         let now = ferrostack_core::time::to_micros(&ferrostack_core::time::now());

@@ -272,13 +272,7 @@ impl Identity {
         sql.push(" WHERE id IN (");
         push_projects_of_user(&mut sql, user_id);
         sql.push(") ORDER BY name, id");
-        Ok(sql
-            .query_as::<ProjectRow>()
-            .fetch_all(&self.db.pool)
-            .await?
-            .into_iter()
-            .map(Project::from)
-            .collect())
+        sql.fetch_all::<ProjectRow, Project>(&self.db.pool).await
     }
 
     pub async fn project_update(&self, ctx: &Ctx, id: &str, upd: ProjectUpdate) -> Result<Project> {

@@ -88,13 +88,7 @@ impl Identity {
         sql.push(" WHERE 1 = 1")
             .and_eq("name", name.map(Arg::Text))
             .push(" ORDER BY name");
-        Ok(sql
-            .query_as::<RoleRow>()
-            .fetch_all(&self.db.pool)
-            .await?
-            .into_iter()
-            .map(Role::from)
-            .collect())
+        sql.fetch_all::<RoleRow, Role>(&self.db.pool).await
     }
 
     pub async fn role_update(&self, ctx: &Ctx, id: &str, upd: RoleUpdate) -> Result<Role> {
@@ -152,15 +146,6 @@ impl Identity {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let events = users
-            .into_iter()
-            .map(|u| {
-                self.revocation_event(crate::revocations::Event {
-                    user_id: Some(u),
-                    ..Default::default()
-                })
-            })
-            .collect();
-        self.commit(tx, events).await
+        self.commit(tx, self.user_revocations(users)).await
     }
 }

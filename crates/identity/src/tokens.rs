@@ -10,8 +10,7 @@
 //! validating, so keep `max_active` above token lifetime / rotation interval + 1.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
@@ -214,19 +213,11 @@ impl KeyRing {
     fn write_new_key(&self, n: u32) -> Result<()> {
         let mut key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut key);
-        let tmp = self.dir.join(format!(".{n}.tmp"));
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Error::internal(format!("write key {}: {e}", tmp.display())))?;
-        f.write_all(STANDARD.encode(key).as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(Error::internal)?;
-        fs::rename(&tmp, self.dir.join(n.to_string())).map_err(Error::internal)?;
-        Ok(())
+        ferrostack_core::files::write_private(
+            &self.dir,
+            &n.to_string(),
+            STANDARD.encode(key).as_bytes(),
+        )
     }
 
     /// Promote the staged key to primary, stage a new key, drop keys beyond

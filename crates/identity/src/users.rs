@@ -5,7 +5,6 @@ use ferrostack_core::error::unique_or;
 use ferrostack_core::{ids, time, Ctx, Error, Result};
 use ferrostack_types::identity::User;
 
-use crate::revocations::Event;
 use crate::{passwords, policy, validate, Identity, DEFAULT_DOMAIN_ID};
 
 #[derive(Clone, Debug, Default)]
@@ -224,13 +223,7 @@ impl Identity {
             .and_eq("enabled", f.enabled.map(Arg::Bool))
             .and_eq("default_project_id", f.default_project_id.map(Arg::Text))
             .push(" ORDER BY name, id");
-        Ok(sql
-            .query_as::<UserRow>()
-            .fetch_all(&self.db.pool)
-            .await?
-            .into_iter()
-            .map(User::from)
-            .collect())
+        sql.fetch_all::<UserRow, User>(&self.db.pool).await
     }
 
     pub async fn user_update(&self, ctx: &Ctx, id: &str, upd: UserUpdate) -> Result<User> {
@@ -288,13 +281,12 @@ impl Identity {
         if let Some(h) = &new_hash {
             set_password_in_txn(&mut tx, id, h, &now).await?;
         }
-        let mut events = Vec::new();
-        if disabling || new_hash.is_some() {
-            events.push(self.revocation_event(Event {
-                user_id: Some(u.id.clone()),
-                ..Default::default()
-            }));
-        }
+        let ends_tokens = disabling || new_hash.is_some();
+        let events = if ends_tokens {
+            self.user_revocations([u.id.clone()])
+        } else {
+            Vec::new()
+        };
         self.commit(tx, events).await?;
         Ok(u)
     }
@@ -325,11 +317,8 @@ impl Identity {
         let hash = passwords::hash(self.cfg.password_params, new.to_string()).await?;
         let mut tx = self.db.pool.begin().await?;
         set_password_in_txn(&mut tx, id, &hash, &time::to_db(&time::now())).await?;
-        let events = vec![self.revocation_event(Event {
-            user_id: Some(id.to_string()),
-            ..Default::default()
-        })];
-        self.commit(tx, events).await
+        self.commit(tx, self.user_revocations([id.to_string()]))
+            .await
     }
 
     /// Delete a user with its memberships, assignments and application credentials;
@@ -351,11 +340,8 @@ impl Identity {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let events = vec![self.revocation_event(Event {
-            user_id: Some(id.to_string()),
-            ..Default::default()
-        })];
-        self.commit(tx, events).await
+        self.commit(tx, self.user_revocations([id.to_string()]))
+            .await
     }
 
     /// Record a failed login; the count feeds the lockout check.
