@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite (README command 2; what CI runs):
-#   1. build the binary and the console (cargo leptos build --release),
+#   1. build the binary and the console (cargo leptos build --release), clippy,
 #   2. unit, service and API tests on SQLite,
 #   3. the same service and API tests on a real PostgreSQL server started here,
 #   4. the real openstack CLI against a running `ferrostack serve`.
@@ -13,6 +13,9 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "build (cargo leptos build --release)"
 cargo leptos build --release
+
+step "lint (cargo clippy -D warnings)"
+cargo clippy --release --workspace --exclude frontend --tests -- -D warnings
 
 step "Rust tests on SQLite"
 cargo test --release --workspace --exclude frontend

@@ -10,7 +10,7 @@ use ferrostack_core::{ids, time, Db, Error, Result};
 
 use crate::tokens::{Payload, TokenScope};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct Event {
     pub audit_id: Option<String>,
     pub user_id: Option<String>,
@@ -76,33 +76,16 @@ impl Revocations {
             .bind(now)
             .execute(&db.pool)
             .await?;
-        let rows: Vec<(Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, i64, i64)> =
-            sqlx::query_as(
-                "SELECT audit_id, user_id, project_id, domain_id, application_credential_id, issued_before, prune_after \
-                 FROM revocation_events",
-            )
-            .fetch_all(&db.pool)
-            .await?;
+        // Column names match the struct's fields but for the unit suffix.
+        let rows: Vec<Event> = sqlx::query_as(
+            "SELECT audit_id, user_id, project_id, domain_id, application_credential_id, \
+             issued_before AS issued_before_us, prune_after AS prune_after_us FROM revocation_events",
+        )
+        .fetch_all(&db.pool)
+        .await?;
         let r = Revocations::default();
-        for (
-            audit_id,
-            user_id,
-            project_id,
-            domain_id,
-            application_credential_id,
-            issued_before_us,
-            prune_after_us,
-        ) in rows
-        {
-            r.remember(Event {
-                audit_id,
-                user_id,
-                project_id,
-                domain_id,
-                application_credential_id,
-                issued_before_us,
-                prune_after_us,
-            });
+        for e in rows {
+            r.remember(e);
         }
         Ok(r)
     }
