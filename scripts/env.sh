@@ -11,3 +11,8 @@ CARGO_LEPTOS_VERSION=0.3.8
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132.0.0
 OPENSTACKCLIENT_VERSION=10.5.0
+# cargo-leptos compiles with LEPTOS_OUTPUT_NAME set, and leptos reads it at compile time
+# (it names the WASM file the page loads). Setting it for plain cargo builds too keeps
+# `cargo test` from rebuilding leptos and everything above it after `cargo leptos build`,
+# and keeps a test-built binary loading the right file.
+export LEPTOS_OUTPUT_NAME=ferrostack

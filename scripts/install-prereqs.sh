@@ -9,9 +9,13 @@ mkdir -p "$FERROSTACK_TOOLS"
 log() { printf '[prereqs] %s\n' "$*"; }
 
 need_apt=()
-for pkg in build-essential pkg-config libssl-dev libsqlite3-dev postgresql python3-venv curl ca-certificates; do
+for pkg in build-essential pkg-config libssl-dev libsqlite3-dev postgresql python3-venv curl ca-certificates chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# Node.js and npm: the machine image's own (Debian's npm would conflict with it); only
+# a machine without any gets Debian's.
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -44,5 +48,11 @@ fi
 if ! [ -x "$FERROSTACK_TOOLS/node_modules/.bin/wasm-opt" ]; then
   log "npm install binaryen@$BINARYEN_VERSION"
   npm install --silent --no-audit --no-fund --prefix "$FERROSTACK_TOOLS" "binaryen@$BINARYEN_VERSION"
+fi
+# Browser tests: playwright-core only (it drives Debian's chromium; no browser download).
+here_repo="$(cd "$here/.." && pwd)"
+if ! [ -d "$here_repo/end2end/node_modules/playwright-core" ]; then
+  log "npm ci (end2end)"
+  npm ci --silent --no-audit --no-fund --prefix "$here_repo/end2end"
 fi
 log "done"

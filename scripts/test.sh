@@ -3,7 +3,8 @@
 #   1. build the binary and the console (cargo leptos build --release), clippy,
 #   2. unit, service and API tests on SQLite,
 #   3. the same service and API tests on a real PostgreSQL server started here,
-#   4. the real openstack CLI against a running `ferrostack serve`.
+#   4. browser tests (Debian Chromium driven by playwright-core) against `ferrostack serve`,
+#   5. the real openstack CLI against a running `ferrostack serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -28,6 +29,9 @@ trap 'bash scripts/pg.sh stop "$FERROSTACK_PG_DIR"' EXIT
 FERROSTACK_TEST_PG_URL="$FERROSTACK_TEST_PG_URL" \
   cargo test --release --workspace --exclude frontend
 bash scripts/pg.sh stop "$FERROSTACK_PG_DIR"; trap - EXIT
+
+step "browser tests (Chromium)"
+FERROSTACK_BIN="$CARGO_TARGET_DIR/release/ferrostack" node --test --test-concurrency=1 end2end/tests/
 
 step "openstack CLI against a running server"
 venv=$(bash scripts/venv.sh)

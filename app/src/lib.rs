@@ -2,6 +2,7 @@
 //! Server functions live beside the components that use them and call the service
 //! layer with the signed-in user's context; nothing here holds a rule of its own.
 
+pub mod auth;
 pub mod home;
 
 use leptos::prelude::*;
@@ -40,13 +41,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Effects run only in the browser: the flag turns true once the page is hydrated,
+    // which browser tests wait for before they interact.
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
     view! {
         <Stylesheet id="leptos" href="/pkg/ferrostack.css"/>
         <Title text="Ferrostack"/>
-        <Router>
-            <Routes fallback=|| view! { <p class="page">"Page not found."</p> }>
-                <Route path=StaticSegment("") view=home::HomePage/>
-            </Routes>
-        </Router>
+        <div class="app" data-hydrated=move || if hydrated.get() { "true" } else { "false" }>
+            <Router>
+                <Routes fallback=|| view! { <p class="page">"Page not found."</p> }>
+                    <Route path=StaticSegment("") view=home::HomePage/>
+                    <Route path=StaticSegment("sign-in") view=auth::SignInPage/>
+                </Routes>
+            </Router>
+        </div>
     }
 }

@@ -7,6 +7,15 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod runtime;
+pub mod sessions;
 pub mod state;
 
 pub use state::AppState;
+
+/// The whole application `ferrostack serve` mounts: every API, then the console.
+pub fn app(state: AppState) -> axum::Router {
+    let app = api::router(&state)
+        .merge(console::router(&state))
+        .with_state(state);
+    api::with_request_ids(app)
+}

@@ -184,10 +184,8 @@ pub async fn serve(cfg: Config, admin_password: Option<String>) -> Result<(), St
     if !cfg.site_root.join("pkg").exists() {
         tracing::warn!(site_root = %cfg.site_root.display(), "the console's built site is missing: run `cargo leptos build --release` (the APIs work without it)");
     }
-    let app = crate::api::router(&state)
-        .merge(crate::console::router(&state))
-        .with_state(state);
-    let app = crate::api::with_request_ids(app);
+    let app = crate::app(state);
+    spawn_session_sweeper(crate::sessions::DbSessionStore::new(identity.db().clone()));
 
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
@@ -205,6 +203,19 @@ pub async fn serve(cfg: Config, admin_password: Option<String>) -> Result<(), St
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))
+}
+
+/// Remove expired console sessions now and then.
+fn spawn_session_sweeper(store: crate::sessions::DbSessionStore) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.sweep().await {
+                tracing::error!(error = %e, "sweeping expired sessions failed");
+            }
+        }
+    });
 }
 
 /// Pick up keys rotated by `ferrostack keys rotate` in another process.

@@ -19,16 +19,29 @@ pub const ADMIN_PASSWORD: &str = "admin-secret-1";
 pub struct Api {
     pub app: Router,
     pub admin_token: String,
-    _dir: tempfile::TempDir,
+    db: Db,
+    dir: std::sync::Arc<tempfile::TempDir>,
 }
 
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Value,
+    pub text: String,
 }
 
 impl Reply {
+    /// The session cookie this reply sets (`name=value`), if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("ferrostack_session="))
+            .and_then(|c| c.split(';').next())
+            .map(String::from)
+    }
+
     /// The OpenStack error message, for assertions on what the user is told.
     pub fn message(&self) -> String {
         self.body["error"]["message"]
@@ -40,11 +53,21 @@ impl Reply {
 
 impl Api {
     pub async fn new() -> Api {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = std::sync::Arc::new(tempfile::tempdir().expect("tempdir"));
         let db = Db::for_tests().await.expect("db");
+        Api::over(db, dir).await
+    }
+
+    /// The same cloud served by a new process: same database and keys, nothing else
+    /// carried over (what a restart of `ferrostack serve` is).
+    pub async fn restart(&self) -> Api {
+        Api::over(self.db.clone(), self.dir.clone()).await
+    }
+
+    async fn over(db: Db, dir: std::sync::Arc<tempfile::TempDir>) -> Api {
         let mut cfg = IdentityConfig::new(dir.path().join("keys"));
         cfg.password_params = PasswordParams::for_tests();
-        let identity = Identity::open(db, cfg).await.expect("identity");
+        let identity = Identity::open(db.clone(), cfg).await.expect("identity");
         identity
             .bootstrap(
                 &Ctx::internal("t"),
@@ -64,14 +87,43 @@ impl Api {
                 .output_name("ferrostack")
                 .build(),
         };
-        let app = server::api::with_request_ids(server::api::router(&state).with_state(state));
         let mut api = Api {
-            app,
+            app: server::app(state),
             admin_token: String::new(),
-            _dir: dir,
+            db,
+            dir,
         };
         api.admin_token = api.login("admin", ADMIN_PASSWORD, "admin").await;
         api
+    }
+
+    /// Call a console server function (form-encoded, as the browser's ActionForm sends
+    /// it) from the console's own origin, with an optional session cookie.
+    pub async fn server_fn(
+        &self,
+        name: &str,
+        form: &str,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+    ) -> Reply {
+        let mut headers = vec![
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("host", "127.0.0.1:8080"),
+        ];
+        if let Some(c) = cookie {
+            headers.push(("cookie", c));
+        }
+        if let Some(o) = origin {
+            headers.push(("origin", o));
+        }
+        self.raw(
+            Method::POST,
+            &format!("/api/{name}"),
+            None,
+            Some(form.as_bytes().to_vec()),
+            &headers,
+        )
+        .await
     }
 
     pub async fn raw(
@@ -86,7 +138,11 @@ impl Api {
         if let Some(t) = token {
             req = req.header("x-auth-token", t);
         }
-        if body.is_some() {
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
             req = req.header("content-type", "application/json");
         }
         for (k, v) in headers {
@@ -99,6 +155,7 @@ impl Api {
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
@@ -108,6 +165,7 @@ impl Api {
             status,
             headers,
             body,
+            text,
         }
     }
 

@@ -1,0 +1,97 @@
+// A running `ferrostack serve` on a fresh data dir, and a headless Debian Chromium
+// driven by playwright-core (no browser download). Used by every browser test.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const ADMIN_PASSWORD = 'browser-admin-pw-1';
+const REPO = resolve(import.meta.dirname, '..', '..');
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+    s.on('error', fail);
+  });
+}
+
+async function waitUp(url, proc, logPath) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`ferrostack serve exited; see ${logPath}`);
+    try {
+      const r = await fetch(url + '/identity/v3');
+      if (r.ok) return;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`ferrostack serve did not come up; see ${logPath}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A cloud: `start()` and `stop()` may be called again to restart on the same data. */
+export class Cloud {
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'ferrostack-e2e-'));
+    this.bin = process.env.FERROSTACK_BIN || join(REPO, 'target', 'release', 'ferrostack');
+  }
+
+  async start() {
+    this.port ??= await freePort();
+    this.url = `http://127.0.0.1:${this.port}`;
+    const log = join(this.dir, 'server.log');
+    this.proc = spawn(this.bin, ['serve'], {
+      cwd: REPO,
+      env: {
+        ...process.env,
+        FERROSTACK_DATA_DIR: join(this.dir, 'data'),
+        FERROSTACK_LISTEN: `127.0.0.1:${this.port}`,
+        FERROSTACK_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        LEPTOS_SITE_ROOT: join(REPO, 'target', 'site'),
+      },
+      stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')],
+    });
+    await waitUp(this.url, this.proc, log);
+  }
+
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    const done = new Promise((r) => this.proc.once('exit', r));
+    this.proc.kill('SIGTERM');
+    await done;
+  }
+
+  async cleanup() {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function browser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-quic',
+    ],
+  });
+}
+
+/** Sign in through the page, as a person would. */
+export async function signIn(page, url, user, password) {
+  await page.goto(url + '/sign-in');
+  await hydrated(page);
+  await page.fill('[data-test=username]', user);
+  await page.fill('[data-test=password]', password);
+  await page.click('[data-test=sign-in]');
+}
+
+/** Wait until the console is hydrated (the WASM has taken over the page). */
+export async function hydrated(page) {
+  await page.waitForSelector('[data-hydrated=true]', { timeout: 30_000 });
+}
