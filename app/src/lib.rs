@@ -4,10 +4,12 @@
 
 pub mod auth;
 pub mod home;
+pub mod identity_projects;
+pub mod shell;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::StaticSegment;
 
 /// What the console shows about the cloud it belongs to; the server provides it as
@@ -51,8 +53,11 @@ pub fn App() -> impl IntoView {
         <div class="app" data-hydrated=move || if hydrated.get() { "true" } else { "false" }>
             <Router>
                 <Routes fallback=|| view! { <p class="page">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=home::HomePage/>
                     <Route path=StaticSegment("sign-in") view=auth::SignInPage/>
+                    <ParentRoute path=StaticSegment("") view=shell::Shell>
+                        <Route path=StaticSegment("") view=home::HomePage/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("projects")) view=identity_projects::ProjectsPanel/>
+                    </ParentRoute>
                 </Routes>
             </Router>
         </div>

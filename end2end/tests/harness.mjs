@@ -95,3 +95,25 @@ export async function signIn(page, url, user, password) {
 export async function hydrated(page) {
   await page.waitForSelector('[data-hydrated=true]', { timeout: 30_000 });
 }
+
+/** Call the cloud's REST API (setup for browser tests). */
+export async function api(cloud, method, path, { token, body } = {}) {
+  const r = await fetch(cloud.url + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { 'x-auth-token': token } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+  return { headers: r.headers, body: text ? JSON.parse(text) : null };
+}
+
+export async function adminToken(cloud) {
+  const r = await api(cloud, 'POST', '/identity/v3/auth/tokens', {
+    body: { auth: {
+      identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: ADMIN_PASSWORD } } },
+      scope: { project: { name: 'admin', domain: { id: 'default' } } },
+    } },
+  });
+  return r.headers.get('x-subject-token');
+}

@@ -40,6 +40,7 @@ test('admin signs in, sees who and where they are, and signs out', async () => {
   assert.equal((await page.textContent('[data-test=current-project]')).trim(), 'admin');
   // The session cookie is HttpOnly: page scripts cannot read it.
   assert.doesNotMatch(await page.evaluate(() => document.cookie), /ferrostack_session/);
+  await page.click('[data-test=signed-in-as]'); // opens the user menu
   await page.click('[data-test=sign-out]');
   await page.waitForURL(/\/sign-in$/);
   await page.goto(cloud.url + '/');

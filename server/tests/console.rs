@@ -138,3 +138,54 @@ async fn a_member_signs_in_to_its_own_project() {
     assert_eq!(r.body["is_admin"], false);
     assert_eq!(r.body["roles"], serde_json::json!(["member"]));
 }
+
+#[tokio::test]
+async fn a_member_session_cannot_reach_another_project_by_changing_an_argument() {
+    let api = Api::new().await;
+    let (_, _, _) = api.member("sven", "svens").await;
+    let other = api
+        .admin(
+            axum::http::Method::POST,
+            "/identity/v3/projects",
+            Some(serde_json::json!({"project": {"name": "not-svens"}})),
+        )
+        .await;
+    let other_id = other.body["project"]["id"].as_str().unwrap().to_string();
+    let cookie = api
+        .server_fn("sign_in", "username=sven&password=pw-1&domain=", None, None)
+        .await
+        .session_cookie()
+        .unwrap();
+    let r = api
+        .server_fn(
+            "switch_project",
+            &format!("project_id={other_id}"),
+            Some(&cookie),
+            None,
+        )
+        .await;
+    assert!(!r.status.is_success(), "{}", r.text);
+    assert!(
+        r.text.contains("no role on project not-svens"),
+        "{}",
+        r.text
+    );
+    // Still scoped where it was.
+    let me = api.server_fn("who_am_i", "", Some(&cookie), None).await;
+    assert_eq!(me.body["project_name"], "svens");
+    // The admin panel's listing is refused by the service, whatever the arguments.
+    let r = api
+        .server_fn("list_projects", "search=&page=1", Some(&cookie), None)
+        .await;
+    assert!(!r.status.is_success());
+    assert!(r.text.contains("admin role"), "{}", r.text);
+    let r = api.server_fn("my_projects", "", Some(&cookie), None).await;
+    let names: Vec<&str> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["svens"]);
+}

@@ -264,6 +264,44 @@ impl Identity {
         Ok(out)
     }
 
+    /// One page of every project, for the admin's Identity > Projects panel: names
+    /// containing `search` (any case), ordered by name, with the total that match.
+    pub async fn project_page(
+        &self,
+        ctx: &Ctx,
+        search: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<Project>, i64)> {
+        policy::require_admin(ctx, "list_projects")?;
+        validate::text("search", search, validate::NAME_MAX)?;
+        let pattern = format!(
+            "%{}%",
+            search
+                .trim()
+                .to_lowercase()
+                .replace('\\', "")
+                .replace('%', "")
+                .replace('_', "")
+        );
+        let (total,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM projects WHERE lower(name) LIKE $1")
+                .bind(&pattern)
+                .fetch_one(&self.db.pool)
+                .await?;
+        let mut sql = Sql::new(COLUMNS);
+        sql.push(" WHERE lower(name) LIKE ")
+            .bind(Arg::Text(pattern))
+            .push(" ORDER BY lower(name), id LIMIT ")
+            .bind(Arg::Int(limit.clamp(1, 200)))
+            .push(" OFFSET ")
+            .bind(Arg::Int(offset.max(0)));
+        Ok((
+            sql.fetch_all::<ProjectRow, Project>(&self.db.pool).await?,
+            total,
+        ))
+    }
+
     /// Projects where `user_id` holds a role (GET /v3/users/{id}/projects,
     /// /v3/auth/projects).
     pub async fn user_projects(&self, ctx: &Ctx, user_id: &str) -> Result<Vec<Project>> {

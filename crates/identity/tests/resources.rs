@@ -430,3 +430,28 @@ async fn the_test_database_is_the_backend_asked_for() {
     };
     assert_eq!(c.id.db().backend, expected);
 }
+
+#[tokio::test]
+async fn the_project_panel_pages_and_searches_and_is_for_admins() {
+    let c = cloud().await;
+    for i in 0..25 {
+        c.project(&format!("web-{i:02}")).await;
+    }
+    c.project("db-main").await;
+    let (page, total) = c.id.project_page(&c.admin, "WEB", 10, 10).await.unwrap();
+    assert_eq!(total, 25);
+    assert_eq!(page.first().map(|p| p.name.as_str()), Some("web-10"));
+    assert_eq!(page.len(), 10);
+    let (all, total) = c.id.project_page(&c.admin, "", 0, 200).await.unwrap();
+    assert_eq!((all.len(), total), (27, 27), "25 web, db-main and admin");
+    // LIKE wildcards typed in the search are dropped, not used as patterns.
+    assert_eq!(c.id.project_page(&c.admin, "%", 0, 10).await.unwrap().1, 27);
+    let (_, _, t) = c.member("sam", "sams").await;
+    assert_eq!(
+        c.id.project_page(&t.ctx("r"), "", 0, 10)
+            .await
+            .unwrap_err()
+            .status(),
+        403
+    );
+}

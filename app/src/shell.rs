@@ -1,0 +1,135 @@
+//! The console's frame: a header with the project switcher and the user menu, a side
+//! navigation grouped Project / Identity that shows only panels that exist and that the
+//! user's roles allow, and the page in the middle.
+
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect, A};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{reason, who_am_i, Me, SignOut};
+
+/// A project the signed-in user may switch to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectChoice {
+    pub id: String,
+    pub name: String,
+}
+
+/// The projects where the signed-in user holds a role.
+#[server(endpoint = "my_projects")]
+pub async fn my_projects() -> Result<Vec<ProjectChoice>, ServerFnError> {
+    let (id, ctx, _) = crate::auth::ssr::caller().await?;
+    let list = id
+        .auth_projects(&ctx)
+        .await
+        .map_err(crate::auth::ssr::say)?;
+    Ok(list
+        .into_iter()
+        .map(|p| ProjectChoice {
+            id: p.id,
+            name: p.name,
+        })
+        .collect())
+}
+
+/// Re-scope the session to another project. The identity service decides whether the
+/// user holds a role there; the console only asks.
+#[server(endpoint = "switch_project")]
+pub async fn switch_project(project_id: String) -> Result<Me, ServerFnError> {
+    use ferrostack_identity::{AuthMethod, AuthRequest, ProjectRef, ScopeRequest};
+    let (id, _, token) = crate::auth::ssr::caller().await?;
+    let req = AuthRequest {
+        method: AuthMethod::Token { token },
+        scope: ScopeRequest::Project(ProjectRef::Id(project_id)),
+    };
+    let info = id.issue_token(req).await.map_err(crate::auth::ssr::say)?;
+    let session = crate::auth::ssr::session().await?;
+    session
+        .insert(crate::auth::ssr::TOKEN_KEY, &info.token)
+        .await
+        .map_err(crate::auth::ssr::session_failed)?;
+    Ok(crate::auth::ssr::me(&info.ctx("console")))
+}
+
+/// The signed-in user, for every page inside the shell.
+#[derive(Clone, Copy)]
+pub struct Signed(pub Resource<Result<Option<Me>, ServerFnError>>);
+
+#[component]
+pub fn Shell() -> impl IntoView {
+    let who = Resource::new(|| (), |_| who_am_i());
+    provide_context(Signed(who));
+    view! {
+        <Suspense fallback=|| view! { <p class="page muted">"Loading…"</p> }>
+            {move || who.get().map(|r| match r {
+                Ok(Some(me)) => view! { <Frame me/> }.into_any(),
+                _ => view! { <Redirect path="/sign-in"/> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Frame(me: Me) -> impl IntoView {
+    let projects = Resource::new(|| (), |_| my_projects());
+    let switch = ServerAction::<SwitchProject>::new();
+    let sign_out = ServerAction::<SignOut>::new();
+    // Switching or signing out changes everything on the page: load it afresh.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = switch.value().get() {
+            let _ = window().location().set_href("/");
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = sign_out.value().get() {
+            let _ = window().location().set_href("/sign-in");
+        }
+    });
+    let current = me.project_id.clone().unwrap_or_default();
+    let is_admin = me.is_admin;
+    view! {
+        <header class="topbar">
+            <span class="brand">"Ferrostack"</span>
+            <Suspense fallback=|| ()>
+                {
+                    let current = current.clone();
+                    move || projects.get().map(|r| {
+                        let list = r.unwrap_or_default();
+                        let current = current.clone();
+                        view! {
+                            <select class="switcher" data-test="project-switcher" aria-label="Project"
+                                on:change=move |ev| { switch.dispatch(SwitchProject { project_id: event_target_value(&ev) }); }>
+                                {list.into_iter().map(|p| {
+                                    let selected = p.id == current;
+                                    view! { <option value=p.id.clone() selected=selected>{p.name.clone()}</option> }
+                                }).collect_view()}
+                            </select>
+                        }
+                    })
+                }
+            </Suspense>
+            {move || switch.value().get().and_then(|r| r.err()).map(|e| view! { <span class="error-inverse" role="alert">{reason(&e)}</span> })}
+            <span class="spacer"></span>
+            <details class="user-menu">
+                <summary data-test="signed-in-as">{me.user_name.clone()}</summary>
+                <div class="menu">
+                    <span class="muted" data-test="current-project">{me.project_name.clone().unwrap_or_else(|| "no project".into())}</span>
+                    <ActionForm action=sign_out attr:class="inline">
+                        <button class="btn btn-quiet-dark" type="submit" data-test="sign-out">"Sign out"</button>
+                    </ActionForm>
+                </div>
+            </details>
+        </header>
+        <div class="layout">
+            <nav class="sidenav" data-test="sidenav">
+                <h3>"Project"</h3>
+                <A href="/">"Overview"</A>
+                <Show when=move || is_admin>
+                    <h3 data-test="nav-identity">"Identity"</h3>
+                    <A href="/identity/projects" attr:data-test="nav-identity-projects">"Projects"</A>
+                </Show>
+            </nav>
+            <div class="content"><Outlet/></div>
+        </div>
+    }
+}

@@ -1,0 +1,78 @@
+// The console's shell for an admin and for a project member, in a real browser.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN_PASSWORD, Cloud, adminToken, api, browser, hydrated, signIn } from './harness.mjs';
+
+let cloud;
+let chrome;
+let token;
+
+before(async () => {
+  cloud = new Cloud();
+  await cloud.start();
+  chrome = await browser();
+  token = await adminToken(cloud);
+  const ids = {};
+  for (const name of ['team-a', 'team-b']) {
+    ids[name] = (await api(cloud, 'POST', '/identity/v3/projects', { token, body: { project: { name } } })).body.project.id;
+  }
+  const user = (await api(cloud, 'POST', '/identity/v3/users', { token, body: { user: { name: 'alice', password: 'alice-pw-1' } } })).body.user.id;
+  const member = (await api(cloud, 'GET', '/identity/v3/roles?name=member', { token })).body.roles[0].id;
+  await api(cloud, 'PUT', `/identity/v3/projects/${ids['team-a']}/users/${user}/roles/${member}`, { token });
+});
+
+after(async () => {
+  await chrome?.close();
+  await cloud?.cleanup();
+});
+
+test('an admin sees the Identity panels and can search projects', async () => {
+  const page = await chrome.newPage();
+  await signIn(page, cloud.url, 'admin', ADMIN_PASSWORD);
+  await page.waitForSelector('[data-test=nav-identity-projects]');
+  await page.click('[data-test=nav-identity-projects]');
+  await page.waitForURL(/\/identity\/projects/);
+  await page.waitForSelector('[data-test=projects-table]');
+  const names = await page.$$eval('[data-test=project-row] td:first-child', (tds) => tds.map((t) => t.textContent));
+  assert.deepEqual(names, ['admin', 'team-a', 'team-b']);
+  await page.fill('[data-test=project-search]', 'TEAM-B');
+  await page.press('[data-test=project-search]', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=project-row]').length === 1);
+  assert.equal(await page.textContent('[data-test=project-row] td:first-child'), 'team-b');
+  await page.close();
+});
+
+test('a member sees only its project and cannot open Identity pages', async () => {
+  const page = await chrome.newPage();
+  await signIn(page, cloud.url, 'alice', 'alice-pw-1');
+  await page.waitForSelector('[data-test=project-switcher]');
+  await hydrated(page);
+  const options = await page.$$eval('[data-test=project-switcher] option', (os) => os.map((o) => o.textContent));
+  assert.deepEqual(options, ['team-a']);
+  assert.equal(await page.$('[data-test=nav-identity-projects]'), null, 'no Identity link for a member');
+  assert.match(await page.textContent('[data-test=roles]'), /member/);
+  await page.goto(cloud.url + '/identity/projects');
+  const refused = await page.waitForSelector('[data-test=panel-refused]');
+  assert.match(await refused.textContent(), /admin role/);
+  assert.equal(await page.$('[data-test=project-row]'), null, 'no project listed');
+  await page.close();
+});
+
+test('switching project re-scopes the console', async () => {
+  const page = await chrome.newPage();
+  await signIn(page, cloud.url, 'admin', ADMIN_PASSWORD);
+  await page.waitForSelector('[data-test=project-switcher]');
+  await hydrated(page);
+  // admin holds a role only on its own project: give it team-b as well.
+  const admin = (await api(cloud, 'GET', '/identity/v3/users?name=admin', { token })).body.users[0].id;
+  const teamB = (await api(cloud, 'GET', '/identity/v3/projects?name=team-b', { token })).body.projects[0].id;
+  const member = (await api(cloud, 'GET', '/identity/v3/roles?name=member', { token })).body.roles[0].id;
+  await api(cloud, 'PUT', `/identity/v3/projects/${teamB}/users/${admin}/roles/${member}`, { token });
+  await page.reload();
+  await hydrated(page);
+  await page.selectOption('[data-test=project-switcher]', { label: 'team-b' });
+  await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Overview: team-b');
+  assert.equal((await page.textContent('[data-test=current-project]')).trim(), 'team-b');
+  assert.match(await page.textContent('[data-test=roles]'), /^member$/);
+  await page.close();
+});
