@@ -5,6 +5,7 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::reason;
+use crate::modal::Modal;
 
 pub const PER_PAGE: i64 = 20;
 
@@ -45,8 +46,35 @@ pub async fn list_projects(search: String, page: i64) -> Result<ProjectsPage, Se
     Ok(ProjectsPage { items, total, page })
 }
 
+/// Create a project (admins; the service decides).
+#[server(endpoint = "create_project")]
+pub async fn create_project(
+    name: String,
+    description: String,
+) -> Result<ProjectRow, ServerFnError> {
+    let (id, ctx, _) = crate::auth::ssr::caller().await?;
+    let new = ferrostack_identity::NewProject {
+        name,
+        description,
+        enabled: true,
+        ..Default::default()
+    };
+    let p = id
+        .project_create(&ctx, new)
+        .await
+        .map_err(crate::auth::ssr::say)?;
+    Ok(ProjectRow {
+        id: p.id,
+        name: p.name,
+        description: p.description,
+        enabled: p.enabled,
+    })
+}
+
 #[component]
 pub fn ProjectsPanel() -> impl IntoView {
+    let open = RwSignal::new(false);
+    let create = ServerAction::<CreateProject>::new();
     let query = use_query_map();
     let search = move || query.read().get("q").unwrap_or_default();
     let page = move || {
@@ -56,15 +84,38 @@ pub fn ProjectsPanel() -> impl IntoView {
             .and_then(|p| p.parse::<i64>().ok())
             .unwrap_or(1)
     };
-    let data = Resource::new(move || (search(), page()), |(s, p)| list_projects(s, p));
+    let data = Resource::new(
+        move || (search(), page(), create.version().get()),
+        |(s, p, _)| list_projects(s, p),
+    );
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = create.value().get() {
+            open.set(false);
+        }
+    });
     let link = move |q: String, p: i64| format!("/identity/projects?q={}&page={p}", urlencode(&q));
     view! {
         <main class="page">
             <h1>"Projects"</h1>
-            <form class="toolbar" method="get" action="/identity/projects">
-                <input name="q" type="search" placeholder="Search by name" value=search data-test="project-search"/>
-                <button class="btn" type="submit">"Search"</button>
-            </form>
+            <div class="toolbar">
+                <form class="toolbar" method="get" action="/identity/projects">
+                    <input name="q" type="search" placeholder="Search by name" value=search data-test="project-search"/>
+                    <button class="btn btn-secondary" type="submit">"Search"</button>
+                </form>
+                <span class="spacer"></span>
+                <button class="btn" data-test="create-project" on:click=move |_| { create.value().set(None); open.set(true) }>"Create project"</button>
+            </div>
+            <Modal title="Create project" open=open>
+                <ActionForm action=create attr:class="form">
+                    <label>"Name" <input name="name" required maxlength="64" data-test="new-project-name"/></label>
+                    <label>"Description" <input name="description" data-test="new-project-description"/></label>
+                    {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert" data-test="modal-error">{reason(&e)}</p> })}
+                    <div class="actions">
+                        <button type="button" class="btn btn-secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                        <button type="submit" class="btn" data-test="submit-project" disabled=move || create.pending().get()>"Create"</button>
+                    </div>
+                </ActionForm>
+            </Modal>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || data.get().map(|r| match r {
                     Ok(p) => {

@@ -5,6 +5,8 @@
 pub mod auth;
 pub mod home;
 pub mod identity_projects;
+pub mod identity_users;
+pub mod modal;
 pub mod shell;
 
 use leptos::prelude::*;
@@ -57,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=StaticSegment("") view=shell::Shell>
                         <Route path=StaticSegment("") view=home::HomePage/>
                         <Route path=(StaticSegment("identity"), StaticSegment("projects")) view=identity_projects::ProjectsPanel/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("users")) view=identity_users::UsersPanel/>
                     </ParentRoute>
                 </Routes>
             </Router>

@@ -127,6 +127,7 @@ fn Frame(me: Me) -> impl IntoView {
                 <Show when=move || is_admin>
                     <h3 data-test="nav-identity">"Identity"</h3>
                     <A href="/identity/projects" attr:data-test="nav-identity-projects">"Projects"</A>
+                    <A href="/identity/users" attr:data-test="nav-identity-users">"Users"</A>
                 </Show>
             </nav>
             <div class="content"><Outlet/></div>

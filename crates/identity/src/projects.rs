@@ -277,12 +277,7 @@ impl Identity {
         validate::text("search", search, validate::NAME_MAX)?;
         let pattern = format!(
             "%{}%",
-            search
-                .trim()
-                .to_lowercase()
-                .replace('\\', "")
-                .replace('%', "")
-                .replace('_', "")
+            search.trim().to_lowercase().replace(['\\', '%', '_'], "")
         );
         let (total,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM projects WHERE lower(name) LIKE $1")

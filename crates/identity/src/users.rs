@@ -132,6 +132,37 @@ impl Identity {
         self.user_fetch(&id).await
     }
 
+    /// Create a user with a role on its primary project (the console's Create User,
+    /// as Horizon's): project and role are checked before anything is written.
+    pub async fn user_create_in_project(
+        &self,
+        ctx: &Ctx,
+        mut new: NewUser,
+        project_id: &str,
+        role_id: &str,
+    ) -> Result<User> {
+        policy::require_admin(ctx, "create_user")?;
+        let project = self.project_fetch(project_id).await.map_err(|_| {
+            Error::bad_request(format!(
+                "Invalid input for field 'project': project {project_id} does not exist."
+            ))
+        })?;
+        let role = self.role_fetch(role_id).await.map_err(|_| {
+            Error::bad_request(format!(
+                "Invalid input for field 'role': role {role_id} does not exist."
+            ))
+        })?;
+        new.default_project_id = Some(project.id.clone());
+        let user = self.user_create(ctx, new).await?;
+        let grant = crate::Grant {
+            actor: ferrostack_types::identity::Actor::User(user.id.clone()),
+            target: ferrostack_types::identity::Target::Project(project.id),
+            role_id: role.id,
+        };
+        self.role_grant(ctx, grant).await?;
+        Ok(user)
+    }
+
     pub async fn user_get(&self, ctx: &Ctx, id: &str) -> Result<User> {
         policy::require_admin_or_self(ctx, "get_user", id)?;
         self.user_fetch(id).await

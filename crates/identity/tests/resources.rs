@@ -455,3 +455,49 @@ async fn the_project_panel_pages_and_searches_and_is_for_admins() {
         403
     );
 }
+
+#[tokio::test]
+async fn create_user_in_project_checks_project_and_role_before_writing() {
+    let c = cloud().await;
+    let p = c.project("green").await;
+    let new = || NewUser {
+        name: "tess".into(),
+        password: Some("pw".into()),
+        enabled: true,
+        ..Default::default()
+    };
+    let (code, msg) = status(
+        c.id.user_create_in_project(&c.admin, new(), &p.id, "no-such-role")
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, 400);
+    assert!(msg.contains("'role'"), "{msg}");
+    let f = UserFilter {
+        name: Some("tess".into()),
+        ..Default::default()
+    };
+    assert!(
+        c.id.user_list(&c.admin, f.clone())
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing half-written"
+    );
+    let u =
+        c.id.user_create_in_project(&c.admin, new(), &p.id, &c.member_role_id)
+            .await
+            .unwrap();
+    assert_eq!(u.default_project_id.as_deref(), Some(p.id.as_str()));
+    let t = login(&c.id, "tess", "pw", Some("green"))
+        .await
+        .expect("member of its primary project");
+    assert_eq!(
+        t.resolved
+            .roles
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["member"]
+    );
+}

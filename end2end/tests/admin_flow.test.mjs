@@ -1,0 +1,74 @@
+// The whole story in a browser: the admin creates a project and a user with the
+// member role there, signs out; the user signs in and sees only that project.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN_PASSWORD, Cloud, browser, hydrated, signIn } from './harness.mjs';
+
+let cloud;
+let chrome;
+
+before(async () => {
+  cloud = new Cloud();
+  await cloud.start();
+  chrome = await browser();
+});
+
+after(async () => {
+  await chrome?.close();
+  await cloud?.cleanup();
+});
+
+test('admin creates a project and a member in the console; the member sees only that project', async () => {
+  const page = await chrome.newPage();
+  await signIn(page, cloud.url, 'admin', ADMIN_PASSWORD);
+  await page.waitForSelector('[data-test=nav-identity-projects]');
+  await page.click('[data-test=nav-identity-projects]');
+  await page.waitForSelector('[data-test=projects-table]');
+  await hydrated(page);
+
+  // The modal opens in place: no page load.
+  await page.evaluate(() => { window.__samePage = true; });
+  await page.click('[data-test=create-project]');
+  await page.waitForSelector('[data-test=modal]');
+  assert.equal(await page.evaluate(() => window.__samePage), true);
+  // A refusal says why, and the modal stays open to fix it.
+  await page.fill('[data-test=new-project-name]', 'admin');
+  await page.click('[data-test=submit-project]');
+  const refused = await page.waitForSelector('[data-test=modal-error]');
+  assert.match(await refused.textContent(), /Duplicate entry found with name admin/);
+  await page.fill('[data-test=new-project-name]', 'blue');
+  await page.fill('[data-test=new-project-description]', 'the blue team');
+  await page.click('[data-test=submit-project]');
+  await page.waitForSelector('[data-test=modal]', { state: 'detached' });
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('[data-test=project-row] td:first-child')].some((td) => td.textContent === 'blue'));
+
+  await page.click('[data-test=nav-identity-users]');
+  await page.waitForSelector('[data-test=users-table]');
+  await page.click('[data-test=create-user]');
+  await page.waitForSelector('[data-test=new-user-project]');
+  await page.fill('[data-test=new-user-name]', 'bob');
+  await page.fill('[data-test=new-user-email]', 'bob@example.org');
+  await page.fill('[data-test=new-user-password]', 'bob-pw-12345');
+  await page.selectOption('[data-test=new-user-project]', { label: 'blue' });
+  await page.selectOption('[data-test=new-user-role]', { label: 'member' });
+  await page.click('[data-test=submit-user]');
+  await page.waitForSelector('[data-test=modal]', { state: 'detached' });
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('[data-test=user-row] td:first-child')].some((td) => td.textContent === 'bob'));
+
+  await page.click('[data-test=signed-in-as]');
+  await page.click('[data-test=sign-out]');
+  await page.waitForURL(/\/sign-in$/);
+
+  await signIn(page, cloud.url, 'bob', 'bob-pw-12345');
+  await page.waitForSelector('[data-test=project-switcher]');
+  const options = await page.$$eval('[data-test=project-switcher] option', (os) => os.map((o) => o.textContent));
+  assert.deepEqual(options, ['blue']);
+  assert.equal(await page.$('[data-test=nav-identity-projects]'), null);
+  assert.equal(await page.$('[data-test=nav-identity-users]'), null);
+  await page.goto(cloud.url + '/identity/users');
+  assert.match(await (await page.waitForSelector('[data-test=panel-refused]')).textContent(), /admin role/);
+  assert.equal(await page.$('[data-test=user-row]'), null);
+  await page.close();
+});
