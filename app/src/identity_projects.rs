@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::reason;
 use crate::modal::Modal;
+use crate::status::StatusBadge;
 
 pub const PER_PAGE: i64 = 20;
 
@@ -131,11 +132,7 @@ pub fn ProjectsPanel() -> impl IntoView {
                                             <td>{row.name}</td>
                                             <td>{row.description}</td>
                                             <td><code>{row.id}</code></td>
-                                            <td>{if row.enabled {
-                                                view! { <span class="badge ok">"Enabled"</span> }.into_any()
-                                            } else {
-                                                view! { <span class="badge off">"Disabled"</span> }.into_any()
-                                            }}</td>
+                                            <td><StatusBadge enabled=row.enabled/></td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

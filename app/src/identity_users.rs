@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::reason;
 use crate::modal::Modal;
+use crate::status::StatusBadge;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRow {
@@ -144,11 +145,7 @@ pub fn UsersPanel() -> impl IntoView {
                                 {list.into_iter().map(|u| view! {
                                     <tr data-test="user-row">
                                         <td>{u.name}</td><td>{u.email}</td><td><code>{u.id}</code></td>
-                                        <td>{if u.enabled {
-                                            view! { <span class="badge ok">"Enabled"</span> }.into_any()
-                                        } else {
-                                            view! { <span class="badge off">"Disabled"</span> }.into_any()
-                                        }}</td>
+                                        <td><StatusBadge enabled=u.enabled/></td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

@@ -8,6 +8,7 @@ pub mod identity_projects;
 pub mod identity_users;
 pub mod modal;
 pub mod shell;
+pub mod status;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

@@ -1,24 +1,13 @@
 // The whole story in a browser: the admin creates a project and a user with the
 // member role there, signs out; the user signs in and sees only that project.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PASSWORD, Cloud, browser, hydrated, signIn } from './harness.mjs';
+import { ADMIN_PASSWORD, hydrated, signIn, withCloud } from './harness.mjs';
 
-let cloud;
-let chrome;
-
-before(async () => {
-  cloud = new Cloud();
-  await cloud.start();
-  chrome = await browser();
-});
-
-after(async () => {
-  await chrome?.close();
-  await cloud?.cleanup();
-});
+const env = withCloud();
 
 test('admin creates a project and a member in the console; the member sees only that project', async () => {
+  const { cloud, chrome } = env;
   const page = await chrome.newPage();
   await signIn(page, cloud.url, 'admin', ADMIN_PASSWORD);
   await page.waitForSelector('[data-test=nav-identity-projects]');

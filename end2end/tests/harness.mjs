@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ADMIN_PASSWORD = 'browser-admin-pw-1';
@@ -116,4 +117,21 @@ export async function adminToken(cloud) {
     } },
   });
   return r.headers.get('x-subject-token');
+}
+
+/** Register before/after hooks for a test file: a cloud and a browser for all its tests,
+ * plus an optional setup(env). Tests read `env.cloud`, `env.chrome` (and what setup adds). */
+export function withCloud(setup) {
+  const env = {};
+  before(async () => {
+    env.cloud = new Cloud();
+    await env.cloud.start();
+    env.chrome = await browser();
+    if (setup) await setup(env);
+  });
+  after(async () => {
+    await env.chrome?.close();
+    await env.cloud?.cleanup();
+  });
+  return env;
 }

@@ -1,17 +1,11 @@
 // The console's shell for an admin and for a project member, in a real browser.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PASSWORD, Cloud, adminToken, api, browser, hydrated, signIn } from './harness.mjs';
+import { ADMIN_PASSWORD, adminToken, api, hydrated, signIn, withCloud } from './harness.mjs';
 
-let cloud;
-let chrome;
-let token;
-
-before(async () => {
-  cloud = new Cloud();
-  await cloud.start();
-  chrome = await browser();
-  token = await adminToken(cloud);
+const env = withCloud(async (env) => {
+  const { cloud } = env;
+  const token = (env.token = await adminToken(cloud));
   const ids = {};
   for (const name of ['team-a', 'team-b']) {
     ids[name] = (await api(cloud, 'POST', '/identity/v3/projects', { token, body: { project: { name } } })).body.project.id;
@@ -21,12 +15,8 @@ before(async () => {
   await api(cloud, 'PUT', `/identity/v3/projects/${ids['team-a']}/users/${user}/roles/${member}`, { token });
 });
 
-after(async () => {
-  await chrome?.close();
-  await cloud?.cleanup();
-});
-
 test('an admin sees the Identity panels and can search projects', async () => {
+  const { cloud, chrome, token } = env;
   const page = await chrome.newPage();
   await signIn(page, cloud.url, 'admin', ADMIN_PASSWORD);
   await page.waitForSelector('[data-test=nav-identity-projects]');
@@ -43,6 +33,7 @@ test('an admin sees the Identity panels and can search projects', async () => {
 });
 
 test('a member sees only its project and cannot open Identity pages', async () => {
+  const { cloud, chrome, token } = env;
   const page = await chrome.newPage();
   await signIn(page, cloud.url, 'alice', 'alice-pw-1');
   await page.waitForSelector('[data-test=project-switcher]');
@@ -59,6 +50,7 @@ test('a member sees only its project and cannot open Identity pages', async () =
 });
 
 test('switching project re-scopes the console', async () => {
+  const { cloud, chrome, token } = env;
   const page = await chrome.newPage();
   await signIn(page, cloud.url, 'admin', ADMIN_PASSWORD);
   await page.waitForSelector('[data-test=project-switcher]');

@@ -1,23 +1,12 @@
 // Signing in to the console in a real browser (Debian Chromium via playwright-core).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PASSWORD, Cloud, browser, hydrated, signIn } from './harness.mjs';
+import { ADMIN_PASSWORD, hydrated, signIn, withCloud } from './harness.mjs';
 
-let cloud;
-let chrome;
-
-before(async () => {
-  cloud = new Cloud();
-  await cloud.start();
-  chrome = await browser();
-});
-
-after(async () => {
-  await chrome?.close();
-  await cloud?.cleanup();
-});
+const env = withCloud();
 
 test('an anonymous visitor is sent to sign in, and a wrong password says why without a page load', async () => {
+  const { cloud, chrome } = env;
   const page = await chrome.newPage();
   await page.goto(cloud.url + '/');
   await page.waitForURL(/\/sign-in$/);
@@ -33,6 +22,7 @@ test('an anonymous visitor is sent to sign in, and a wrong password says why wit
 });
 
 test('admin signs in, sees who and where they are, and signs out', async () => {
+  const { cloud, chrome } = env;
   const page = await chrome.newPage();
   await signIn(page, cloud.url, 'admin', ADMIN_PASSWORD);
   await page.waitForURL(cloud.url + '/');
@@ -49,6 +39,7 @@ test('admin signs in, sees who and where they are, and signs out', async () => {
 });
 
 test('the session survives a server restart', async () => {
+  const { cloud, chrome } = env;
   const context = await chrome.newContext();
   const page = await context.newPage();
   await signIn(page, cloud.url, 'admin', ADMIN_PASSWORD);

@@ -288,6 +288,28 @@ impl Identity {
             .fetch_all(&self.db.pool)
             .await?;
 
+        // Members of every group that appears, in one query, for the effective view.
+        let mut members: HashMap<String, Vec<String>> = HashMap::new();
+        if f.effective && f.user_id.is_none() {
+            let groups: Vec<&str> = rows
+                .iter()
+                .filter(|r| r.actor_type == "group")
+                .map(|r| r.actor_id.as_str())
+                .collect();
+            if !groups.is_empty() {
+                let mut sql =
+                    Sql::new("SELECT group_id, user_id FROM group_members WHERE group_id IN ");
+                sql.in_list(groups).push(" ORDER BY user_id");
+                for (g, u) in sql
+                    .query_as::<(String, String)>()
+                    .fetch_all(&self.db.pool)
+                    .await?
+                {
+                    members.entry(g).or_default().push(u);
+                }
+            }
+        }
+
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let role = Named {
@@ -301,11 +323,11 @@ impl Identity {
             };
             if r.actor_type == "group" && f.effective {
                 // One assignment per member, remembering the group it came through.
-                let members = match &f.user_id {
+                let of_group = match &f.user_id {
                     Some(u) => vec![u.clone()],
-                    None => self.group_member_ids(&r.actor_id).await?,
+                    None => members.get(&r.actor_id).cloned().unwrap_or_default(),
                 };
-                for m in members {
+                for m in of_group {
                     out.push(RoleAssignment {
                         actor: Actor::User(m),
                         target: target.clone(),

@@ -566,13 +566,10 @@ impl Identity {
         .bind(&uid)
         .fetch_all(&self.db.pool)
         .await?;
-        let mut out = Vec::new();
-        for (id,) in ids {
-            let d = self.domain_fetch(&id).await?;
-            if d.enabled {
-                out.push(d);
-            }
-        }
+        let mut out = self
+            .domains_by_ids(ids.iter().map(|(id,)| id.as_str()))
+            .await?;
+        out.retain(|d| d.enabled);
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }

@@ -90,6 +90,18 @@ impl Identity {
             .ok_or_else(|| Error::not_found("domain", id))
     }
 
+    /// The domains with these ids, in one query.
+    pub(crate) async fn domains_by_ids<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<Domain>> {
+        let mut sql = Sql::new(COLUMNS);
+        sql.push(" WHERE id IN ")
+            .in_list(ids)
+            .push(" ORDER BY name");
+        sql.fetch_all::<DomainRow, Domain>(&self.db.pool).await
+    }
+
     pub(crate) async fn domain_by_name(&self, name: &str) -> Result<Domain> {
         sqlx::query_as::<_, DomainRow>(&format!("{COLUMNS} WHERE lower(name) = lower($1)"))
             .bind(name)

@@ -476,6 +476,11 @@ async fn domain_and_system_scoped_tokens_need_a_role_there() {
     };
     c.id.role_grant(&c.admin, g).await.unwrap();
     let t = c.id.issue_token(domain_req("quinn", "pw")).await.unwrap();
+    let domains = c.id.auth_domains(&t.ctx("r")).await.unwrap();
+    assert_eq!(
+        domains.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+        vec!["Default"]
+    );
     assert!(
         matches!(t.ctx("r").scope, ferrostack_core::Scope::Domain { ref id, .. } if id == "default")
     );
