@@ -492,12 +492,5 @@ async fn create_user_in_project_checks_project_and_role_before_writing() {
     let t = login(&c.id, "tess", "pw", Some("green"))
         .await
         .expect("member of its primary project");
-    assert_eq!(
-        t.resolved
-            .roles
-            .iter()
-            .map(|r| r.name.as_str())
-            .collect::<Vec<_>>(),
-        vec!["member"]
-    );
+    assert_eq!(role_names(&t), vec!["member"]);
 }

@@ -140,6 +140,11 @@ impl Cloud {
     }
 }
 
+/// The names of the roles a token carries, in order.
+pub fn role_names(t: &TokenInfo) -> Vec<&str> {
+    t.resolved.roles.iter().map(|r| r.name.as_str()).collect()
+}
+
 pub fn status(e: ferrostack_core::Error) -> (u16, String) {
     (e.status(), e.to_string())
 }
