@@ -171,6 +171,12 @@ pub fn SignInPage() -> impl IntoView {
             navigate("/", Default::default());
         }
     });
+    // Why the user is here again, when the console sent them (e.g. a password change).
+    let query = leptos_router::hooks::use_query_map();
+    let notice = move || match query.read().get("changed").as_deref() {
+        Some("password") => Some("Your password has been changed. Sign in with the new one."),
+        _ => None,
+    };
     let error = move || match action.value().get() {
         Some(Err(e)) => Some(reason(&e)),
         _ => None,
@@ -180,6 +186,7 @@ pub fn SignInPage() -> impl IntoView {
         <main class="page narrow">
             <section class="card">
                 <h1>"Sign in"</h1>
+                {move || notice().map(|n| view! { <p class="notice" data-test="sign-in-notice">{n}</p> })}
                 <ActionForm action=action attr:class="form" attr:data-test="sign-in-form">
                     <label>"User name" <input name="username" required autocomplete="username" data-test="username"/></label>
                     <label>"Password" <input name="password" type="password" required autocomplete="current-password" data-test="password"/></label>

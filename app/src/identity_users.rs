@@ -1,158 +1,123 @@
-//! Identity > Users (admins): every user, and Create User with a primary project and a
-//! role there, as Horizon's dialog has it.
+//! Identity > Users (admins): every user; create (with a primary project and a role
+//! there, as Horizon's dialog has it), edit, enable/disable, set password, delete.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::auth::reason;
-use crate::modal::Modal;
-use crate::status::StatusBadge;
+use crate::identity::{identity_choices, list_users, runner, with_none, Op};
+use crate::kit::{val, Cell, DataTable, Dialog, Field, Kind, Refused, Row, RunnerDialog};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserRow {
-    pub id: String,
-    pub name: String,
-    pub email: String,
-    pub enabled: bool,
-}
-
-/// What the Create User form offers to choose from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserForm {
-    pub projects: Vec<(String, String)>,
-    pub roles: Vec<(String, String)>,
-}
-
-#[server(endpoint = "list_users")]
-pub async fn list_users() -> Result<Vec<UserRow>, ServerFnError> {
-    let (id, ctx, _) = crate::auth::ssr::caller().await?;
-    let users = id
-        .user_list(&ctx, Default::default())
-        .await
-        .map_err(crate::auth::ssr::say)?;
-    Ok(users
-        .into_iter()
-        .map(|u| UserRow {
-            id: u.id,
-            name: u.name,
-            email: u.email.unwrap_or_default(),
-            enabled: u.enabled,
-        })
-        .collect())
-}
-
-#[server(endpoint = "user_form_choices")]
-pub async fn user_form_choices() -> Result<UserForm, ServerFnError> {
-    let (id, ctx, _) = crate::auth::ssr::caller().await?;
-    let (projects, _) = id
-        .project_page(&ctx, "", 0, 200)
-        .await
-        .map_err(crate::auth::ssr::say)?;
-    let roles = id
-        .role_list(&ctx, None)
-        .await
-        .map_err(crate::auth::ssr::say)?;
-    Ok(UserForm {
-        projects: projects.into_iter().map(|p| (p.id, p.name)).collect(),
-        roles: roles.into_iter().map(|r| (r.id, r.name)).collect(),
-    })
-}
-
-#[server(endpoint = "create_user")]
-pub async fn create_user(
-    name: String,
-    email: String,
-    password: String,
-    project_id: String,
-    role_id: String,
-) -> Result<UserRow, ServerFnError> {
-    let (id, ctx, _) = crate::auth::ssr::caller().await?;
-    let new = ferrostack_identity::NewUser {
-        name,
-        email: (!email.trim().is_empty()).then_some(email),
-        password: Some(password),
-        enabled: true,
-        ..Default::default()
-    };
-    let u = id
-        .user_create_in_project(&ctx, new, &project_id, &role_id)
-        .await
-        .map_err(crate::auth::ssr::say)?;
-    Ok(UserRow {
-        id: u.id,
-        name: u.name,
-        email: u.email.unwrap_or_default(),
-        enabled: u.enabled,
-    })
+fn password_fields() -> Vec<Field> {
+    vec![
+        Field::new("password", "Password", Kind::Password).required().max(4096),
+        Field::new("confirm", "Confirm password", Kind::Confirm("password")).required().max(4096),
+    ]
 }
 
 #[component]
 pub fn UsersPanel() -> impl IntoView {
-    let open = RwSignal::new(false);
-    let create = ServerAction::<CreateUser>::new();
-    let users = Resource::new(move || create.version().get(), |_| list_users());
-    let choices = Resource::new(|| (), |_| user_form_choices());
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = create.value().get() {
-            open.set(false);
+    let runner = runner();
+    let users = Resource::new(move || runner.changed.get(), |_| list_users());
+    let choices = Resource::new(|| (), |_| identity_choices());
+    let rows = Signal::derive(move || {
+        users
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| Row {
+                cells: vec![
+                    Cell::Text(u.name.clone()),
+                    Cell::Text(u.email.unwrap_or_default()),
+                    Cell::Code(u.id.clone()),
+                    Cell::Status(u.enabled),
+                ],
+                actions: vec![
+                    ("edit", "Edit"),
+                    ("password", "Set password"),
+                    if u.enabled { ("disable", "Disable") } else { ("enable", "Enable") },
+                    ("delete", "Delete"),
+                ],
+                id: u.id,
+                name: u.name,
+            })
+            .collect::<Vec<_>>()
+    });
+    let chosen = move || choices.get_untracked().and_then(Result::ok).unwrap_or_default();
+    let on_action = Callback::new(move |(key, row): (&'static str, Row)| {
+        let id = row.id.clone();
+        match key {
+            "edit" => {
+                let Some(u) = users
+                    .get_untracked()
+                    .and_then(Result::ok)
+                    .and_then(|l| l.into_iter().find(|u| u.id == row.id))
+                else {
+                    return;
+                };
+                let fields = vec![
+                    Field::text("name", "User name").required().value(u.name.clone()),
+                    Field::new("email", "Email", Kind::Email).value(u.email.unwrap_or_default()),
+                    Field::new("description", "Description", Kind::Area).max(65_535).value(u.description.unwrap_or_default()),
+                    Field::new("project", "Primary project", Kind::Select)
+                        .options(with_none(chosen().projects, "— none —"))
+                        .value(u.default_project_id.unwrap_or_default()),
+                ];
+                runner.open(Dialog::form(format!("Edit user {}", u.name), "Save", fields, move |v| {
+                    Op::UserUpdate {
+                        id: id.clone(),
+                        name: val(&v, "name"),
+                        email: val(&v, "email"),
+                        description: val(&v, "description"),
+                        project_id: val(&v, "project"),
+                    }
+                }))
+            }
+            "password" => runner.open(Dialog::form(
+                format!("Set password for {}", row.name),
+                "Set password",
+                password_fields(),
+                move |v| Op::UserSetPassword { id: id.clone(), password: val(&v, "password") },
+            )),
+            "enable" | "disable" => runner.run(Op::UserEnable { id, enabled: key == "enable" }),
+            _ => runner.open(Dialog::confirm(
+                format!("Delete user {}?", row.name),
+                "The user, its group memberships, role assignments and application credentials are deleted; its tokens stop working. This cannot be undone.",
+                "Delete user",
+                Op::UserDelete { id },
+            )),
         }
     });
+    let create = move |_| {
+        let c = chosen();
+        let member = c.roles.iter().find(|r| r.1 == "member").map(|r| r.0.clone()).unwrap_or_default();
+        let mut fields = vec![
+            Field::text("name", "User name").required(),
+            Field::new("email", "Email", Kind::Email),
+        ];
+        fields.extend(password_fields());
+        fields.push(Field::new("project", "Primary project", Kind::Select).required().options(c.projects));
+        fields.push(Field::new("role", "Role", Kind::Select).required().options(c.roles).value(member));
+        runner.open(Dialog::form("Create user", "Create", fields, |v| Op::UserCreate {
+            name: val(&v, "name"),
+            email: val(&v, "email"),
+            password: val(&v, "password"),
+            project_id: val(&v, "project"),
+            role_id: val(&v, "role"),
+        }))
+    };
     view! {
         <main class="page">
             <h1>"Users"</h1>
             <div class="toolbar">
                 <span class="spacer"></span>
-                <button class="btn" data-test="create-user" on:click=move |_| { create.value().set(None); open.set(true) }>"Create user"</button>
+                <button class="btn" data-test="create-user" on:click=create>"Create user"</button>
             </div>
-            <Modal title="Create user" open=open>
-                <ActionForm action=create attr:class="form">
-                    <label>"User name" <input name="name" required maxlength="255" data-test="new-user-name"/></label>
-                    <label>"Email" <input name="email" type="email" data-test="new-user-email"/></label>
-                    <label>"Password" <input name="password" type="password" required data-test="new-user-password"/></label>
-                    <Suspense fallback=|| ()>
-                        {move || choices.get().map(|r| match r {
-                            Ok(c) => view! {
-                                <label>"Primary project"
-                                    <select name="project_id" required data-test="new-user-project">
-                                        {c.projects.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
-                                    </select>
-                                </label>
-                                <label>"Role"
-                                    <select name="role_id" required data-test="new-user-role">
-                                        {c.roles.into_iter().map(|(id, name)| {
-                                            let member = name == "member";
-                                            view! { <option value=id selected=member>{name}</option> }
-                                        }).collect_view()}
-                                    </select>
-                                </label>
-                            }.into_any(),
-                            Err(e) => view! { <p class="error">{reason(&e)}</p> }.into_any(),
-                        })}
-                    </Suspense>
-                    {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert" data-test="modal-error">{reason(&e)}</p> })}
-                    <div class="actions">
-                        <button type="button" class="btn btn-secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                        <button type="submit" class="btn" data-test="submit-user" disabled=move || create.pending().get()>"Create"</button>
-                    </div>
-                </ActionForm>
-            </Modal>
+            <RunnerDialog runner/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || users.get().map(|r| match r {
-                    Ok(list) => view! {
-                        <table class="table" data-test="users-table">
-                            <thead><tr><th>"Name"</th><th>"Email"</th><th>"ID"</th><th>"Status"</th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|u| view! {
-                                    <tr data-test="user-row">
-                                        <td>{u.name}</td><td>{u.email}</td><td><code>{u.id}</code></td>
-                                        <td><StatusBadge enabled=u.enabled/></td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert" data-test="panel-refused">{reason(&e)}</p> }.into_any(),
-                })}
+                {move || users.get().and_then(Result::err).map(|e| view! { <Refused e/> })}
+                <Show when=move || matches!(users.get(), Some(Ok(_)))>
+                    <DataTable test="users" columns=vec!["Name", "Email", "ID", "Status"] rows on_action/>
+                </Show>
             </Transition>
         </main>
     }

@@ -4,9 +4,13 @@
 
 pub mod auth;
 pub mod home;
+pub mod identity;
+pub mod identity_app_creds;
+pub mod identity_groups;
 pub mod identity_projects;
 pub mod identity_users;
-pub mod modal;
+pub mod kit;
+pub mod settings;
 pub mod shell;
 pub mod status;
 
@@ -61,6 +65,10 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("") view=home::HomePage/>
                         <Route path=(StaticSegment("identity"), StaticSegment("projects")) view=identity_projects::ProjectsPanel/>
                         <Route path=(StaticSegment("identity"), StaticSegment("users")) view=identity_users::UsersPanel/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("groups")) view=identity_groups::GroupsPanel/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("roles")) view=identity_groups::RolesPanel/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("application-credentials")) view=identity_app_creds::AppCredsPanel/>
+                        <Route path=StaticSegment("settings") view=settings::SettingsPage/>
                     </ParentRoute>
                 </Routes>
             </Router>

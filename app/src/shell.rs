@@ -7,6 +7,8 @@ use leptos_router::components::{Outlet, Redirect, A};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{reason, who_am_i, Me, SignOut};
+use crate::identity::{runner, Op};
+use crate::kit::{val, Dialog, Field, Kind, RunnerDialog, Toaster, Toasts};
 
 /// A project the signed-in user may switch to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +61,7 @@ pub struct Signed(pub Resource<Result<Option<Me>, ServerFnError>>);
 pub fn Shell() -> impl IntoView {
     let who = Resource::new(|| (), |_| who_am_i());
     provide_context(Signed(who));
+    provide_context(Toaster(RwSignal::new(Vec::new())));
     view! {
         <Suspense fallback=|| view! { <p class="page muted">"Loading…"</p> }>
             {move || who.get().map(|r| match r {
@@ -85,6 +88,24 @@ fn Frame(me: Me) -> impl IntoView {
             let _ = window().location().set_href("/sign-in");
         }
     });
+    // Changing one's password ends every session: sign in again with the new one.
+    let account = runner();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = account.action.value().get() {
+            let _ = window().location().set_href("/sign-in?changed=password");
+        }
+    });
+    let change_password = move |_| {
+        let fields = vec![
+            Field::new("original", "Current password", Kind::Password).required().max(4096),
+            Field::new("password", "New password", Kind::Password).required().max(4096),
+            Field::new("confirm", "Confirm new password", Kind::Confirm("password")).required().max(4096),
+        ];
+        account.open(Dialog::form("Change password", "Change password", fields, |v| Op::ChangePassword {
+            original: val(&v, "original"),
+            password: val(&v, "password"),
+        }))
+    };
     let current = me.project_id.clone().unwrap_or_default();
     let is_admin = me.is_admin;
     view! {
@@ -114,6 +135,8 @@ fn Frame(me: Me) -> impl IntoView {
                 <summary data-test="signed-in-as">{me.user_name.clone()}</summary>
                 <div class="menu">
                     <span class="muted" data-test="current-project">{me.project_name.clone().unwrap_or_else(|| "no project".into())}</span>
+                    <A href="/settings" attr:data-test="nav-settings">"Settings"</A>
+                    <button class="btn btn-quiet-dark" type="button" data-test="change-password" on:click=change_password>"Change password"</button>
                     <ActionForm action=sign_out attr:class="inline">
                         <button class="btn btn-quiet-dark" type="submit" data-test="sign-out">"Sign out"</button>
                     </ActionForm>
@@ -124,13 +147,18 @@ fn Frame(me: Me) -> impl IntoView {
             <nav class="sidenav" data-test="sidenav">
                 <h3>"Project"</h3>
                 <A href="/">"Overview"</A>
+                <h3 data-test="nav-identity">"Identity"</h3>
                 <Show when=move || is_admin>
-                    <h3 data-test="nav-identity">"Identity"</h3>
                     <A href="/identity/projects" attr:data-test="nav-identity-projects">"Projects"</A>
                     <A href="/identity/users" attr:data-test="nav-identity-users">"Users"</A>
+                    <A href="/identity/groups" attr:data-test="nav-identity-groups">"Groups"</A>
+                    <A href="/identity/roles" attr:data-test="nav-identity-roles">"Roles"</A>
                 </Show>
+                <A href="/identity/application-credentials" attr:data-test="nav-app-creds">"Application Credentials"</A>
             </nav>
             <div class="content"><Outlet/></div>
         </div>
+        <RunnerDialog runner=account/>
+        <Toasts/>
     }
 }

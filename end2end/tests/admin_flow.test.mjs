@@ -21,13 +21,13 @@ test('admin creates a project and a member in the console; the member sees only 
   await page.waitForSelector('[data-test=modal]');
   assert.equal(await page.evaluate(() => window.__samePage), true);
   // A refusal says why, and the modal stays open to fix it.
-  await page.fill('[data-test=new-project-name]', 'admin');
-  await page.click('[data-test=submit-project]');
+  await page.fill('[data-test=field-name]', 'admin');
+  await page.click('[data-test=dialog-submit]');
   const refused = await page.waitForSelector('[data-test=modal-error]');
   assert.match(await refused.textContent(), /Duplicate entry found with name admin/);
-  await page.fill('[data-test=new-project-name]', 'blue');
-  await page.fill('[data-test=new-project-description]', 'the blue team');
-  await page.click('[data-test=submit-project]');
+  await page.fill('[data-test=field-name]', 'blue');
+  await page.fill('[data-test=field-description]', 'the blue team');
+  await page.click('[data-test=dialog-submit]');
   await page.waitForSelector('[data-test=modal]', { state: 'detached' });
   await page.waitForFunction(() =>
     [...document.querySelectorAll('[data-test=project-row] td:first-child')].some((td) => td.textContent === 'blue'));
@@ -35,13 +35,14 @@ test('admin creates a project and a member in the console; the member sees only 
   await page.click('[data-test=nav-identity-users]');
   await page.waitForSelector('[data-test=users-table]');
   await page.click('[data-test=create-user]');
-  await page.waitForSelector('[data-test=new-user-project]');
-  await page.fill('[data-test=new-user-name]', 'bob');
-  await page.fill('[data-test=new-user-email]', 'bob@example.org');
-  await page.fill('[data-test=new-user-password]', 'bob-pw-12345');
-  await page.selectOption('[data-test=new-user-project]', { label: 'blue' });
-  await page.selectOption('[data-test=new-user-role]', { label: 'member' });
-  await page.click('[data-test=submit-user]');
+  await page.waitForSelector('[data-test=field-project]');
+  await page.fill('[data-test=field-name]', 'bob');
+  await page.fill('[data-test=field-email]', 'bob@example.org');
+  await page.fill('[data-test=field-password]', 'bob-pw-12345');
+  await page.fill('[data-test=field-confirm]', 'bob-pw-12345');
+  await page.selectOption('[data-test=field-project]', { label: 'blue' });
+  await page.selectOption('[data-test=field-role]', { label: 'member' });
+  await page.click('[data-test=dialog-submit]');
   await page.waitForSelector('[data-test=modal]', { state: 'detached' });
   await page.waitForFunction(() =>
     [...document.querySelectorAll('[data-test=user-row] td:first-child')].some((td) => td.textContent === 'bob'));

@@ -126,6 +126,18 @@ impl Api {
         .await
     }
 
+    /// A server function with JSON input (`input = Json`), as the console sends them.
+    pub async fn server_fn_json(&self, name: &str, body: Value, cookie: &str) -> Reply {
+        let body = serde_json::to_vec(&body).expect("json");
+        let headers = [
+            ("content-type", "application/json"),
+            ("host", "127.0.0.1:8080"),
+            ("cookie", cookie),
+        ];
+        self.raw(Method::POST, &format!("/api/{name}"), None, Some(body), &headers)
+            .await
+    }
+
     pub async fn raw(
         &self,
         method: Method,
