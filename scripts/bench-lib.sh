@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 bin="$CARGO_TARGET_DIR/release/ferrostack"
-[ -x "$bin" ] || cargo leptos build --release
+[ -x "$bin" ] || cargo leptos build --release --split
 BENCH_PASSWORD=bench-pw-1
 dir=$(mktemp -d /tmp/ferrostack-bench.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

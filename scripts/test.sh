@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite (README command 2; what CI runs):
-#   1. build the binary and the console (cargo leptos build --release), clippy,
+#   1. build the binary and the console (cargo leptos build --release --split), clippy,
 #   2. unit, service and API tests on SQLite,
 #   3. the same service and API tests on a real PostgreSQL server started here,
 #   4. browser tests (Debian Chromium driven by playwright-core) against `ferrostack serve`,
@@ -12,8 +12,8 @@ bash scripts/install-prereqs.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "build (cargo leptos build --release)"
-cargo leptos build --release
+step "build (cargo leptos build --release --split)"
+cargo leptos build --release --split
 
 step "lint (cargo clippy -D warnings)"
 cargo clippy --release --workspace --exclude frontend --tests -- -D warnings

@@ -8,6 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 bash scripts/install-prereqs.sh
-cargo leptos build --release
+cargo leptos build --release --split
 export FERROSTACK_DATA_DIR="${FERROSTACK_DATA_DIR:-/var/lib/ferrostack}"
 exec "$CARGO_TARGET_DIR/release/ferrostack" serve --site-root target/site "$@"

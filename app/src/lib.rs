@@ -17,7 +17,7 @@ pub mod status;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::StaticSegment;
+use leptos_router::{lazy_route, Lazy, LazyRoute, StaticSegment};
 
 /// What the console shows about the cloud it belongs to; the server provides it as
 /// context to every render and server function.
@@ -37,6 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -63,15 +64,96 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("sign-in") view=auth::SignInPage/>
                     <ParentRoute path=StaticSegment("") view=shell::Shell>
                         <Route path=StaticSegment("") view=home::HomePage/>
-                        <Route path=(StaticSegment("identity"), StaticSegment("projects")) view=identity_projects::ProjectsPanel/>
-                        <Route path=(StaticSegment("identity"), StaticSegment("users")) view=identity_users::UsersPanel/>
-                        <Route path=(StaticSegment("identity"), StaticSegment("groups")) view=identity_groups::GroupsPanel/>
-                        <Route path=(StaticSegment("identity"), StaticSegment("roles")) view=identity_groups::RolesPanel/>
-                        <Route path=(StaticSegment("identity"), StaticSegment("application-credentials")) view=identity_app_creds::AppCredsPanel/>
-                        <Route path=StaticSegment("settings") view=settings::SettingsPage/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("projects")) view={Lazy::<ProjectsRoute>::new()}/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("users")) view={Lazy::<UsersRoute>::new()}/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("groups")) view={Lazy::<GroupsRoute>::new()}/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("roles")) view={Lazy::<RolesRoute>::new()}/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("application-credentials")) view={Lazy::<AppCredsRoute>::new()}/>
+                        <Route path=StaticSegment("settings") view={Lazy::<SettingsRoute>::new()}/>
                     </ParentRoute>
                 </Routes>
             </Router>
         </div>
+    }
+}
+
+/// Panels are lazy routes: built with `cargo leptos build --split`, each one's code is a
+/// separate WASM file fetched when the panel is first opened, so the first page a
+/// user loads carries only the shell (docs/benchmarks.md).
+pub struct ProjectsRoute;
+
+#[lazy_route]
+impl LazyRoute for ProjectsRoute {
+    fn data() -> Self {
+        ProjectsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <identity_projects::ProjectsPanel/> }.into_any()
+    }
+}
+
+pub struct UsersRoute;
+
+#[lazy_route]
+impl LazyRoute for UsersRoute {
+    fn data() -> Self {
+        UsersRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <identity_users::UsersPanel/> }.into_any()
+    }
+}
+
+pub struct GroupsRoute;
+
+#[lazy_route]
+impl LazyRoute for GroupsRoute {
+    fn data() -> Self {
+        GroupsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <identity_groups::GroupsPanel/> }.into_any()
+    }
+}
+
+pub struct RolesRoute;
+
+#[lazy_route]
+impl LazyRoute for RolesRoute {
+    fn data() -> Self {
+        RolesRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <identity_groups::RolesPanel/> }.into_any()
+    }
+}
+
+pub struct AppCredsRoute;
+
+#[lazy_route]
+impl LazyRoute for AppCredsRoute {
+    fn data() -> Self {
+        AppCredsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <identity_app_creds::AppCredsPanel/> }.into_any()
+    }
+}
+
+pub struct SettingsRoute;
+
+#[lazy_route]
+impl LazyRoute for SettingsRoute {
+    fn data() -> Self {
+        SettingsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <settings::SettingsPage/> }.into_any()
     }
 }

@@ -5,5 +5,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // The panels are lazy routes (split into their own WASM files), which only the
+    // async hydration entry point supports.
+    leptos::mount::hydrate_lazy(app::App);
 }
