@@ -23,6 +23,19 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_apt[@]}"
 fi
 
+# QEMU from bookworm-backports (10.x): qemu-img vets uploaded images; libvirt and the
+# system emulator join it for compute. Backports' qemu packages upgrade together, so
+# they are installed as one set.
+if ! qemu-img --version 2>/dev/null | grep -q "version 10"; then
+  log "apt-get install -t bookworm-backports qemu-utils qemu-system-x86"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! [ -f /etc/apt/sources.list.d/backports.list ]; then
+    echo 'deb http://deb.debian.org/debian bookworm-backports main' >/etc/apt/sources.list.d/backports.list
+  fi
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-utils qemu-system-x86
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust (rustup) first" >&2; exit 1
 fi

@@ -33,7 +33,10 @@ bash scripts/pg.sh stop "$FERROSTACK_PG_DIR"; trap - EXIT
 step "browser tests (Chromium)"
 FERROSTACK_BIN="$CARGO_TARGET_DIR/release/ferrostack" node --test --test-concurrency=1 end2end/tests/
 
-step "openstack CLI against a running server"
+step "test image (scripts/build-test-image.sh, cached)"
+test_image=$(bash scripts/build-test-image.sh | tail -n 1)
+
+step "openstack CLI against a running server (seeded with the test image)"
 venv=$(bash scripts/venv.sh)
-FERROSTACK_BIN="$CARGO_TARGET_DIR/release/ferrostack" \
+FERROSTACK_BIN="$CARGO_TARGET_DIR/release/ferrostack" FERROSTACK_SEED_IMAGE="$test_image" \
   "$venv/bin/pytest" -q -p no:cacheprovider end2end/clients

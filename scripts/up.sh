@@ -9,5 +9,7 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 bash scripts/install-prereqs.sh
 cargo leptos build --release --split
+# A small bootable ISO, offered as a public image so the new cloud can boot something.
+test_image=$(bash scripts/build-test-image.sh | tail -n 1)
 export FERROSTACK_DATA_DIR="${FERROSTACK_DATA_DIR:-/var/lib/ferrostack}"
-exec "$CARGO_TARGET_DIR/release/ferrostack" serve --site-root target/site "$@"
+exec "$CARGO_TARGET_DIR/release/ferrostack" serve --site-root target/site --seed-image "$test_image" "$@"

@@ -1,6 +1,6 @@
-//! Project > Overview: the current project, the caller's roles there, and how to reach
-//! this cloud from the clients people already use. (Resource counts and quota usage
-//! join as the compute, volume and network services arrive.)
+//! Project > Overview: the current project, the caller's roles there, its quota usage
+//! so far (images today; compute, volumes and networks join as they arrive), and how to
+//! reach this cloud from the clients people already use.
 
 use leptos::prelude::*;
 
@@ -13,6 +13,71 @@ use crate::CloudInfo;
 pub async fn get_cloud_info() -> Result<CloudInfo, ServerFnError> {
     use_context::<CloudInfo>()
         .ok_or_else(|| ServerFnError::new("the server did not provide the cloud's details"))
+}
+
+/// One quota: what the project uses of it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QuotaUse {
+    pub label: String,
+    pub used: i64,
+    pub limit: i64,
+    /// Shown as a size (KiB, MiB, ...) rather than a count.
+    pub bytes: bool,
+}
+
+/// The current project's quota usage, from each service.
+#[server(endpoint = "project_usage")]
+pub async fn project_usage() -> Result<Vec<QuotaUse>, ServerFnError> {
+    let (_, ctx, _) = crate::auth::ssr::caller().await?;
+    let images = use_context::<std::sync::Arc<ferrostack_image::Images>>()
+        .ok_or_else(|| ServerFnError::new("The image service is not available."))?;
+    let u = images.project_usage(&ctx).await.map_err(crate::auth::ssr::say)?;
+    Ok(vec![
+        QuotaUse { label: "Images".into(), used: u.images, limit: u.quota_images, bytes: false },
+        QuotaUse { label: "Image storage".into(), used: u.bytes, limit: u.quota_bytes, bytes: true },
+    ])
+}
+
+/// 1536 → "1.5 KiB".
+pub fn size(n: i64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < units.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[i])
+    }
+}
+
+#[component]
+fn Usage() -> impl IntoView {
+    let usage = Resource::new(|| (), |_| project_usage());
+    view! {
+        <section class="card" data-test="quota-usage">
+            <h2>"Quota usage"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || usage.get().map(|r| match r {
+                    Ok(list) => list.into_iter().map(|q| {
+                        let (used, limit) = if q.bytes { (size(q.used), size(q.limit)) } else { (q.used.to_string(), q.limit.to_string()) };
+                        let pct = if q.limit > 0 { (q.used as f64 * 100.0 / q.limit as f64).clamp(0.0, 100.0) } else { 0.0 };
+                        view! {
+                            <div class="quota" data-test="quota">
+                                <span class="quota-label">{q.label}</span>
+                                <span class="quota-figure" data-test="quota-figure">{format!("{used} of {limit}")}</span>
+                                <span class="bar"><span style=format!("width: {pct:.1}%")></span></span>
+                            </div>
+                        }
+                    }).collect_view().into_any(),
+                    Err(e) => view! { <crate::kit::Refused e/> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
 }
 
 /// A clouds.yaml entry for the signed-in user and project (the password stays theirs
@@ -57,6 +122,7 @@ pub fn HomePage() -> impl IntoView {
                                         <pre class="code" data-test="clouds-yaml">{yaml.clone()}</pre>
                                     </Show>
                                 </section>
+                                <Usage/>
                             }.into_any()
                         }
                         Err(e) => view! { <p class="error">{format!("Cannot load the cloud's details: {e}")}</p> }.into_any(),

@@ -68,3 +68,26 @@ test('switching project re-scopes the console', async () => {
   assert.match(await page.textContent('[data-test=roles]'), /^member$/);
   await page.close();
 });
+
+test('the Overview shows the project quota usage so far', async () => {
+  const { cloud, chrome, token } = env;
+  // An image of 3,000 bytes in the admin project, through the Glance API.
+  const r = await fetch(cloud.url + '/image/v2/images', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-auth-token': token },
+    body: JSON.stringify({ name: 'usage', disk_format: 'raw', container_format: 'bare' }),
+  });
+  const { id } = await r.json();
+  const put = await fetch(`${cloud.url}/image/v2/images/${id}/file`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/octet-stream', 'x-auth-token': token },
+    body: new Uint8Array(3000),
+  });
+  assert.equal(put.status, 204);
+  const page = await chrome.newPage();
+  await signIn(page, cloud.url, 'admin', ADMIN_PASSWORD);
+  await page.waitForSelector('[data-test=quota-figure]');
+  const figures = await page.$$eval('[data-test=quota]', (qs) => qs.map((q) => q.textContent));
+  assert.deepEqual(figures, ['Images1 of 1000', 'Image storage2.9 KiB of 1.0 TiB']);
+  await page.close();
+});

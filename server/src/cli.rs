@@ -62,6 +62,10 @@ pub struct ServeArgs {
     /// Admin password to set at bootstrap; default: the stored one, or a generated one.
     #[arg(long, env = "FERROSTACK_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    /// A disk image file (e.g. the test ISO from scripts/build-test-image.sh) to offer
+    /// as a public image, named after the file, unless an image of that name exists.
+    #[arg(long, env = "FERROSTACK_SEED_IMAGE")]
+    pub seed_image: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -95,7 +99,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             if let Some(s) = a.site_root {
                 cfg.site_root = s;
             }
-            runtime::serve(cfg, a.admin_password).await
+            runtime::serve(cfg, a.admin_password, a.seed_image).await
         }
         Command::Bootstrap(a) => runtime::bootstrap_only(cfg, a.admin_password).await,
         Command::Db(DbCommand::Migrate) => runtime::migrate_only(cfg).await,

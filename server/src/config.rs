@@ -104,6 +104,10 @@ impl Config {
             .unwrap_or_else(|| ferrostack_core::db::Db::sqlite_url(&self.data_dir))
     }
 
+    pub fn image_config(&self) -> ferrostack_image::ImageConfig {
+        ferrostack_image::ImageConfig::new(self.data_dir.join("images"))
+    }
+
     pub fn identity_config(&self) -> IdentityConfig {
         let i = &self.identity;
         let mut c = IdentityConfig::new(self.data_dir.join("fernet-keys"));

@@ -22,6 +22,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
     let cloud = state.cloud.clone();
     let identity = state.identity.clone();
+    let images = state.images.clone();
     let options = state.leptos.clone();
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.identity.db().clone()))
         .with_name(SESSION_COOKIE)
@@ -36,6 +37,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             move || {
                 provide_context(cloud.clone());
                 provide_context(identity.clone());
+                provide_context(images.clone());
             },
             move || shell(options.clone()),
         )

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -106,11 +106,12 @@ async fn open_identity(cfg: &Config, db: Db) -> Result<Arc<Identity>, String> {
         .map_err(|e| e.detail())
 }
 
+/// Bootstrap; returns the admin password and the admin project's id.
 async fn bootstrap(
     cfg: &Config,
     identity: &Identity,
     given_password: Option<String>,
-) -> Result<String, String> {
+) -> Result<(String, String), String> {
     let password = admin_password(&cfg.data_dir, given_password)?;
     let mut opts = BootstrapOptions::new(password.clone(), cfg.public_url());
     opts.region = cfg.region.clone();
@@ -124,7 +125,61 @@ async fn bootstrap(
     } else {
         tracing::info!(changed = %report.changed.join(", "), "bootstrap: created or updated");
     }
-    Ok(password)
+    Ok((password, report.admin_project_id))
+}
+
+/// Offer `path` as a public image named after the file (admin project's), unless an
+/// image of that name exists: a new cloud has something to boot at once.
+async fn seed_image(
+    images: &ferrostack_image::Images,
+    admin_project_id: &str,
+    path: &Path,
+) -> Result<(), String> {
+    use ferrostack_core::{RoleRef, Scope};
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .ok_or_else(|| format!("--seed-image {}: not a file name", path.display()))?;
+    let ctx = Ctx {
+        scope: Scope::Project {
+            id: admin_project_id.to_string(),
+            name: "admin".into(),
+            domain_id: "default".into(),
+            domain_name: "Default".into(),
+        },
+        roles: vec![RoleRef { id: String::new(), name: "admin".into() }],
+        ..Ctx::internal(ids::new_request_id())
+    };
+    let q = ferrostack_image::ImageQuery { name: Some(name.clone()), visibility: Some("all".into()), ..Default::default() };
+    let (existing, _) = images.image_list(&ctx, q).await.map_err(|e| e.detail())?;
+    if existing.iter().any(|i| i.status == "active") {
+        return Ok(());
+    }
+    let disk_format = match path.extension().and_then(|e| e.to_str()) {
+        Some("iso") => "iso",
+        Some("qcow2") => "qcow2",
+        _ => "raw",
+    };
+    let new = ferrostack_image::NewImage {
+        name: Some(name.clone()),
+        visibility: Some("public".into()),
+        disk_format: Some(disk_format.into()),
+        container_format: Some("bare".into()),
+        ..Default::default()
+    };
+    let img = images.image_create(&ctx, new).await.map_err(|e| e.detail())?;
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| format!("--seed-image {}: {e}", path.display()))?;
+    let stream = futures_util::StreamExt::map(tokio_util::io::ReaderStream::new(file), |r| {
+        r.map_err(|e| e.to_string())
+    });
+    images
+        .image_upload(&ctx, &img.id, Box::pin(stream))
+        .await
+        .map_err(|e| format!("--seed-image {}: {}", path.display(), e.detail()))?;
+    tracing::info!(image = %img.id, name = %name, "seeded a public image");
+    Ok(())
 }
 
 pub async fn migrate_only(cfg: Config) -> Result<(), String> {
@@ -161,10 +216,20 @@ pub async fn rotate_keys(cfg: Config) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn serve(cfg: Config, admin_password: Option<String>) -> Result<(), String> {
+pub async fn serve(
+    cfg: Config,
+    admin_password: Option<String>,
+    seed: Option<PathBuf>,
+) -> Result<(), String> {
     let db = open_db(&cfg).await?;
     let identity = open_identity(&cfg, db).await?;
-    let password = bootstrap(&cfg, &identity, admin_password).await?;
+    let (password, admin_project_id) = bootstrap(&cfg, &identity, admin_password).await?;
+    let images = ferrostack_image::Images::open(identity.db().clone(), cfg.image_config())
+        .await
+        .map_err(|e| format!("image service: {}", e.detail()))?;
+    if let Some(path) = &seed {
+        seed_image(&images, &admin_project_id, path).await?;
+    }
 
     let public_url = cfg.public_url();
     let leptos = LeptosOptions::builder()
@@ -174,6 +239,7 @@ pub async fn serve(cfg: Config, admin_password: Option<String>) -> Result<(), St
         .build();
     let state = AppState {
         identity: identity.clone(),
+        images,
         public_url: public_url.clone(),
         cloud: app::CloudInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),

@@ -5,11 +5,13 @@ use std::sync::Arc;
 use app::CloudInfo;
 use axum::extract::FromRef;
 use ferrostack_identity::Identity;
+use ferrostack_image::Images;
 use leptos::config::LeptosOptions;
 
 #[derive(Clone)]
 pub struct AppState {
     pub identity: Arc<Identity>,
+    pub images: Arc<Images>,
     /// Base URL clients reach the cloud at, without a trailing slash.
     pub public_url: String,
     pub cloud: CloudInfo,

@@ -9,3 +9,15 @@ pub fn new_id() -> String {
 pub fn new_request_id() -> String {
     format!("req-{}", uuid::Uuid::new_v4())
 }
+
+/// A v4 UUID in its dashed form, as Glance, Nova, Neutron and Cinder issue ids.
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}
+
+/// Accept a client-chosen id only if it is a UUID (dashed or not), as Glance does.
+pub fn check_uuid(id: &str) -> crate::Result<String> {
+    uuid::Uuid::parse_str(id)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| crate::Error::bad_request(format!("Invalid input for field 'id': {id:?} is not a UUID.")))
+}

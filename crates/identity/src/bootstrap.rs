@@ -38,11 +38,18 @@ impl BootstrapOptions {
             admin_project: "admin".into(),
             region: "RegionOne".into(),
             public_url,
-            services: vec![CatalogService {
-                service_type: "identity".into(),
-                name: "keystone".into(),
-                path: "/identity/v3".into(),
-            }],
+            services: vec![
+                CatalogService {
+                    service_type: "identity".into(),
+                    name: "keystone".into(),
+                    path: "/identity/v3".into(),
+                },
+                CatalogService {
+                    service_type: "image".into(),
+                    name: "glance".into(),
+                    path: "/image".into(),
+                },
+            ],
         }
     }
 }

@@ -2,3 +2,4 @@
 //! (compiled to WASM). Serde only: nothing here may pull in tokio, sqlx or libvirt.
 
 pub mod identity;
+pub mod image;

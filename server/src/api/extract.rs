@@ -104,6 +104,18 @@ impl FromRequestParts<AppState> for Authed {
 pub struct Filters(pub HashMap<String, String>);
 
 impl Filters {
+    /// Every `key=value` pair in order, repeated keys kept (`?tag=a&tag=b`).
+    pub fn pairs(q: Option<&str>) -> Vec<(String, String)> {
+        q.unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (decode(k), decode(v))
+            })
+            .collect()
+    }
+
     pub fn from_query(q: Option<&str>) -> Filters {
         let mut map = HashMap::new();
         for pair in q.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {

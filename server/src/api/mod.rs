@@ -4,6 +4,7 @@
 pub mod error;
 pub mod extract;
 pub mod identity;
+pub mod image;
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
@@ -21,7 +22,9 @@ pub struct RequestId(pub String);
 pub const REQUEST_ID_HEADER: &str = "x-openstack-request-id";
 
 pub fn router(_state: &AppState) -> Router<AppState> {
-    Router::new().nest("/identity", identity::router())
+    Router::new()
+        .nest("/identity", identity::router())
+        .nest("/image", image::router())
 }
 
 /// Give every request an id: in the logs (one span per request) and in the

@@ -75,8 +75,15 @@ impl Api {
             )
             .await
             .expect("bootstrap");
+        let images = ferrostack_image::Images::open(
+            db.clone(),
+            ferrostack_image::ImageConfig::new(dir.path().join("images")),
+        )
+        .await
+        .expect("images");
         let state = AppState {
             identity,
+            images,
             public_url: PUBLIC_URL.into(),
             cloud: app::CloudInfo {
                 version: "test".into(),

@@ -1,0 +1,263 @@
+//! What an uploaded image really is, and whether it is safe to keep. Tenants upload
+//! untrusted bytes that hypervisors later open: a qcow2 naming a backing file or an
+//! external data file, or a VMDK whose extents are other files, would make QEMU read
+//! files of the host. So before an image becomes active its header is read here (no
+//! external tool touches a file we have not vetted), and only then `qemu-img info`
+//! gives the virtual size and a second opinion.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use ferrostack_core::{Error, Result};
+
+/// The formats we recognise from their bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Qcow2,
+    Vmdk,
+    Vhd,
+    Vhdx,
+    Vdi,
+    Iso,
+    Raw,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Qcow2 => "qcow2",
+            Format::Vmdk => "vmdk",
+            Format::Vhd => "vhd",
+            Format::Vhdx => "vhdx",
+            Format::Vdi => "vdi",
+            Format::Iso => "iso",
+            Format::Raw => "raw",
+        }
+    }
+
+    /// qemu-img's name for the format (`-f`).
+    fn qemu(self) -> &'static str {
+        match self {
+            Format::Vhd => "vpc",
+            Format::Iso => "raw",
+            other => other.name(),
+        }
+    }
+}
+
+/// The disk formats Glance accepts in `disk_format`.
+pub const DISK_FORMATS: &[&str] = &[
+    "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
+];
+pub const CONTAINER_FORMATS: &[&str] = &["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"];
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+fn be64(b: &[u8], at: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[at..at + 8]);
+    u64::from_be_bytes(x)
+}
+
+/// Read up to `n` bytes at `offset` (fewer at the end of the file).
+fn read_at(f: &mut std::fs::File, offset: u64, n: usize) -> std::io::Result<Vec<u8>> {
+    f.seek(SeekFrom::Start(offset))?;
+    let mut buf = Vec::with_capacity(n);
+    f.take(n as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Detect the format of the file at `path` from its bytes, refusing the unsafe ones
+/// with a message saying what was found.
+pub fn sniff(path: &Path) -> Result<Format> {
+    let mut f = std::fs::File::open(path).map_err(Error::internal)?;
+    let head = read_at(&mut f, 0, 4096).map_err(Error::internal)?;
+    if head.starts_with(b"QFI\xfb") {
+        if head.len() < 104 {
+            return Err(Error::bad_request("The image data is not a valid qcow2 file: its header is cut short."));
+        }
+        let version = be32(&head, 4);
+        let backing_offset = be64(&head, 8);
+        let backing_len = be32(&head, 16);
+        if backing_offset != 0 && backing_len != 0 {
+            return Err(Error::bad_request(
+                "The image is refused: it is a qcow2 with a backing file, which would make the hypervisor read \
+                 another file. Upload a standalone image (qemu-img convert -O qcow2 to flatten it).",
+            ));
+        }
+        // Incompatible feature bit 2: the guest data lives in an external data file.
+        if version >= 3 && be64(&head, 72) & (1 << 2) != 0 {
+            return Err(Error::bad_request(
+                "The image is refused: it is a qcow2 with an external data file, which would make the hypervisor \
+                 read another file. Upload a standalone image.",
+            ));
+        }
+        return Ok(Format::Qcow2);
+    }
+    if head.starts_with(b"KDMV") {
+        // A sparse VMDK carries its descriptor inside; it must name no other file.
+        let desc_sector = u64::from_le_bytes(head[28..36].try_into().unwrap_or_default());
+        let desc_size = u64::from_le_bytes(head[36..44].try_into().unwrap_or_default());
+        if desc_sector > 0 && desc_size > 0 && desc_size <= 2048 {
+            let desc = read_at(&mut f, desc_sector * 512, (desc_size * 512) as usize).map_err(Error::internal)?;
+            vmdk_descriptor_is_self_contained(&String::from_utf8_lossy(&desc))?;
+        }
+        return Ok(Format::Vmdk);
+    }
+    if head.starts_with(b"# Disk DescriptorFile") {
+        return Err(Error::bad_request(
+            "The image is refused: it is a VMDK descriptor whose extents are separate files, which would make the \
+             hypervisor read other files. Upload a monolithicSparse or streamOptimized VMDK.",
+        ));
+    }
+    if head.starts_with(b"vhdxfile") {
+        return Ok(Format::Vhdx);
+    }
+    if head.len() >= 68 && &head[64..68] == b"\x7f\x10\xda\xbe" {
+        return Ok(Format::Vdi);
+    }
+    if head.starts_with(b"conectix") {
+        return Ok(Format::Vhd);
+    }
+    // A fixed VHD keeps its footer at the very end.
+    let len = f.metadata().map_err(Error::internal)?.len();
+    if len >= 512 {
+        let foot = read_at(&mut f, len - 512, 512).map_err(Error::internal)?;
+        if foot.starts_with(b"conectix") {
+            return Ok(Format::Vhd);
+        }
+    }
+    if len >= 0x8006 {
+        let pvd = read_at(&mut f, 0x8001, 5).map_err(Error::internal)?;
+        if pvd == b"CD001" {
+            return Ok(Format::Iso);
+        }
+    }
+    Ok(Format::Raw)
+}
+
+/// A VMDK descriptor's extent lines must not name files.
+fn vmdk_descriptor_is_self_contained(desc: &str) -> Result<()> {
+    for line in desc.lines().map(str::trim) {
+        let kind = line.split_whitespace().nth(2).unwrap_or("");
+        let is_extent = ["RW ", "RDONLY ", "NOACCESS "].iter().any(|p| line.starts_with(p));
+        if is_extent && kind != "ZERO" && line.contains('"') {
+            return Err(Error::bad_request(format!(
+                "The image is refused: it is a VMDK whose extent points at a file ({line}), which would make the \
+                 hypervisor read other files."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the bytes' real format agrees with the `disk_format` the user declared.
+pub fn agrees(declared: &str, found: Format) -> Result<()> {
+    let ok = match declared {
+        "qcow2" | "vmdk" | "vhd" | "vhdx" | "vdi" => declared == found.name(),
+        "iso" => found == Format::Iso,
+        // Raw and the kernel/ramdisk formats are any bytes that are not a disk format
+        // QEMU would interpret (an ISO is raw too).
+        "raw" | "ami" | "ari" | "aki" => matches!(found, Format::Raw | Format::Iso),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::bad_request(format!(
+            "The image data is {} but disk_format says {declared}; set disk_format to {} or upload {declared} data.",
+            found.name(),
+            found.name()
+        )))
+    }
+}
+
+/// What `qemu-img info` reports about a vetted file.
+#[derive(Clone, Debug, Default)]
+pub struct Info {
+    pub virtual_size: Option<i64>,
+}
+
+/// Ask `qemu-img info` (with the format fixed, so it does not probe) for the virtual
+/// size, and refuse the file if qemu-img sees a backing file, data file or extent file
+/// that the header check missed.
+pub async fn qemu_info(qemu_img: &str, path: &Path, format: Format) -> Result<Info> {
+    let out = tokio::process::Command::new(qemu_img)
+        .args(["info", "--output=json", "-f", format.qemu()])
+        .arg(path)
+        .current_dir(path.parent().unwrap_or(Path::new("/")))
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| Error::internal(format!("cannot run {qemu_img}: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::bad_request(format!(
+            "The image data is not a valid {} file: qemu-img says {}",
+            format.name(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| Error::internal(format!("qemu-img info output: {e}")))?;
+    if v.get("backing-filename").is_some() {
+        return Err(Error::bad_request("The image is refused: it has a backing file."));
+    }
+    let data = &v["format-specific"]["data"];
+    if data.get("data-file").is_some() {
+        return Err(Error::bad_request("The image is refused: it has an external data file."));
+    }
+    if let Some(extents) = data.get("extents").and_then(|e| e.as_array()) {
+        let own = path.to_string_lossy();
+        if extents.iter().any(|e| e["filename"].as_str().is_some_and(|f| f != own)) {
+            return Err(Error::bad_request("The image is refused: it is a VMDK whose extents are other files."));
+        }
+    }
+    Ok(Info {
+        virtual_size: v["virtual-size"].as_i64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, bytes).unwrap();
+        f
+    }
+
+    #[test]
+    fn qcow2_headers_with_backing_or_data_files_are_refused() {
+        let mut h = vec![0u8; 512];
+        h[..4].copy_from_slice(b"QFI\xfb");
+        h[7] = 3;
+        assert_eq!(sniff(file(&h).path()).unwrap(), Format::Qcow2);
+        let mut backing = h.clone();
+        backing[15] = 200; // backing_file_offset
+        backing[19] = 8; // backing_file_size
+        assert!(sniff(file(&backing).path()).unwrap_err().to_string().contains("backing file"));
+        let mut data_file = h.clone();
+        data_file[79] = 4; // incompatible_features bit 2
+        assert!(sniff(file(&data_file).path()).unwrap_err().to_string().contains("external data file"));
+    }
+
+    #[test]
+    fn vmdk_descriptors_naming_files_are_refused() {
+        let desc = b"# Disk DescriptorFile\nversion=1\nRW 2048 FLAT \"/etc/shadow\" 0\n";
+        assert!(sniff(file(desc).path()).unwrap_err().to_string().contains("extents are separate files"));
+        assert!(vmdk_descriptor_is_self_contained("RW 2048 FLAT \"other.vmdk\" 0").is_err());
+        assert!(vmdk_descriptor_is_self_contained("RW 2048 ZERO").is_ok());
+    }
+
+    #[test]
+    fn the_declared_format_must_match_the_bytes() {
+        assert!(agrees("qcow2", Format::Raw).unwrap_err().to_string().contains("The image data is raw but disk_format says qcow2"));
+        assert!(agrees("raw", Format::Qcow2).is_err());
+        assert!(agrees("raw", Format::Raw).is_ok());
+        assert!(agrees("raw", Format::Iso).is_ok());
+        assert!(agrees("iso", Format::Raw).is_err());
+        assert_eq!(sniff(file(b"just some bytes").path()).unwrap(), Format::Raw);
+    }
+}

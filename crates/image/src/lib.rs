@@ -1,0 +1,708 @@
+//! The image service (Glance v2 model): image records in the database, image data under
+//! `<data>/images/`. Every rule is here — who sees and changes what, the status
+//! lifecycle, quotas, and vetting of uploaded bytes — so the REST API and the console
+//! cannot disagree.
+//!
+//! Data is written to `<data>/images/staging/<id>.<random>.part` while streaming (MD5
+//! and SHA-512 computed on the way), fsynced, vetted (`inspect`), then renamed to
+//! `<data>/images/<id>`; only then does the row say `active`. On start, anything left
+//! in `staging/` is removed and uploads that were in flight become `killed`, so a crash
+//! or a cut connection leaves neither an active image nor orphan bytes.
+
+pub mod inspect;
+mod members;
+mod store;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ferrostack_core::db::{Arg, Db, Sql};
+use ferrostack_core::{ids, time, Ctx, Error, Result};
+use ferrostack_types::image::Image;
+
+pub use members::MEMBER_STATUSES;
+pub use store::UploadBody;
+
+pub const VISIBILITIES: &[&str] = &["public", "private", "shared", "community"];
+const NAME_MAX: usize = 255;
+const PROPERTY_VALUE_MAX: usize = 65_535;
+
+#[derive(Clone, Debug)]
+pub struct ImageConfig {
+    /// Where image data lives (`<data>/images`).
+    pub dir: PathBuf,
+    /// The `qemu-img` binary used for a second opinion and virtual sizes.
+    pub qemu_img: String,
+    /// Per-project quotas: number of images, and bytes of image data.
+    pub quota_images: i64,
+    pub quota_bytes: i64,
+}
+
+impl ImageConfig {
+    pub fn new(dir: PathBuf) -> Self {
+        ImageConfig {
+            dir,
+            qemu_img: "qemu-img".into(),
+            quota_images: 1000,
+            quota_bytes: 1 << 40,
+        }
+    }
+}
+
+/// The image service. Cheap to share: hold it in an `Arc`.
+pub struct Images {
+    db: Db,
+    cfg: ImageConfig,
+}
+
+/// A new image record (POST /v2/images).
+#[derive(Clone, Debug, Default)]
+pub struct NewImage {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub visibility: Option<String>,
+    pub protected: bool,
+    pub hidden: bool,
+    pub disk_format: Option<String>,
+    pub container_format: Option<String>,
+    pub min_disk: i64,
+    pub min_ram: i64,
+    pub tags: Vec<String>,
+    pub properties: BTreeMap<String, String>,
+}
+
+/// One JSON-patch operation on an image (PATCH /v2/images/{id}). `path` is the
+/// attribute's name without the leading `/`.
+#[derive(Clone, Debug)]
+pub enum Patch {
+    Add(String, serde_json::Value),
+    Replace(String, serde_json::Value),
+    Remove(String),
+}
+
+/// List filters, sorting and paging (GET /v2/images).
+#[derive(Clone, Debug, Default)]
+pub struct ImageQuery {
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub visibility: Option<String>,
+    pub owner: Option<String>,
+    pub disk_format: Option<String>,
+    pub container_format: Option<String>,
+    pub tags: Vec<String>,
+    pub properties: Vec<(String, String)>,
+    /// `os_hidden`: hidden images are listed only when asked for.
+    pub hidden: bool,
+    /// (key, "asc" | "desc"); default created_at desc.
+    pub sort: Vec<(String, String)>,
+    pub limit: Option<usize>,
+    pub marker: Option<String>,
+}
+
+pub const SORT_KEYS: &[&str] = &[
+    "name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at",
+    "visibility", "owner", "min_disk", "min_ram",
+];
+
+/// Attributes a client may never set.
+const READ_ONLY: &[&str] = &[
+    "id", "status", "checksum", "size", "virtual_size", "os_hash_algo", "os_hash_value", "owner",
+    "created_at", "updated_at", "file", "self", "schema", "direct_url", "locations", "stores",
+];
+
+#[derive(sqlx::FromRow)]
+struct ImageRow {
+    id: String,
+    name: Option<String>,
+    owner: String,
+    status: String,
+    visibility: String,
+    protected: i64,
+    hidden: i64,
+    disk_format: Option<String>,
+    container_format: Option<String>,
+    size: Option<i64>,
+    virtual_size: Option<i64>,
+    checksum: Option<String>,
+    os_hash_algo: Option<String>,
+    os_hash_value: Option<String>,
+    min_disk: i64,
+    min_ram: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+const COLUMNS: &str = "SELECT id, name, owner, status, visibility, protected, hidden, disk_format, container_format, \
+    size, virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, created_at, updated_at FROM images";
+
+fn check_name(name: &Option<String>) -> Result<()> {
+    if let Some(n) = name {
+        if n.chars().count() > NAME_MAX {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field 'name': it is {} characters long; the limit is {NAME_MAX}.",
+                n.chars().count()
+            )));
+        }
+        if n.chars().any(char::is_control) {
+            return Err(Error::bad_request("Invalid input for field 'name': control characters are not allowed."));
+        }
+    }
+    Ok(())
+}
+
+fn check_choice(field: &str, value: &Option<String>, allowed: &[&str]) -> Result<()> {
+    match value {
+        Some(v) if !allowed.contains(&v.as_str()) => Err(Error::bad_request(format!(
+            "Invalid input for field '{field}': {v:?} is not one of {}.",
+            allowed.join(", ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn check_property(name: &str, value: &str) -> Result<()> {
+    if name.is_empty() || name.chars().count() > NAME_MAX || name.chars().any(|c| c.is_control() || c == '/') {
+        return Err(Error::bad_request(format!(
+            "Invalid property name {name:?}: 1 to {NAME_MAX} characters, no '/' or control characters."
+        )));
+    }
+    if value.chars().count() > PROPERTY_VALUE_MAX {
+        return Err(Error::bad_request(format!(
+            "Property {name} is {} characters long; the limit is {PROPERTY_VALUE_MAX}.",
+            value.chars().count()
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_tag(tag: &str) -> Result<()> {
+    if tag.is_empty() || tag.chars().count() > NAME_MAX || tag.chars().any(char::is_control) {
+        return Err(Error::bad_request(format!("Invalid tag {tag:?}: 1 to {NAME_MAX} characters, no control characters.")));
+    }
+    Ok(())
+}
+
+fn check_min(field: &str, v: i64) -> Result<()> {
+    if v < 0 {
+        return Err(Error::bad_request(format!("Invalid input for field '{field}': it must be 0 or more.")));
+    }
+    Ok(())
+}
+
+/// Publishing for everyone is an operator's decision.
+fn check_publish(ctx: &Ctx, visibility: &str) -> Result<()> {
+    if visibility == "public" && !ctx.is_admin() {
+        return Err(Error::forbidden(
+            "Only an admin can make an image public; use 'shared' or 'community' to share it.",
+        ));
+    }
+    Ok(())
+}
+
+impl Images {
+    /// Open the service over a migrated database, creating the data directory and
+    /// cleaning up after a crash (see the module documentation).
+    pub async fn open(db: Db, cfg: ImageConfig) -> Result<Arc<Images>> {
+        let images = Images { db, cfg };
+        images.recover().await?;
+        Ok(Arc::new(images))
+    }
+
+    pub fn config(&self) -> &ImageConfig {
+        &self.cfg
+    }
+
+    async fn row(&self, id: &str) -> Result<ImageRow> {
+        sqlx::query_as::<_, ImageRow>(&format!("{COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or_else(|| Error::not_found("image", id))
+    }
+
+    /// Whether the caller may see the image: its owner, an admin, anyone for public
+    /// and community images, members for shared ones.
+    async fn visible(&self, ctx: &Ctx, row: &ImageRow) -> Result<bool> {
+        if ctx.is_admin() || ctx.project_id() == Some(row.owner.as_str()) {
+            return Ok(true);
+        }
+        match row.visibility.as_str() {
+            "public" | "community" => Ok(true),
+            "shared" => {
+                let Some(p) = ctx.project_id() else { return Ok(false) };
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM image_members WHERE image_id = $1 AND member_id = $2")
+                    .bind(&row.id)
+                    .bind(p)
+                    .fetch_one(&self.db.pool)
+                    .await?;
+                Ok(n > 0)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The image if the caller may see it; "not found" otherwise, so nobody learns
+    /// what exists in other projects.
+    async fn visible_row(&self, ctx: &Ctx, id: &str) -> Result<ImageRow> {
+        let row = self.row(id).await?;
+        if self.visible(ctx, &row).await? {
+            Ok(row)
+        } else {
+            Err(Error::not_found("image", id))
+        }
+    }
+
+    /// The image if the caller may change it: its owner (with a member role) or an admin.
+    async fn writable_row(&self, ctx: &Ctx, id: &str) -> Result<ImageRow> {
+        let row = self.visible_row(ctx, id).await?;
+        let owner = ctx.project_id() == Some(row.owner.as_str()) && ctx.can_write_project();
+        if !(owner || ctx.is_admin()) {
+            return Err(Error::forbidden(format!(
+                "You may not change image {id}: it belongs to another project."
+            )));
+        }
+        Ok(row)
+    }
+
+    async fn view(&self, rows: Vec<ImageRow>) -> Result<Vec<Image>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let mut props: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let mut sql = Sql::new("SELECT image_id, name, value FROM image_properties WHERE image_id IN ");
+        sql.in_list(ids.iter().copied());
+        for (i, n, v) in sql.fetch_all::<(String, String, String), _>(&self.db.pool).await? {
+            props.entry(i).or_default().insert(n, v);
+        }
+        let mut tags: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut sql = Sql::new("SELECT image_id, tag FROM image_tags WHERE image_id IN ");
+        sql.in_list(ids.iter().copied());
+        for (i, t) in sql.fetch_all::<(String, String), _>(&self.db.pool).await? {
+            tags.entry(i).or_default().push(t);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| Image {
+                properties: props.remove(&r.id).unwrap_or_default(),
+                tags: tags.remove(&r.id).unwrap_or_default(),
+                id: r.id,
+                name: r.name,
+                owner: r.owner,
+                status: r.status,
+                visibility: r.visibility,
+                protected: r.protected != 0,
+                hidden: r.hidden != 0,
+                disk_format: r.disk_format,
+                container_format: r.container_format,
+                size: r.size,
+                virtual_size: r.virtual_size,
+                checksum: r.checksum,
+                os_hash_algo: r.os_hash_algo,
+                os_hash_value: r.os_hash_value,
+                min_disk: r.min_disk,
+                min_ram: r.min_ram,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            })
+            .collect())
+    }
+
+    async fn one(&self, row: ImageRow) -> Result<Image> {
+        self.view(vec![row]).await?.pop().ok_or_else(|| Error::internal("image view lost its row"))
+    }
+
+    /// Create an image record in the caller's project (status `queued`, no data yet).
+    pub async fn image_create(&self, ctx: &Ctx, new: NewImage) -> Result<Image> {
+        let owner = ctx
+            .project_id()
+            .ok_or_else(|| Error::forbidden("Creating an image needs a project-scoped token."))?
+            .to_string();
+        if !ctx.can_write_project() {
+            return Err(Error::forbidden("Creating an image needs the member or admin role in the project."));
+        }
+        check_name(&new.name)?;
+        let visibility = new.visibility.clone().unwrap_or_else(|| "shared".into());
+        check_choice("visibility", &Some(visibility.clone()), VISIBILITIES)?;
+        check_publish(ctx, &visibility)?;
+        check_choice("disk_format", &new.disk_format, inspect::DISK_FORMATS)?;
+        check_choice("container_format", &new.container_format, inspect::CONTAINER_FORMATS)?;
+        check_min("min_disk", new.min_disk)?;
+        check_min("min_ram", new.min_ram)?;
+        for t in &new.tags {
+            check_tag(t)?;
+        }
+        for (k, v) in &new.properties {
+            if READ_ONLY.contains(&k.as_str()) {
+                return Err(Error::forbidden(format!("Attribute '{k}' is read-only.")));
+            }
+            check_property(k, v)?;
+        }
+        let id = match new.id {
+            Some(id) => ids::check_uuid(&id)?,
+            None => ids::new_uuid(),
+        };
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM images WHERE owner = $1")
+            .bind(&owner)
+            .fetch_one(&self.db.pool)
+            .await?;
+        if count >= self.cfg.quota_images {
+            return Err(Error::TooLarge(format!(
+                "The project has {count} images, its quota; delete one before creating another."
+            )));
+        }
+        let now = time::to_db(&time::now());
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO images (id, name, owner, status, visibility, protected, hidden, disk_format, \
+             container_format, min_disk, min_ram, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        )
+        .bind(&id)
+        .bind(&new.name)
+        .bind(&owner)
+        .bind(&visibility)
+        .bind(new.protected as i64)
+        .bind(new.hidden as i64)
+        .bind(&new.disk_format)
+        .bind(&new.container_format)
+        .bind(new.min_disk)
+        .bind(new.min_ram)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| ferrostack_core::error::unique_or(e, || format!("An image with id {id} already exists.")))?;
+        for t in &new.tags {
+            sqlx::query("INSERT INTO image_tags (image_id, tag) VALUES ($1, $2)")
+                .bind(&id)
+                .bind(t)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| ferrostack_core::error::unique_or(e, || format!("Tag {t} is given twice.")))?;
+        }
+        for (k, v) in &new.properties {
+            sqlx::query("INSERT INTO image_properties (image_id, name, value) VALUES ($1, $2, $3)")
+                .bind(&id)
+                .bind(k)
+                .bind(v)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.one(self.row(&id).await?).await
+    }
+
+    pub async fn image_get(&self, ctx: &Ctx, id: &str) -> Result<Image> {
+        let row = self.visible_row(ctx, id).await?;
+        self.one(row).await
+    }
+
+    /// The images the caller may see that match `q`, sorted, one page; and whether
+    /// there are more after it.
+    pub async fn image_list(&self, ctx: &Ctx, q: ImageQuery) -> Result<(Vec<Image>, bool)> {
+        let mut sql = Sql::new(COLUMNS);
+        sql.push(" WHERE 1 = 1");
+        sql.and_eq("name", q.name.clone().map(Arg::Text));
+        sql.and_eq("status", q.status.clone().map(Arg::Text));
+        sql.and_eq("owner", q.owner.clone().map(Arg::Text));
+        sql.and_eq("disk_format", q.disk_format.clone().map(Arg::Text));
+        sql.and_eq("container_format", q.container_format.clone().map(Arg::Text));
+        if !q.hidden {
+            sql.push(" AND hidden = 0");
+        }
+        check_choice("visibility", &q.visibility, &["public", "private", "shared", "community", "all"])?;
+        let project = ctx.project_id().unwrap_or("").to_string();
+        // Which images a listing shows (Glance's rules): without a visibility filter,
+        // public ones, the project's own, and shared ones it accepted; community images
+        // only when asked for. Admins see everything with visibility=all.
+        match q.visibility.as_deref() {
+            Some("all") if ctx.is_admin() => {}
+            Some(v @ ("public" | "community")) => {
+                sql.and_eq("visibility", Some(Arg::Text(v.into())));
+            }
+            Some(v) => {
+                sql.and_eq("visibility", Some(Arg::Text(v.into())));
+                if !ctx.is_admin() {
+                    sql.push(" AND (owner = ").bind(Arg::Text(project.clone()));
+                    sql.push(" OR id IN (SELECT image_id FROM image_members WHERE member_id = ")
+                        .bind(Arg::Text(project.clone()));
+                    sql.push(" AND status = 'accepted'))");
+                }
+            }
+            None => {
+                sql.push(" AND (visibility = 'public' OR owner = ").bind(Arg::Text(project.clone()));
+                sql.push(" OR id IN (SELECT image_id FROM image_members WHERE member_id = ")
+                    .bind(Arg::Text(project.clone()));
+                sql.push(" AND status = 'accepted'))");
+            }
+        }
+        for t in &q.tags {
+            sql.push(" AND id IN (SELECT image_id FROM image_tags WHERE tag = ").bind(Arg::Text(t.clone()));
+            sql.push(")");
+        }
+        for (k, v) in &q.properties {
+            sql.push(" AND id IN (SELECT image_id FROM image_properties WHERE name = ").bind(Arg::Text(k.clone()));
+            sql.push(" AND value = ").bind(Arg::Text(v.clone()));
+            sql.push(")");
+        }
+        let mut sort = q.sort.clone();
+        if sort.is_empty() {
+            sort.push(("created_at".into(), "desc".into()));
+        }
+        let mut order = Vec::new();
+        for (k, d) in &sort {
+            if !SORT_KEYS.contains(&k.as_str()) {
+                return Err(Error::bad_request(format!(
+                    "Invalid sort key {k:?}; use one of {}.",
+                    SORT_KEYS.join(", ")
+                )));
+            }
+            if d != "asc" && d != "desc" {
+                return Err(Error::bad_request(format!("Invalid sort direction {d:?}; use asc or desc.")));
+            }
+            order.push(format!("{k} {d}"));
+        }
+        if !sort.iter().any(|(k, _)| k == "id") {
+            order.push(format!("id {}", sort[0].1));
+        }
+        sql.push(&format!(" ORDER BY {}", order.join(", ")));
+        let rows: Vec<ImageRow> = sql.fetch_all::<ImageRow, _>(&self.db.pool).await?;
+        // Paging by marker over the sorted, filtered list.
+        let start = match &q.marker {
+            Some(m) => {
+                rows.iter()
+                    .position(|r| &r.id == m)
+                    .ok_or_else(|| Error::bad_request(format!("Invalid marker: image {m} is not in this listing.")))?
+                    + 1
+            }
+            None => 0,
+        };
+        let limit = q.limit.unwrap_or(25).min(1000);
+        let page: Vec<ImageRow> = rows.into_iter().skip(start).take(limit + 1).collect();
+        let more = page.len() > limit;
+        let page = page.into_iter().take(limit).collect();
+        Ok((self.view(page).await?, more))
+    }
+
+    /// Apply JSON-patch operations, all or nothing.
+    pub async fn image_update(&self, ctx: &Ctx, id: &str, ops: Vec<Patch>) -> Result<Image> {
+        let row = self.writable_row(ctx, id).await?;
+        let mut img = self.one(row).await?;
+        for op in ops {
+            let (path, value, remove, replace) = match op {
+                Patch::Add(p, v) => (p, Some(v), false, false),
+                Patch::Replace(p, v) => (p, Some(v), false, true),
+                Patch::Remove(p) => (p, None, true, false),
+            };
+            if READ_ONLY.contains(&path.as_str()) {
+                return Err(Error::forbidden(format!("Attribute '{path}' is read-only.")));
+            }
+            let text = |v: &Option<serde_json::Value>| -> Result<Option<String>> {
+                match v {
+                    Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+                    Some(serde_json::Value::Null) | None => Ok(None),
+                    Some(other) => Err(Error::bad_request(format!(
+                        "Invalid value for '{path}': {other} is not a string."
+                    ))),
+                }
+            };
+            let flag = |v: &Option<serde_json::Value>| -> Result<bool> {
+                v.as_ref().and_then(|v| v.as_bool()).ok_or_else(|| {
+                    Error::bad_request(format!("Invalid value for '{path}': it must be true or false."))
+                })
+            };
+            let int = |v: &Option<serde_json::Value>| -> Result<i64> {
+                let n = v.as_ref().and_then(|v| v.as_i64()).ok_or_else(|| {
+                    Error::bad_request(format!("Invalid value for '{path}': it must be a whole number."))
+                })?;
+                check_min(&path, n)?;
+                Ok(n)
+            };
+            let core = [
+                "name", "visibility", "protected", "os_hidden", "min_disk", "min_ram", "disk_format",
+                "container_format", "tags",
+            ];
+            if remove && core.contains(&path.as_str()) {
+                return Err(Error::forbidden(format!("Attribute '{path}' cannot be removed; replace it instead.")));
+            }
+            match path.as_str() {
+                "name" => {
+                    img.name = text(&value)?;
+                    check_name(&img.name)?;
+                }
+                "visibility" => {
+                    let v = text(&value)?.unwrap_or_default();
+                    check_choice("visibility", &Some(v.clone()), VISIBILITIES)?;
+                    check_publish(ctx, &v)?;
+                    img.visibility = v;
+                }
+                "protected" => img.protected = flag(&value)?,
+                "os_hidden" => img.hidden = flag(&value)?,
+                "min_disk" => img.min_disk = int(&value)?,
+                "min_ram" => img.min_ram = int(&value)?,
+                "disk_format" | "container_format" => {
+                    if img.status != "queued" {
+                        return Err(Error::forbidden(format!(
+                            "Attribute '{path}' can be changed only before data is uploaded (the image is {}).",
+                            img.status
+                        )));
+                    }
+                    let v = text(&value)?;
+                    if path == "disk_format" {
+                        check_choice("disk_format", &v, inspect::DISK_FORMATS)?;
+                        img.disk_format = v;
+                    } else {
+                        check_choice("container_format", &v, inspect::CONTAINER_FORMATS)?;
+                        img.container_format = v;
+                    }
+                }
+                "tags" => {
+                    let list: Vec<String> = value
+                        .and_then(|v| serde_json::from_value(v).ok())
+                        .ok_or_else(|| Error::bad_request("Invalid value for 'tags': it must be a list of strings."))?;
+                    for t in &list {
+                        check_tag(t)?;
+                    }
+                    img.tags = list;
+                    img.tags.sort();
+                    img.tags.dedup();
+                }
+                prop => {
+                    if remove {
+                        if img.properties.remove(prop).is_none() {
+                            return Err(Error::conflict(format!("Property {prop} does not exist.")));
+                        }
+                    } else {
+                        if replace && !img.properties.contains_key(prop) {
+                            return Err(Error::conflict(format!(
+                                "Property {prop} does not exist; use add to create it."
+                            )));
+                        }
+                        let v = text(&value)?.ok_or_else(|| {
+                            Error::bad_request(format!("Invalid value for '{prop}': it must be a string."))
+                        })?;
+                        check_property(prop, &v)?;
+                        img.properties.insert(prop.to_string(), v);
+                    }
+                }
+            }
+        }
+        self.store_record(&img).await?;
+        self.image_get(ctx, id).await
+    }
+
+    async fn store_record(&self, img: &Image) -> Result<()> {
+        let now = time::to_db(&time::now());
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(
+            "UPDATE images SET name = $2, visibility = $3, protected = $4, hidden = $5, min_disk = $6, \
+             min_ram = $7, disk_format = $8, container_format = $9, updated_at = $10 WHERE id = $1",
+        )
+        .bind(&img.id)
+        .bind(&img.name)
+        .bind(&img.visibility)
+        .bind(img.protected as i64)
+        .bind(img.hidden as i64)
+        .bind(img.min_disk)
+        .bind(img.min_ram)
+        .bind(&img.disk_format)
+        .bind(&img.container_format)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM image_tags WHERE image_id = $1").bind(&img.id).execute(&mut *tx).await?;
+        for t in &img.tags {
+            sqlx::query("INSERT INTO image_tags (image_id, tag) VALUES ($1, $2)")
+                .bind(&img.id)
+                .bind(t)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM image_properties WHERE image_id = $1").bind(&img.id).execute(&mut *tx).await?;
+        for (k, v) in &img.properties {
+            sqlx::query("INSERT INTO image_properties (image_id, name, value) VALUES ($1, $2, $3)")
+                .bind(&img.id)
+                .bind(k)
+                .bind(v)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Delete an image and its data. A protected image is refused, saying why.
+    pub async fn image_delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        let row = self.writable_row(ctx, id).await?;
+        if row.protected != 0 {
+            return Err(Error::forbidden(format!(
+                "Image {id} is protected and cannot be deleted; set protected to false first."
+            )));
+        }
+        let mut tx = self.db.pool.begin().await?;
+        for table in ["image_properties", "image_tags", "image_members"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE image_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM images WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        self.remove_data(id).await;
+        Ok(())
+    }
+
+    /// Bytes the project's images hold.
+    async fn used_bytes(&self, owner: &str) -> Result<i64> {
+        // SUM of BIGINT is NUMERIC on PostgreSQL, which the Any driver cannot decode.
+        let n: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM images WHERE owner = $1")
+            .bind(owner)
+            .fetch_one(&self.db.pool)
+            .await?;
+        Ok(n)
+    }
+
+    async fn set_status(&self, id: &str, from: &str, to: &str) -> Result<bool> {
+        let r = sqlx::query("UPDATE images SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2")
+            .bind(id)
+            .bind(from)
+            .bind(to)
+            .bind(time::to_db(&time::now()))
+            .execute(&self.db.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+}
+
+/// What a project uses of its image quotas.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Usage {
+    pub images: i64,
+    pub bytes: i64,
+    pub quota_images: i64,
+    pub quota_bytes: i64,
+}
+
+impl Images {
+    /// The caller's project's image count and bytes against its quotas.
+    pub async fn project_usage(&self, ctx: &Ctx) -> Result<Usage> {
+        let project = ctx
+            .project_id()
+            .ok_or_else(|| Error::forbidden("Usage is counted per project: choose a project first."))?;
+        let images: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM images WHERE owner = $1")
+            .bind(project)
+            .fetch_one(&self.db.pool)
+            .await?;
+        Ok(Usage {
+            images,
+            bytes: self.used_bytes(project).await?,
+            quota_images: self.cfg.quota_images,
+            quota_bytes: self.cfg.quota_bytes,
+        })
+    }
+}
+
+pub(crate) fn new_part_name(id: &str) -> String {
+    format!("{id}.{}.part", ids::new_id())
+}

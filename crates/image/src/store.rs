@@ -1,0 +1,203 @@
+//! Image data on disk: streaming uploads into `staging/`, vetting, the atomic move into
+//! place, downloads, and cleaning up after a crash.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use md5::{Digest, Md5};
+use sha2::Sha512;
+use tokio::io::AsyncWriteExt;
+
+use ferrostack_core::{time, Ctx, Error, Result};
+use ferrostack_types::image::Image;
+
+use crate::{inspect, new_part_name, Images};
+
+/// An upload body: chunks of bytes, or the error that cut it short.
+pub type UploadBody = std::pin::Pin<Box<dyn Stream<Item = std::result::Result<Bytes, String>> + Send>>;
+
+impl Images {
+    fn staging(&self) -> PathBuf {
+        self.cfg.dir.join("staging")
+    }
+
+    /// Where an active image's bytes are. Ids are UUIDs we generated or checked, so
+    /// the path cannot leave the data directory.
+    pub fn data_path(&self, id: &str) -> PathBuf {
+        self.cfg.dir.join(id)
+    }
+
+    /// After a crash: partial uploads are deleted and their images marked `killed`;
+    /// files no image row claims are removed.
+    pub(crate) async fn recover(&self) -> Result<()> {
+        let staging = self.staging();
+        tokio::fs::create_dir_all(&staging).await.map_err(Error::internal)?;
+        let mut dir = tokio::fs::read_dir(&staging).await.map_err(Error::internal)?;
+        while let Some(e) = dir.next_entry().await.map_err(Error::internal)? {
+            tracing::warn!(file = %e.path().display(), "removing a partial image upload left by a crash");
+            let _ = tokio::fs::remove_file(e.path()).await;
+        }
+        let killed = sqlx::query("UPDATE images SET status = 'killed', updated_at = $1 WHERE status = 'saving'")
+            .bind(time::to_db(&time::now()))
+            .execute(&self.db.pool)
+            .await?
+            .rows_affected();
+        if killed > 0 {
+            tracing::warn!(killed, "uploads interrupted by a restart: those images are now 'killed'");
+        }
+        let kept: Vec<String> = sqlx::query_scalar("SELECT id FROM images WHERE status IN ('active', 'deactivated')")
+            .fetch_all(&self.db.pool)
+            .await?;
+        let mut dir = tokio::fs::read_dir(&self.cfg.dir).await.map_err(Error::internal)?;
+        while let Some(e) = dir.next_entry().await.map_err(Error::internal)? {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name != "staging" && !kept.contains(&name) {
+                tracing::warn!(file = %e.path().display(), "removing image data no image claims");
+                let _ = tokio::fs::remove_file(e.path()).await;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn remove_data(&self, id: &str) {
+        let _ = tokio::fs::remove_file(self.data_path(id)).await;
+    }
+
+    /// Store an image's data (PUT /v2/images/{id}/file): streamed to disk with its
+    /// checksums, vetted, then made active. A cut connection leaves the image `killed`
+    /// and no bytes; refused content leaves it `queued` (fix disk_format or the data and
+    /// upload again) and no bytes.
+    pub async fn image_upload(&self, ctx: &Ctx, id: &str, body: UploadBody) -> Result<Image> {
+        let row = self.writable_row(ctx, id).await?;
+        if row.status != "queued" {
+            return Err(Error::conflict(format!(
+                "Image {id} is {}; data can be uploaded only once, to a queued image.",
+                row.status
+            )));
+        }
+        let (Some(disk_format), Some(_)) = (row.disk_format.clone(), row.container_format.clone()) else {
+            return Err(Error::bad_request(
+                "Set disk_format and container_format before uploading the image's data.",
+            ));
+        };
+        let room = self.cfg.quota_bytes - self.used_bytes(&row.owner).await?;
+        if !self.set_status(id, "queued", "saving").await? {
+            return Err(Error::conflict(format!("Image {id} is already receiving data.")));
+        }
+        let part = self.staging().join(new_part_name(id));
+        match self.receive(&part, body, room).await {
+            Ok(got) => match self.vet_and_activate(id, &part, &disk_format, got).await {
+                Ok(()) => self.image_get(ctx, id).await,
+                Err(e) => {
+                    let _ = tokio::fs::remove_file(&part).await;
+                    self.set_status(id, "saving", "queued").await?;
+                    Err(e)
+                }
+            },
+            Err((e, cut)) => {
+                let _ = tokio::fs::remove_file(&part).await;
+                self.set_status(id, "saving", if cut { "killed" } else { "queued" }).await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Write the body to `part`, hashing on the way, then fsync. Errors say whether
+    /// the connection was cut (true) or the data refused (false).
+    async fn receive(&self, part: &Path, mut body: UploadBody, room: i64) -> std::result::Result<Received, (Error, bool)> {
+        let mut opts = tokio::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        opts.mode(0o600);
+        let mut f = opts.open(part).await.map_err(|e| (Error::internal(e), false))?;
+        let (mut md5, mut sha) = (Md5::new(), Sha512::new());
+        let mut size: i64 = 0;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| {
+                (Error::bad_request(format!("The upload was cut short: {e}. The image is now killed.")), true)
+            })?;
+            size += chunk.len() as i64;
+            if size > room {
+                return Err((
+                    Error::TooLarge(format!(
+                        "The upload exceeds the project's image storage quota ({} bytes free).",
+                        room.max(0)
+                    )),
+                    false,
+                ));
+            }
+            md5.update(&chunk);
+            sha.update(&chunk);
+            f.write_all(&chunk).await.map_err(|e| (Error::internal(e), false))?;
+        }
+        f.flush().await.map_err(|e| (Error::internal(e), false))?;
+        f.sync_all().await.map_err(|e| (Error::internal(e), false))?;
+        Ok(Received {
+            size,
+            md5: hex::encode(md5.finalize()),
+            sha512: hex::encode(sha.finalize()),
+        })
+    }
+
+    async fn vet_and_activate(&self, id: &str, part: &Path, disk_format: &str, got: Received) -> Result<()> {
+        let path = part.to_path_buf();
+        let found = tokio::task::spawn_blocking(move || inspect::sniff(&path))
+            .await
+            .map_err(Error::internal)??;
+        inspect::agrees(disk_format, found)?;
+        let info = inspect::qemu_info(&self.cfg.qemu_img, part, found).await?;
+        // A raw image's virtual size is its size (qemu-img rounds up to whole sectors).
+        let virtual_size = match found {
+            inspect::Format::Raw | inspect::Format::Iso => Some(got.size),
+            _ => info.virtual_size.or(Some(got.size)),
+        };
+        let dest = self.data_path(id);
+        tokio::fs::rename(part, &dest).await.map_err(Error::internal)?;
+        // The rename is durable only once the directory is synced.
+        if let Ok(d) = tokio::fs::File::open(&self.cfg.dir).await {
+            let _ = d.sync_all().await;
+        }
+        let r = sqlx::query(
+            "UPDATE images SET status = 'active', size = $2, virtual_size = $3, checksum = $4, \
+             os_hash_algo = 'sha512', os_hash_value = $5, updated_at = $6 WHERE id = $1 AND status = 'saving'",
+        )
+        .bind(id)
+        .bind(got.size)
+        .bind(virtual_size)
+        .bind(&got.md5)
+        .bind(&got.sha512)
+        .bind(time::to_db(&time::now()))
+        .execute(&self.db.pool)
+        .await?;
+        if r.rows_affected() != 1 {
+            // Deleted while it was uploading.
+            self.remove_data(id).await;
+            return Err(Error::not_found("image", id));
+        }
+        Ok(())
+    }
+
+    /// An image's data for download (GET /v2/images/{id}/file): the record and the
+    /// file's path, or `None` when it has no data yet.
+    pub async fn image_data(&self, ctx: &Ctx, id: &str) -> Result<(Image, Option<PathBuf>)> {
+        let img = self.image_get(ctx, id).await?;
+        match img.status.as_str() {
+            "active" => {
+                let p = self.data_path(id);
+                Ok((img, Some(p)))
+            }
+            "deactivated" if !ctx.is_admin() => Err(Error::forbidden(format!(
+                "Image {id} is deactivated; its data cannot be downloaded until it is reactivated."
+            ))),
+            "deactivated" => Ok((img, Some(self.data_path(id)))),
+            _ => Ok((img, None)),
+        }
+    }
+}
+
+struct Received {
+    size: i64,
+    md5: String,
+    sha512: String,
+}

@@ -1,0 +1,47 @@
+//! Images as the image service returns them. The REST layer renders these in Glance's
+//! JSON shape (custom properties at the top level); the console uses them as they are.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    pub id: String,
+    pub name: Option<String>,
+    /// The owning project.
+    pub owner: String,
+    /// queued, saving, active, killed, deactivated (Glance's lifecycle).
+    pub status: String,
+    /// public, private, shared, community.
+    pub visibility: String,
+    pub protected: bool,
+    pub hidden: bool,
+    pub disk_format: Option<String>,
+    pub container_format: Option<String>,
+    pub size: Option<i64>,
+    pub virtual_size: Option<i64>,
+    /// MD5 of the data, hex.
+    pub checksum: Option<String>,
+    pub os_hash_algo: Option<String>,
+    pub os_hash_value: Option<String>,
+    pub min_disk: i64,
+    pub min_ram: i64,
+    pub tags: Vec<String>,
+    /// Custom properties (`os_distro`, `hw_disk_bus`, ...).
+    pub properties: BTreeMap<String, String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A project an image is shared with, and whether it accepted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageMember {
+    pub image_id: String,
+    /// The member project's id.
+    pub member_id: String,
+    /// pending, accepted, rejected.
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
