@@ -373,7 +373,7 @@ async fn download(
     };
     f.seek(std::io::SeekFrom::Start(start)).await.map_err(Error::internal)?;
     resp_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
-    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(f.take(count), 256 * 1024));
+    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(f.take(count), 1024 * 1024));
     Ok((status, resp_headers, body).into_response())
 }
 
