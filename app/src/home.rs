@@ -31,10 +31,23 @@ pub async fn project_usage() -> Result<Vec<QuotaUse>, ServerFnError> {
     let (_, ctx, _) = crate::auth::ssr::caller().await?;
     let images = use_context::<std::sync::Arc<ferrostack_image::Images>>()
         .ok_or_else(|| ServerFnError::new("The image service is not available."))?;
-    let u = images.project_usage(&ctx).await.map_err(crate::auth::ssr::say)?;
+    let u = images
+        .project_usage(&ctx)
+        .await
+        .map_err(crate::auth::ssr::say)?;
     Ok(vec![
-        QuotaUse { label: "Images".into(), used: u.images, limit: u.quota_images, bytes: false },
-        QuotaUse { label: "Image storage".into(), used: u.bytes, limit: u.quota_bytes, bytes: true },
+        QuotaUse {
+            label: "Images".into(),
+            used: u.images,
+            limit: u.quota_images,
+            bytes: false,
+        },
+        QuotaUse {
+            label: "Image storage".into(),
+            used: u.bytes,
+            limit: u.quota_bytes,
+            bytes: true,
+        },
     ])
 }
 

@@ -15,31 +15,106 @@ use crate::kit::Done;
 /// A change to identity resources, as the console asks for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
-    ProjectCreate { name: String, description: String },
-    ProjectUpdate { id: String, name: String, description: String, enabled: bool },
-    ProjectEnable { id: String, enabled: bool },
-    ProjectDelete { id: String },
+    ProjectCreate {
+        name: String,
+        description: String,
+    },
+    ProjectUpdate {
+        id: String,
+        name: String,
+        description: String,
+        enabled: bool,
+    },
+    ProjectEnable {
+        id: String,
+        enabled: bool,
+    },
+    ProjectDelete {
+        id: String,
+    },
     /// Give `user_id` the role on the project (a grant; Horizon's "manage members").
-    MemberGrant { project_id: String, user_id: String, role_id: String },
-    MemberRevoke { project_id: String, user_id: String, role_id: String },
-    UserCreate { name: String, email: String, password: String, project_id: String, role_id: String },
-    UserUpdate { id: String, name: String, email: String, description: String, project_id: String },
-    UserEnable { id: String, enabled: bool },
-    UserSetPassword { id: String, password: String },
-    UserDelete { id: String },
-    GroupCreate { name: String, description: String },
-    GroupUpdate { id: String, name: String, description: String },
-    GroupDelete { id: String },
-    GroupAddUser { group_id: String, user_id: String },
-    GroupRemoveUser { group_id: String, user_id: String },
-    RoleCreate { name: String, description: String },
-    RoleUpdate { id: String, name: String, description: String },
-    RoleDelete { id: String },
+    MemberGrant {
+        project_id: String,
+        user_id: String,
+        role_id: String,
+    },
+    MemberRevoke {
+        project_id: String,
+        user_id: String,
+        role_id: String,
+    },
+    UserCreate {
+        name: String,
+        email: String,
+        password: String,
+        project_id: String,
+        role_id: String,
+    },
+    UserUpdate {
+        id: String,
+        name: String,
+        email: String,
+        description: String,
+        project_id: String,
+    },
+    UserEnable {
+        id: String,
+        enabled: bool,
+    },
+    UserSetPassword {
+        id: String,
+        password: String,
+    },
+    UserDelete {
+        id: String,
+    },
+    GroupCreate {
+        name: String,
+        description: String,
+    },
+    GroupUpdate {
+        id: String,
+        name: String,
+        description: String,
+    },
+    GroupDelete {
+        id: String,
+    },
+    GroupAddUser {
+        group_id: String,
+        user_id: String,
+    },
+    GroupRemoveUser {
+        group_id: String,
+        user_id: String,
+    },
+    RoleCreate {
+        name: String,
+        description: String,
+    },
+    RoleUpdate {
+        id: String,
+        name: String,
+        description: String,
+    },
+    RoleDelete {
+        id: String,
+    },
     /// Self-service: an application credential for the current project.
-    AppCredCreate { name: String, description: String, expires: String, unrestricted: bool },
-    AppCredDelete { id: String },
+    AppCredCreate {
+        name: String,
+        description: String,
+        expires: String,
+        unrestricted: bool,
+    },
+    AppCredDelete {
+        id: String,
+    },
     /// Self-service: change one's own password; every session and token ends.
-    ChangePassword { original: String, password: String },
+    ChangePassword {
+        original: String,
+        password: String,
+    },
 }
 
 /// Carry out one change. Every rule is the service's.
@@ -68,7 +143,12 @@ pub async fn list_projects(search: String, page: i64) -> Result<ProjectsPage, Se
         .project_page(&ctx, &search, (page - 1) * per_page, per_page)
         .await
         .map_err(crate::auth::ssr::say)?;
-    Ok(ProjectsPage { items, total, page, per_page })
+    Ok(ProjectsPage {
+        items,
+        total,
+        page,
+        per_page,
+    })
 }
 
 #[server(endpoint = "list_users")]
@@ -92,7 +172,9 @@ pub async fn list_roles() -> Result<Vec<Role>, ServerFnError> {
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     // The console shows the panel to admins; reading is as open as the API's, and
     // changes are refused to anyone else by the service.
-    id.role_list(&ctx, None).await.map_err(crate::auth::ssr::say)
+    id.role_list(&ctx, None)
+        .await
+        .map_err(crate::auth::ssr::say)
 }
 
 /// What the admin dialogs offer to choose from: (id, name) of projects, users, roles.
@@ -129,8 +211,13 @@ pub async fn project_members(project_id: String) -> Result<Vec<Member>, ServerFn
         project_id: Some(project_id),
         ..Default::default()
     };
-    let mut list = id.assignment_list(&ctx, f).await.map_err(crate::auth::ssr::say)?;
-    id.assignment_names(&mut list).await.map_err(crate::auth::ssr::say)?;
+    let mut list = id
+        .assignment_list(&ctx, f)
+        .await
+        .map_err(crate::auth::ssr::say)?;
+    id.assignment_names(&mut list)
+        .await
+        .map_err(crate::auth::ssr::say)?;
     let mut out: Vec<Member> = list
         .into_iter()
         .filter_map(|a| match a.actor {
@@ -151,7 +238,10 @@ pub async fn project_members(project_id: String) -> Result<Vec<Member>, ServerFn
 #[server(endpoint = "group_members")]
 pub async fn group_members(group_id: String) -> Result<Vec<(String, String)>, ServerFnError> {
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
-    let users = id.group_users(&ctx, &group_id).await.map_err(crate::auth::ssr::say)?;
+    let users = id
+        .group_users(&ctx, &group_id)
+        .await
+        .map_err(crate::auth::ssr::say)?;
     Ok(users.into_iter().map(|u| (u.id, u.name)).collect())
 }
 
@@ -171,7 +261,10 @@ pub struct AppCredRow {
 pub async fn my_app_creds() -> Result<Vec<AppCredRow>, ServerFnError> {
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     let me = ctx.user_id.clone().unwrap_or_default();
-    let list = id.app_cred_list(&ctx, &me, None).await.map_err(crate::auth::ssr::say)?;
+    let list = id
+        .app_cred_list(&ctx, &me, None)
+        .await
+        .map_err(crate::auth::ssr::say)?;
     Ok(list
         .into_iter()
         .map(|a| AppCredRow {
@@ -179,7 +272,12 @@ pub async fn my_app_creds() -> Result<Vec<AppCredRow>, ServerFnError> {
             name: a.name,
             description: a.description,
             project_id: a.project_id,
-            roles: a.roles.into_iter().map(|r| r.name).collect::<Vec<_>>().join(", "),
+            roles: a
+                .roles
+                .into_iter()
+                .map(|r| r.name)
+                .collect::<Vec<_>>()
+                .join(", "),
             expires_at: a.expires_at.unwrap_or_else(|| "never".into()),
             unrestricted: a.unrestricted,
         })
@@ -218,11 +316,21 @@ pub mod ssr {
         let state = |on: bool| if on { "enabled" } else { "disabled" };
         Ok(match op {
             Op::ProjectCreate { name, description } => {
-                let new = NewProject { name, description, enabled: true, ..Default::default() };
+                let new = NewProject {
+                    name,
+                    description,
+                    enabled: true,
+                    ..Default::default()
+                };
                 let p = id.project_create(&ctx, new).await?;
                 Done::say(format!("Created project {}.", p.name))
             }
-            Op::ProjectUpdate { id: pid, name, description, enabled } => {
+            Op::ProjectUpdate {
+                id: pid,
+                name,
+                description,
+                enabled,
+            } => {
                 let upd = ProjectUpdate {
                     name: Some(name),
                     description: Some(description),
@@ -233,7 +341,10 @@ pub mod ssr {
                 Done::say(format!("Saved project {}.", p.name))
             }
             Op::ProjectEnable { id: pid, enabled } => {
-                let upd = ProjectUpdate { enabled: Some(enabled), ..Default::default() };
+                let upd = ProjectUpdate {
+                    enabled: Some(enabled),
+                    ..Default::default()
+                };
                 let p = id.project_update(&ctx, &pid, upd).await?;
                 Done::say(format!("Project {} is {}.", p.name, state(enabled)))
             }
@@ -242,17 +353,42 @@ pub mod ssr {
                 id.project_delete(&ctx, &pid).await?;
                 Done::say(format!("Deleted project {}.", p.name))
             }
-            Op::MemberGrant { project_id, user_id, role_id } => {
-                let (u, r) = (id.user_get(&ctx, &user_id).await?, id.role_get(&ctx, &role_id).await?);
-                id.role_grant(&ctx, grant(project_id, user_id, role_id)).await?;
+            Op::MemberGrant {
+                project_id,
+                user_id,
+                role_id,
+            } => {
+                let (u, r) = (
+                    id.user_get(&ctx, &user_id).await?,
+                    id.role_get(&ctx, &role_id).await?,
+                );
+                id.role_grant(&ctx, grant(project_id, user_id, role_id))
+                    .await?;
                 Done::say(format!("{} now has the {} role here.", u.name, r.name))
             }
-            Op::MemberRevoke { project_id, user_id, role_id } => {
-                let (u, r) = (id.user_get(&ctx, &user_id).await?, id.role_get(&ctx, &role_id).await?);
-                id.role_revoke(&ctx, grant(project_id, user_id, role_id)).await?;
-                Done::say(format!("{} no longer has the {} role here.", u.name, r.name))
+            Op::MemberRevoke {
+                project_id,
+                user_id,
+                role_id,
+            } => {
+                let (u, r) = (
+                    id.user_get(&ctx, &user_id).await?,
+                    id.role_get(&ctx, &role_id).await?,
+                );
+                id.role_revoke(&ctx, grant(project_id, user_id, role_id))
+                    .await?;
+                Done::say(format!(
+                    "{} no longer has the {} role here.",
+                    u.name, r.name
+                ))
             }
-            Op::UserCreate { name, email, password, project_id, role_id } => {
+            Op::UserCreate {
+                name,
+                email,
+                password,
+                project_id,
+                role_id,
+            } => {
                 let new = NewUser {
                     name,
                     email: opt(email),
@@ -260,10 +396,18 @@ pub mod ssr {
                     enabled: true,
                     ..Default::default()
                 };
-                let u = id.user_create_in_project(&ctx, new, &project_id, &role_id).await?;
+                let u = id
+                    .user_create_in_project(&ctx, new, &project_id, &role_id)
+                    .await?;
                 Done::say(format!("Created user {}.", u.name))
             }
-            Op::UserUpdate { id: uid, name, email, description, project_id } => {
+            Op::UserUpdate {
+                id: uid,
+                name,
+                email,
+                description,
+                project_id,
+            } => {
                 let upd = UserUpdate {
                     name: Some(name),
                     email: Some(opt(email)),
@@ -275,14 +419,23 @@ pub mod ssr {
                 Done::say(format!("Saved user {}.", u.name))
             }
             Op::UserEnable { id: uid, enabled } => {
-                let upd = UserUpdate { enabled: Some(enabled), ..Default::default() };
+                let upd = UserUpdate {
+                    enabled: Some(enabled),
+                    ..Default::default()
+                };
                 let u = id.user_update(&ctx, &uid, upd).await?;
                 Done::say(format!("User {} is {}.", u.name, state(enabled)))
             }
             Op::UserSetPassword { id: uid, password } => {
-                let upd = UserUpdate { password: Some(password), ..Default::default() };
+                let upd = UserUpdate {
+                    password: Some(password),
+                    ..Default::default()
+                };
                 let u = id.user_update(&ctx, &uid, upd).await?;
-                Done::say(format!("Set a new password for {}; their sessions have ended.", u.name))
+                Done::say(format!(
+                    "Set a new password for {}; their sessions have ended.",
+                    u.name
+                ))
             }
             Op::UserDelete { id: uid } => {
                 let u = id.user_get(&ctx, &uid).await?;
@@ -290,11 +443,27 @@ pub mod ssr {
                 Done::say(format!("Deleted user {}.", u.name))
             }
             Op::GroupCreate { name, description } => {
-                let g = id.group_create(&ctx, NewGroup { name, description, domain_id: None }).await?;
+                let g = id
+                    .group_create(
+                        &ctx,
+                        NewGroup {
+                            name,
+                            description,
+                            domain_id: None,
+                        },
+                    )
+                    .await?;
                 Done::say(format!("Created group {}.", g.name))
             }
-            Op::GroupUpdate { id: gid, name, description } => {
-                let upd = GroupUpdate { name: Some(name), description: Some(description) };
+            Op::GroupUpdate {
+                id: gid,
+                name,
+                description,
+            } => {
+                let upd = GroupUpdate {
+                    name: Some(name),
+                    description: Some(description),
+                };
                 let g = id.group_update(&ctx, &gid, upd).await?;
                 Done::say(format!("Saved group {}.", g.name))
             }
@@ -304,12 +473,18 @@ pub mod ssr {
                 Done::say(format!("Deleted group {}.", g.name))
             }
             Op::GroupAddUser { group_id, user_id } => {
-                let (g, u) = (id.group_get(&ctx, &group_id).await?, id.user_get(&ctx, &user_id).await?);
+                let (g, u) = (
+                    id.group_get(&ctx, &group_id).await?,
+                    id.user_get(&ctx, &user_id).await?,
+                );
                 id.group_add_user(&ctx, &group_id, &user_id).await?;
                 Done::say(format!("Added {} to {}.", u.name, g.name))
             }
             Op::GroupRemoveUser { group_id, user_id } => {
-                let (g, u) = (id.group_get(&ctx, &group_id).await?, id.user_get(&ctx, &user_id).await?);
+                let (g, u) = (
+                    id.group_get(&ctx, &group_id).await?,
+                    id.user_get(&ctx, &user_id).await?,
+                );
                 id.group_remove_user(&ctx, &group_id, &user_id).await?;
                 Done::say(format!("Removed {} from {}.", u.name, g.name))
             }
@@ -317,8 +492,15 @@ pub mod ssr {
                 let r = id.role_create(&ctx, NewRole { name, description }).await?;
                 Done::say(format!("Created role {}.", r.name))
             }
-            Op::RoleUpdate { id: rid, name, description } => {
-                let upd = RoleUpdate { name: Some(name), description: Some(description) };
+            Op::RoleUpdate {
+                id: rid,
+                name,
+                description,
+            } => {
+                let upd = RoleUpdate {
+                    name: Some(name),
+                    description: Some(description),
+                };
                 let r = id.role_update(&ctx, &rid, upd).await?;
                 Done::say(format!("Saved role {}.", r.name))
             }
@@ -327,7 +509,12 @@ pub mod ssr {
                 id.role_delete(&ctx, &rid).await?;
                 Done::say(format!("Deleted role {}.", r.name))
             }
-            Op::AppCredCreate { name, description, expires, unrestricted } => {
+            Op::AppCredCreate {
+                name,
+                description,
+                expires,
+                unrestricted,
+            } => {
                 let expires_at = match expires.trim() {
                     "" => None,
                     day => Some(
@@ -351,9 +538,7 @@ pub mod ssr {
                 let a = id.app_cred_create(&ctx, &me, new).await?;
                 let secret = a.secret.clone().unwrap_or_default();
                 let info = use_context::<crate::CloudInfo>();
-                let (auth_url, region) = info
-                    .map(|i| (i.auth_url, i.region))
-                    .unwrap_or_default();
+                let (auth_url, region) = info.map(|i| (i.auth_url, i.region)).unwrap_or_default();
                 let clouds_yaml = format!(
                     "clouds:\n  ferrostack-{name}:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: {auth_url}\n      application_credential_id: {id}\n      application_credential_secret: {secret}\n    region_name: {region}\n    identity_api_version: 3\n",
                     name = a.name,
@@ -361,7 +546,11 @@ pub mod ssr {
                 );
                 Done {
                     message: format!("Created application credential {}.", a.name),
-                    reveal: Some(Reveal { id: a.id, secret, clouds_yaml }),
+                    reveal: Some(Reveal {
+                        id: a.id,
+                        secret,
+                        clouds_yaml,
+                    }),
                 }
             }
             Op::AppCredDelete { id: aid } => {
@@ -372,7 +561,8 @@ pub mod ssr {
             }
             Op::ChangePassword { original, password } => {
                 let me = ctx.user_id.clone().unwrap_or_default();
-                id.user_change_password(&ctx, &me, &original, &password).await?;
+                id.user_change_password(&ctx, &me, &original, &password)
+                    .await?;
                 // Every token of the user has ended with the change; so does this session.
                 if let Ok(s) = crate::auth::ssr::session().await {
                     let _ = s.flush().await;

@@ -56,12 +56,17 @@ pub fn AppCredsPanel() -> impl IntoView {
             Field::new("unrestricted", "Unrestricted", Kind::Check)
                 .hint("Lets the credential create and delete other credentials. Leave off unless a tool needs it."),
         ];
-        runner.open(Dialog::form("Create application credential", "Create", fields, |v| Op::AppCredCreate {
-            name: val(&v, "name"),
-            description: val(&v, "description"),
-            expires: val(&v, "expires"),
-            unrestricted: !val(&v, "unrestricted").is_empty(),
-        }))
+        runner.open(Dialog::form(
+            "Create application credential",
+            "Create",
+            fields,
+            |v| Op::AppCredCreate {
+                name: val(&v, "name"),
+                description: val(&v, "description"),
+                expires: val(&v, "expires"),
+                unrestricted: !val(&v, "unrestricted").is_empty(),
+            },
+        ))
     };
     view! {
         <main class="page">
@@ -93,7 +98,10 @@ fn RevealDialog(r: Reveal, close: impl Fn() + Clone + Send + Sync + 'static) -> 
         let _ = window().navigator().clipboard().write_text(&secret);
         copied.set(true);
     };
-    let download = format!("data:text/yaml;charset=utf-8,{}", crate::kit::urlencode(&r.clouds_yaml));
+    let download = format!(
+        "data:text/yaml;charset=utf-8,{}",
+        crate::kit::urlencode(&r.clouds_yaml)
+    );
     let close2 = close.clone();
     view! {
         <div class="modal-backdrop" on:click=move |_| close()></div>

@@ -9,16 +9,28 @@ use crate::kit::{val, Cell, DataTable, Dialog, Field, Kind, Refused, Row, Runner
 fn named_fields(name: &str, description: &str, max: usize) -> Vec<Field> {
     vec![
         Field::text("name", "Name").required().max(max).value(name),
-        Field::new("description", "Description", Kind::Area).max(65_535).value(description),
+        Field::new("description", "Description", Kind::Area)
+            .max(65_535)
+            .value(description),
     ]
 }
 
 /// (id, name, description) rows with Edit and Delete, as groups and roles both have.
-fn named_rows(list: Vec<(String, String, String)>, extra: Option<(&'static str, &'static str)>) -> Vec<Row> {
+fn named_rows(
+    list: Vec<(String, String, String)>,
+    extra: Option<(&'static str, &'static str)>,
+) -> Vec<Row> {
     list.into_iter()
         .map(|(id, name, description)| Row {
-            cells: vec![Cell::Text(name.clone()), Cell::Text(description), Cell::Code(id.clone())],
-            actions: extra.into_iter().chain([("edit", "Edit"), ("delete", "Delete")]).collect(),
+            cells: vec![
+                Cell::Text(name.clone()),
+                Cell::Text(description),
+                Cell::Code(id.clone()),
+            ],
+            actions: extra
+                .into_iter()
+                .chain([("edit", "Edit"), ("delete", "Delete")])
+                .collect(),
             id,
             name,
         })
@@ -39,7 +51,12 @@ pub fn GroupsPanel() -> impl IntoView {
     let members_of = RwSignal::new(None::<(String, String)>);
     let rows = Signal::derive(move || {
         let list = groups.get().and_then(Result::ok).unwrap_or_default();
-        named_rows(list.into_iter().map(|g| (g.id, g.name, g.description)).collect(), Some(("members", "Members")))
+        named_rows(
+            list.into_iter()
+                .map(|g| (g.id, g.name, g.description))
+                .collect(),
+            Some(("members", "Members")),
+        )
     });
     let on_action = Callback::new(move |(key, row): (&'static str, Row)| {
         let id = row.id.clone();
@@ -60,10 +77,15 @@ pub fn GroupsPanel() -> impl IntoView {
         }
     });
     let create = move |_| {
-        runner.open(Dialog::form("Create group", "Create", named_fields("", "", 64), |v| Op::GroupCreate {
-            name: val(&v, "name"),
-            description: val(&v, "description"),
-        }))
+        runner.open(Dialog::form(
+            "Create group",
+            "Create",
+            named_fields("", "", 64),
+            |v| Op::GroupCreate {
+                name: val(&v, "name"),
+                description: val(&v, "description"),
+            },
+        ))
     };
     view! {
         <main class="page">
@@ -92,7 +114,10 @@ fn GroupMembers(
 ) -> impl IntoView {
     let (gid, gname) = group;
     let g2 = gid.clone();
-    let members = Resource::new(move || runner.changed.get(), move |_| group_members(g2.clone()));
+    let members = Resource::new(
+        move || runner.changed.get(),
+        move |_| group_members(g2.clone()),
+    );
     let choices = Resource::new(|| (), |_| identity_choices());
     let user = RwSignal::new(String::new());
     let g_rows = gid.clone();
@@ -102,15 +127,26 @@ fn GroupMembers(
             .and_then(Result::ok)
             .unwrap_or_default()
             .into_iter()
-            .map(|(id, name)| Row { cells: vec![Cell::Text(name.clone())], actions: vec![("remove", "Remove")], id, name })
+            .map(|(id, name)| Row {
+                cells: vec![Cell::Text(name.clone())],
+                actions: vec![("remove", "Remove")],
+                id,
+                name,
+            })
             .collect::<Vec<_>>()
     });
     let on_action = Callback::new(move |(_, row): (&'static str, Row)| {
-        runner.run(Op::GroupRemoveUser { group_id: g_rows.clone(), user_id: row.id })
+        runner.run(Op::GroupRemoveUser {
+            group_id: g_rows.clone(),
+            user_id: row.id,
+        })
     });
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        runner.run(Op::GroupAddUser { group_id: gid.clone(), user_id: user.get_untracked() });
+        runner.run(Op::GroupAddUser {
+            group_id: gid.clone(),
+            user_id: user.get_untracked(),
+        });
     };
     let close2 = close.clone();
     view! {
@@ -149,7 +185,12 @@ pub fn RolesPanel() -> impl IntoView {
     let roles = Resource::new(move || runner.changed.get(), |_| list_roles());
     let rows = Signal::derive(move || {
         let list = roles.get().and_then(Result::ok).unwrap_or_default();
-        named_rows(list.into_iter().map(|r| (r.id, r.name, r.description)).collect(), None)
+        named_rows(
+            list.into_iter()
+                .map(|r| (r.id, r.name, r.description))
+                .collect(),
+            None,
+        )
     });
     let on_action = Callback::new(move |(key, row): (&'static str, Row)| {
         let id = row.id.clone();
@@ -158,7 +199,11 @@ pub fn RolesPanel() -> impl IntoView {
                 format!("Edit role {}", row.name),
                 "Save",
                 named_fields(&row.name, &description_of(&row), 255),
-                move |v| Op::RoleUpdate { id: id.clone(), name: val(&v, "name"), description: val(&v, "description") },
+                move |v| Op::RoleUpdate {
+                    id: id.clone(),
+                    name: val(&v, "name"),
+                    description: val(&v, "description"),
+                },
             )),
             _ => runner.open(Dialog::confirm(
                 format!("Delete role {}?", row.name),
@@ -169,10 +214,15 @@ pub fn RolesPanel() -> impl IntoView {
         }
     });
     let create = move |_| {
-        runner.open(Dialog::form("Create role", "Create", named_fields("", "", 255), |v| Op::RoleCreate {
-            name: val(&v, "name"),
-            description: val(&v, "description"),
-        }))
+        runner.open(Dialog::form(
+            "Create role",
+            "Create",
+            named_fields("", "", 255),
+            |v| Op::RoleCreate {
+                name: val(&v, "name"),
+                description: val(&v, "description"),
+            },
+        ))
     };
     view! {
         <main class="page">

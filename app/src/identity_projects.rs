@@ -5,12 +5,16 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::identity::{identity_choices, list_projects, project_members, runner, Op};
-use crate::kit::{urlencode, val, Cell, DataTable, Dialog, Field, Kind, Refused, Row, Runner, RunnerDialog};
+use crate::kit::{
+    urlencode, val, Cell, DataTable, Dialog, Field, Kind, Refused, Row, Runner, RunnerDialog,
+};
 
 fn project_fields(name: &str, description: &str, enabled: Option<bool>) -> Vec<Field> {
     let mut f = vec![
         Field::text("name", "Name").required().max(64).value(name),
-        Field::new("description", "Description", Kind::Area).max(65_535).value(description),
+        Field::new("description", "Description", Kind::Area)
+            .max(65_535)
+            .value(description),
     ];
     if let Some(on) = enabled {
         f.push(Field::new("enabled", "Enabled", Kind::Check).checked(on));
@@ -51,7 +55,11 @@ pub fn ProjectsPanel() -> impl IntoView {
                         actions: vec![
                             ("edit", "Edit"),
                             ("members", "Members"),
-                            if p.enabled { ("disable", "Disable") } else { ("enable", "Enable") },
+                            if p.enabled {
+                                ("disable", "Disable")
+                            } else {
+                                ("enable", "Enable")
+                            },
                             ("delete", "Delete"),
                         ],
                         id: p.id,
@@ -92,9 +100,15 @@ pub fn ProjectsPanel() -> impl IntoView {
         }
     });
     let create = move |_| {
-        runner.open(Dialog::form("Create project", "Create", project_fields("", "", None), |v| {
-            Op::ProjectCreate { name: val(&v, "name"), description: val(&v, "description") }
-        }))
+        runner.open(Dialog::form(
+            "Create project",
+            "Create",
+            project_fields("", "", None),
+            |v| Op::ProjectCreate {
+                name: val(&v, "name"),
+                description: val(&v, "description"),
+            },
+        ))
     };
     let link = move |q: String, p: i64| format!("/identity/projects?q={}&page={p}", urlencode(&q));
     view! {
@@ -145,7 +159,10 @@ fn ProjectMembers(
 ) -> impl IntoView {
     let (pid, pname) = project;
     let p2 = pid.clone();
-    let members = Resource::new(move || runner.changed.get(), move |_| project_members(p2.clone()));
+    let members = Resource::new(
+        move || runner.changed.get(),
+        move |_| project_members(p2.clone()),
+    );
     let choices = Resource::new(|| (), |_| identity_choices());
     let user = RwSignal::new(String::new());
     let role = RwSignal::new(String::new());
@@ -166,12 +183,20 @@ fn ProjectMembers(
     });
     let on_action = Callback::new(move |(_, row): (&'static str, Row)| {
         if let Some((u, r)) = row.id.split_once('/') {
-            runner.run(Op::MemberRevoke { project_id: pid_rows.clone(), user_id: u.into(), role_id: r.into() });
+            runner.run(Op::MemberRevoke {
+                project_id: pid_rows.clone(),
+                user_id: u.into(),
+                role_id: r.into(),
+            });
         }
     });
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        runner.run(Op::MemberGrant { project_id: pid.clone(), user_id: user.get_untracked(), role_id: role.get_untracked() });
+        runner.run(Op::MemberGrant {
+            project_id: pid.clone(),
+            user_id: user.get_untracked(),
+            role_id: role.get_untracked(),
+        });
     };
     let close2 = close.clone();
     view! {

@@ -8,8 +8,12 @@ use crate::kit::{val, Cell, DataTable, Dialog, Field, Kind, Refused, Row, Runner
 
 fn password_fields() -> Vec<Field> {
     vec![
-        Field::new("password", "Password", Kind::Password).required().max(4096),
-        Field::new("confirm", "Confirm password", Kind::Confirm("password")).required().max(4096),
+        Field::new("password", "Password", Kind::Password)
+            .required()
+            .max(4096),
+        Field::new("confirm", "Confirm password", Kind::Confirm("password"))
+            .required()
+            .max(4096),
     ]
 }
 
@@ -34,7 +38,11 @@ pub fn UsersPanel() -> impl IntoView {
                 actions: vec![
                     ("edit", "Edit"),
                     ("password", "Set password"),
-                    if u.enabled { ("disable", "Disable") } else { ("enable", "Enable") },
+                    if u.enabled {
+                        ("disable", "Disable")
+                    } else {
+                        ("enable", "Enable")
+                    },
                     ("delete", "Delete"),
                 ],
                 id: u.id,
@@ -42,7 +50,12 @@ pub fn UsersPanel() -> impl IntoView {
             })
             .collect::<Vec<_>>()
     });
-    let chosen = move || choices.get_untracked().and_then(Result::ok).unwrap_or_default();
+    let chosen = move || {
+        choices
+            .get_untracked()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    };
     let on_action = Callback::new(move |(key, row): (&'static str, Row)| {
         let id = row.id.clone();
         match key {
@@ -89,20 +102,36 @@ pub fn UsersPanel() -> impl IntoView {
     });
     let create = move |_| {
         let c = chosen();
-        let member = c.roles.iter().find(|r| r.1 == "member").map(|r| r.0.clone()).unwrap_or_default();
+        let member = c
+            .roles
+            .iter()
+            .find(|r| r.1 == "member")
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
         let mut fields = vec![
             Field::text("name", "User name").required(),
             Field::new("email", "Email", Kind::Email),
         ];
         fields.extend(password_fields());
-        fields.push(Field::new("project", "Primary project", Kind::Select).required().options(c.projects));
-        fields.push(Field::new("role", "Role", Kind::Select).required().options(c.roles).value(member));
-        runner.open(Dialog::form("Create user", "Create", fields, |v| Op::UserCreate {
-            name: val(&v, "name"),
-            email: val(&v, "email"),
-            password: val(&v, "password"),
-            project_id: val(&v, "project"),
-            role_id: val(&v, "role"),
+        fields.push(
+            Field::new("project", "Primary project", Kind::Select)
+                .required()
+                .options(c.projects),
+        );
+        fields.push(
+            Field::new("role", "Role", Kind::Select)
+                .required()
+                .options(c.roles)
+                .value(member),
+        );
+        runner.open(Dialog::form("Create user", "Create", fields, |v| {
+            Op::UserCreate {
+                name: val(&v, "name"),
+                email: val(&v, "email"),
+                password: val(&v, "password"),
+                project_id: val(&v, "project"),
+                role_id: val(&v, "role"),
+            }
         }))
     };
     view! {

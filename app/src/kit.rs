@@ -135,7 +135,12 @@ impl<O: Send + Sync + 'static> Dialog<O> {
     }
 
     /// "Delete project blue?" with a red button.
-    pub fn confirm(title: impl Into<String>, intro: impl Into<String>, submit: &'static str, op: O) -> Self
+    pub fn confirm(
+        title: impl Into<String>,
+        intro: impl Into<String>,
+        submit: &'static str,
+        op: O,
+    ) -> Self
     where
         O: Clone,
     {
@@ -305,9 +310,13 @@ pub fn problem(f: &Field, value: &str, values: &Values) -> Option<String> {
         }
         Kind::Date if !blank => {
             let ok = value.len() == 10
-                && value
-                    .char_indices()
-                    .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() });
+                && value.char_indices().all(|(i, c)| {
+                    if i == 4 || i == 7 {
+                        c == '-'
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                });
             (!ok).then(|| "Enter a date as YYYY-MM-DD.".to_string())
         }
         _ => None,
@@ -368,18 +377,32 @@ fn FieldInput(f: Field, value: RwSignal<String>, error: Signal<Option<String>>) 
 /// The runner's dialog, when one is open.
 #[component]
 pub fn RunnerDialog<O: Clone + Send + Sync + 'static>(runner: Runner<O>) -> impl IntoView {
-    move || runner.dialog.get().map(|d| view! { <DialogView d runner/> })
+    move || {
+        runner
+            .dialog
+            .get()
+            .map(|d| view! { <DialogView d runner/> })
+    }
 }
 
 #[component]
 fn DialogView<O: Clone + Send + Sync + 'static>(d: Dialog<O>, runner: Runner<O>) -> impl IntoView {
-    let values: Vec<RwSignal<String>> = d.fields.iter().map(|f| RwSignal::new(f.value.clone())).collect();
+    let values: Vec<RwSignal<String>> = d
+        .fields
+        .iter()
+        .map(|f| RwSignal::new(f.value.clone()))
+        .collect();
     // Errors appear once the user has tried to submit, then follow each keystroke.
     let tried = RwSignal::new(false);
     let fields = StoredValue::new(d.fields.clone());
     let vals = values.clone();
     let collect = move || -> Values {
-        fields.with_value(|fs| fs.iter().zip(&vals).map(|(f, v)| (f.name, v.get())).collect())
+        fields.with_value(|fs| {
+            fs.iter()
+                .zip(&vals)
+                .map(|(f, v)| (f.name, v.get()))
+                .collect()
+        })
     };
     let collect2 = collect.clone();
     let errors = Memo::new(move |_| {

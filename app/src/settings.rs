@@ -17,7 +17,9 @@ pub struct Prefs {
 #[server(endpoint = "get_prefs")]
 pub async fn get_prefs() -> Result<Prefs, ServerFnError> {
     crate::auth::ssr::caller().await?;
-    Ok(Prefs { page_size: ssr::page_size().await })
+    Ok(Prefs {
+        page_size: ssr::page_size().await,
+    })
 }
 
 #[server(endpoint = "save_prefs")]

@@ -97,14 +97,25 @@ fn Frame(me: Me) -> impl IntoView {
     });
     let change_password = move |_| {
         let fields = vec![
-            Field::new("original", "Current password", Kind::Password).required().max(4096),
-            Field::new("password", "New password", Kind::Password).required().max(4096),
-            Field::new("confirm", "Confirm new password", Kind::Confirm("password")).required().max(4096),
+            Field::new("original", "Current password", Kind::Password)
+                .required()
+                .max(4096),
+            Field::new("password", "New password", Kind::Password)
+                .required()
+                .max(4096),
+            Field::new("confirm", "Confirm new password", Kind::Confirm("password"))
+                .required()
+                .max(4096),
         ];
-        account.open(Dialog::form("Change password", "Change password", fields, |v| Op::ChangePassword {
-            original: val(&v, "original"),
-            password: val(&v, "password"),
-        }))
+        account.open(Dialog::form(
+            "Change password",
+            "Change password",
+            fields,
+            |v| Op::ChangePassword {
+                original: val(&v, "original"),
+                password: val(&v, "password"),
+            },
+        ))
     };
     let current = me.project_id.clone().unwrap_or_default();
     let is_admin = me.is_admin;

@@ -1,12 +1,12 @@
 // The whole story in a browser: the admin creates a project and a user with the
-// member role there, signs out; the user signs in and sees only that project.
+// member role there, signs out; the user signs in and sees that project alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_PASSWORD, hydrated, signIn, withCloud } from './harness.mjs';
 
 const env = withCloud();
 
-test('admin creates a project and a member in the console; the member sees only that project', async () => {
+test('admin creates a project and a member in the console; the member sees that project alone', async () => {
   const { cloud, chrome } = env;
   const page = await chrome.newPage();
   await signIn(page, cloud.url, 'admin', ADMIN_PASSWORD);

@@ -60,7 +60,7 @@ async function toastSays(page, re) {
 const rowNames = (page, test) =>
   page.$$eval(`[data-test=${test}]`, (rows) => rows.map((r) => r.dataset.name));
 
-test('a row action redraws only that row: the page, its position and the scroll stay', async () => {
+test('a row action redraws that row alone: the page, its position and the scroll stay', async () => {
   const page = await adminPage('/identity/projects?page=2');
   await page.waitForSelector('[data-test=project-row]');
   const before = await rowNames(page, 'project-row');

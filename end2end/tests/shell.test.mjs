@@ -32,7 +32,7 @@ test('an admin sees the Identity panels and can search projects', async () => {
   await page.close();
 });
 
-test('a member sees only its project and cannot open Identity pages', async () => {
+test('a member sees its own project alone and cannot open Identity pages', async () => {
   const { cloud, chrome, token } = env;
   const page = await chrome.newPage();
   await signIn(page, cloud.url, 'alice', 'alice-pw-1');
@@ -55,7 +55,7 @@ test('switching project re-scopes the console', async () => {
   await signIn(page, cloud.url, 'admin', ADMIN_PASSWORD);
   await page.waitForSelector('[data-test=project-switcher]');
   await hydrated(page);
-  // admin holds a role only on its own project: give it team-b as well.
+  // admin holds a role on its own project alone: give it team-b as well.
   const admin = (await api(cloud, 'GET', '/identity/v3/users?name=admin', { token })).body.users[0].id;
   const teamB = (await api(cloud, 'GET', '/identity/v3/projects?name=team-b', { token })).body.projects[0].id;
   const member = (await api(cloud, 'GET', '/identity/v3/roles?name=member', { token })).body.roles[0].id;

@@ -147,10 +147,17 @@ async fn seed_image(
             domain_id: "default".into(),
             domain_name: "Default".into(),
         },
-        roles: vec![RoleRef { id: String::new(), name: "admin".into() }],
+        roles: vec![RoleRef {
+            id: String::new(),
+            name: "admin".into(),
+        }],
         ..Ctx::internal(ids::new_request_id())
     };
-    let q = ferrostack_image::ImageQuery { name: Some(name.clone()), visibility: Some("all".into()), ..Default::default() };
+    let q = ferrostack_image::ImageQuery {
+        name: Some(name.clone()),
+        visibility: Some("all".into()),
+        ..Default::default()
+    };
     let (existing, _) = images.image_list(&ctx, q).await.map_err(|e| e.detail())?;
     if existing.iter().any(|i| i.status == "active") {
         return Ok(());
@@ -167,7 +174,10 @@ async fn seed_image(
         container_format: Some("bare".into()),
         ..Default::default()
     };
-    let img = images.image_create(&ctx, new).await.map_err(|e| e.detail())?;
+    let img = images
+        .image_create(&ctx, new)
+        .await
+        .map_err(|e| e.detail())?;
     let file = tokio::fs::File::open(path)
         .await
         .map_err(|e| format!("--seed-image {}: {e}", path.display()))?;

@@ -197,7 +197,9 @@ async fn op(api: &Api, cookie: &str, op: serde_json::Value) -> Reply {
 }
 
 async fn sign_in(api: &Api, user: &str, password: &str) -> String {
-    let r = api.server_fn("sign_in", &form(user, password), None, None).await;
+    let r = api
+        .server_fn("sign_in", &form(user, password), None, None)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.session_cookie().expect("session cookie")
 }
@@ -215,7 +217,11 @@ async fn a_member_session_cannot_change_other_projects_or_grant_itself_roles() {
         .await;
     let other_id = other.body["project"]["id"].as_str().unwrap().to_string();
     let admin_role = api
-        .admin(axum::http::Method::GET, "/identity/v3/roles?name=admin", None)
+        .admin(
+            axum::http::Method::GET,
+            "/identity/v3/roles?name=admin",
+            None,
+        )
         .await
         .body["roles"][0]["id"]
         .as_str()
@@ -224,12 +230,30 @@ async fn a_member_session_cannot_change_other_projects_or_grant_itself_roles() {
     let cookie = sign_in(&api, "tove", "pw-1").await;
 
     for (what, body) in [
-        ("delete another project", serde_json::json!({"ProjectDelete": {"id": other_id}})),
-        ("disable another project", serde_json::json!({"ProjectEnable": {"id": other_id, "enabled": false}})),
-        ("rename its own project", serde_json::json!({"ProjectUpdate": {"id": pid, "name": "mine", "description": "", "enabled": true}})),
-        ("grant itself admin", serde_json::json!({"MemberGrant": {"project_id": pid, "user_id": uid, "role_id": admin_role}})),
-        ("set another user's password", serde_json::json!({"UserSetPassword": {"id": "x", "password": "p"}})),
-        ("create a role", serde_json::json!({"RoleCreate": {"name": "boss", "description": ""}})),
+        (
+            "delete another project",
+            serde_json::json!({"ProjectDelete": {"id": other_id}}),
+        ),
+        (
+            "disable another project",
+            serde_json::json!({"ProjectEnable": {"id": other_id, "enabled": false}}),
+        ),
+        (
+            "rename its own project",
+            serde_json::json!({"ProjectUpdate": {"id": pid, "name": "mine", "description": "", "enabled": true}}),
+        ),
+        (
+            "grant itself admin",
+            serde_json::json!({"MemberGrant": {"project_id": pid, "user_id": uid, "role_id": admin_role}}),
+        ),
+        (
+            "set another user's password",
+            serde_json::json!({"UserSetPassword": {"id": "x", "password": "p"}}),
+        ),
+        (
+            "create a role",
+            serde_json::json!({"RoleCreate": {"name": "boss", "description": ""}}),
+        ),
     ] {
         let r = op(&api, &cookie, body).await;
         assert!(!r.status.is_success(), "{what}: {}", r.text);
@@ -240,11 +264,19 @@ async fn a_member_session_cannot_change_other_projects_or_grant_itself_roles() {
     }
     // Nothing changed.
     let r = api
-        .admin(axum::http::Method::GET, &format!("/identity/v3/projects/{other_id}"), None)
+        .admin(
+            axum::http::Method::GET,
+            &format!("/identity/v3/projects/{other_id}"),
+            None,
+        )
         .await;
     assert_eq!(r.body["project"]["enabled"], true);
     let r = api
-        .admin(axum::http::Method::GET, &format!("/identity/v3/projects/{pid}"), None)
+        .admin(
+            axum::http::Method::GET,
+            &format!("/identity/v3/projects/{pid}"),
+            None,
+        )
         .await;
     assert_eq!(r.body["project"]["name"], "toves");
     // Nor can it read the admin listings by asking directly.
@@ -264,7 +296,11 @@ async fn an_admin_session_manages_projects_members_and_users_through_the_service
     let api = Api::new().await;
     let (pid, uid, _) = api.member("ulla", "ullas").await;
     let rid = api
-        .admin(axum::http::Method::GET, "/identity/v3/roles?name=member", None)
+        .admin(
+            axum::http::Method::GET,
+            "/identity/v3/roles?name=member",
+            None,
+        )
         .await
         .body["roles"][0]["id"]
         .as_str()
@@ -279,24 +315,63 @@ async fn an_admin_session_manages_projects_members_and_users_through_the_service
     assert!(!r.status.is_success());
     assert!(r.text.contains("Duplicate entry"), "{}", r.text);
 
-    let members = api.server_fn("project_members", &format!("project_id={pid}"), Some(&cookie), None).await;
-    assert_eq!(members.body, serde_json::json!([[uid, "ulla", rid, "member"]]));
-    let r = op(&api, &cookie, serde_json::json!({"MemberRevoke": {"project_id": pid, "user_id": uid, "role_id": rid}})).await;
+    let members = api
+        .server_fn(
+            "project_members",
+            &format!("project_id={pid}"),
+            Some(&cookie),
+            None,
+        )
+        .await;
+    assert_eq!(
+        members.body,
+        serde_json::json!([[uid, "ulla", rid, "member"]])
+    );
+    let r = op(
+        &api,
+        &cookie,
+        serde_json::json!({"MemberRevoke": {"project_id": pid, "user_id": uid, "role_id": rid}}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let members = api.server_fn("project_members", &format!("project_id={pid}"), Some(&cookie), None).await;
+    let members = api
+        .server_fn(
+            "project_members",
+            &format!("project_id={pid}"),
+            Some(&cookie),
+            None,
+        )
+        .await;
     assert_eq!(members.body, serde_json::json!([]));
 
     // Disabling a user ends its sessions; deleting refuses one's own account.
     let ulla = sign_in(&api, "ulla", "pw-1").await;
-    let r = op(&api, &cookie, serde_json::json!({"UserEnable": {"id": uid, "enabled": false}})).await;
+    let r = op(
+        &api,
+        &cookie,
+        serde_json::json!({"UserEnable": {"id": uid, "enabled": false}}),
+    )
+    .await;
     assert_eq!(r.body["message"], "User ulla is disabled.");
     let me = api.server_fn("who_am_i", "", Some(&ulla), None).await;
-    assert!(me.body.is_null(), "a disabled user's session has ended: {}", me.text);
-    let admin_id = api.server_fn("who_am_i", "", Some(&cookie), None).await.body["user_id"]
+    assert!(
+        me.body.is_null(),
+        "a disabled user's session has ended: {}",
+        me.text
+    );
+    let admin_id = api
+        .server_fn("who_am_i", "", Some(&cookie), None)
+        .await
+        .body["user_id"]
         .as_str()
         .unwrap()
         .to_string();
-    let r = op(&api, &cookie, serde_json::json!({"UserDelete": {"id": admin_id}})).await;
+    let r = op(
+        &api,
+        &cookie,
+        serde_json::json!({"UserDelete": {"id": admin_id}}),
+    )
+    .await;
     assert!(!r.status.is_success(), "{}", r.text);
 }
 
@@ -305,14 +380,30 @@ async fn changing_ones_password_ends_the_session_and_the_new_one_signs_in() {
     let api = Api::new().await;
     api.member("vera", "veras").await;
     let cookie = sign_in(&api, "vera", "pw-1").await;
-    let r = op(&api, &cookie, serde_json::json!({"ChangePassword": {"original": "wrong", "password": "pw-2"}})).await;
+    let r = op(
+        &api,
+        &cookie,
+        serde_json::json!({"ChangePassword": {"original": "wrong", "password": "pw-2"}}),
+    )
+    .await;
     assert!(!r.status.is_success());
-    assert!(r.text.contains("original password is not correct"), "{}", r.text);
-    let r = op(&api, &cookie, serde_json::json!({"ChangePassword": {"original": "pw-1", "password": "pw-2"}})).await;
+    assert!(
+        r.text.contains("original password is not correct"),
+        "{}",
+        r.text
+    );
+    let r = op(
+        &api,
+        &cookie,
+        serde_json::json!({"ChangePassword": {"original": "pw-1", "password": "pw-2"}}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let me = api.server_fn("who_am_i", "", Some(&cookie), None).await;
     assert!(me.body.is_null(), "{}", me.text);
-    let r = api.server_fn("sign_in", &form("vera", "pw-1"), None, None).await;
+    let r = api
+        .server_fn("sign_in", &form("vera", "pw-1"), None, None)
+        .await;
     assert!(!r.status.is_success());
     sign_in(&api, "vera", "pw-2").await;
 }
@@ -327,22 +418,47 @@ async fn application_credentials_are_self_service_and_their_secret_is_shown_once
     let id = r.body["reveal"]["id"].as_str().unwrap().to_string();
     let secret = r.body["reveal"]["secret"].as_str().unwrap().to_string();
     let yaml = r.body["reveal"]["clouds_yaml"].as_str().unwrap();
-    assert!(yaml.contains(&format!("application_credential_secret: {secret}")), "{yaml}");
+    assert!(
+        yaml.contains(&format!("application_credential_secret: {secret}")),
+        "{yaml}"
+    );
     // The credential works for the API, and the listing never shows the secret.
     let auth = serde_json::json!({"auth": {"identity": {"methods": ["application_credential"],
         "application_credential": {"id": id, "secret": secret}}}});
-    let r = api.call(axum::http::Method::POST, "/identity/v3/auth/tokens", None, Some(auth.clone())).await;
+    let r = api
+        .call(
+            axum::http::Method::POST,
+            "/identity/v3/auth/tokens",
+            None,
+            Some(auth.clone()),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let list = api.server_fn("my_app_creds", "", Some(&cookie), None).await;
     assert_eq!(list.body[0]["name"], "ci");
-    assert!(list.body[0]["expires_at"].as_str().unwrap().starts_with("2999-01-01T23:59:59"));
+    assert!(list.body[0]["expires_at"]
+        .as_str()
+        .unwrap()
+        .starts_with("2999-01-01T23:59:59"));
     assert!(!list.text.contains(&secret));
     // A bad date says what is wrong.
     let r = op(&api, &cookie, serde_json::json!({"AppCredCreate": {"name": "x", "description": "", "expires": "soon", "unrestricted": false}})).await;
     assert!(r.text.contains("not a date"), "{}", r.text);
-    let r = op(&api, &cookie, serde_json::json!({"AppCredDelete": {"id": id}})).await;
+    let r = op(
+        &api,
+        &cookie,
+        serde_json::json!({"AppCredDelete": {"id": id}}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = api.call(axum::http::Method::POST, "/identity/v3/auth/tokens", None, Some(auth)).await;
+    let r = api
+        .call(
+            axum::http::Method::POST,
+            "/identity/v3/auth/tokens",
+            None,
+            Some(auth),
+        )
+        .await;
     assert_eq!(r.status, 401, "{}", r.text);
 }
 
@@ -358,11 +474,21 @@ async fn settings_keep_the_page_size_and_refuse_odd_values() {
         )
         .await;
     }
-    let r = api.server_fn("save_prefs", "page_size=7", Some(&cookie), None).await;
-    assert!(r.text.contains("must be one of 10, 20, 50 or 100"), "{}", r.text);
-    let r = api.server_fn("save_prefs", "page_size=10", Some(&cookie), None).await;
+    let r = api
+        .server_fn("save_prefs", "page_size=7", Some(&cookie), None)
+        .await;
+    assert!(
+        r.text.contains("must be one of 10, 20, 50 or 100"),
+        "{}",
+        r.text
+    );
+    let r = api
+        .server_fn("save_prefs", "page_size=10", Some(&cookie), None)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let page = api.server_fn("list_projects", "search=&page=1", Some(&cookie), None).await;
+    let page = api
+        .server_fn("list_projects", "search=&page=1", Some(&cookie), None)
+        .await;
     assert_eq!(page.body["items"].as_array().unwrap().len(), 10);
     assert_eq!(page.body["per_page"], 10);
 }

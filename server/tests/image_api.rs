@@ -9,7 +9,8 @@ use common::*;
 use serde_json::{json, Value};
 
 async fn create(api: &Api, token: &str, body: Value) -> Reply {
-    api.call(Method::POST, "/image/v2/images", Some(token), Some(body)).await
+    api.call(Method::POST, "/image/v2/images", Some(token), Some(body))
+        .await
 }
 
 async fn upload(api: &Api, token: &str, id: &str, data: &[u8]) -> Reply {
@@ -29,9 +30,20 @@ async fn discovery_and_the_catalog_point_clients_at_v2() {
     let r = api.call(Method::GET, "/image", None, None).await;
     assert_eq!(r.status, 300);
     assert_eq!(r.body["versions"][0]["status"], "CURRENT");
-    assert_eq!(r.body["versions"][0]["links"][0]["href"], format!("{PUBLIC_URL}/image/v2/"));
-    let r = api.admin(Method::GET, "/identity/v3/auth/catalog", None).await;
-    let image = r.body["catalog"].as_array().unwrap().iter().find(|s| s["type"] == "image").cloned().unwrap();
+    assert_eq!(
+        r.body["versions"][0]["links"][0]["href"],
+        format!("{PUBLIC_URL}/image/v2/")
+    );
+    let r = api
+        .admin(Method::GET, "/identity/v3/auth/catalog", None)
+        .await;
+    let image = r.body["catalog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == "image")
+        .cloned()
+        .unwrap();
     assert_eq!(image["endpoints"][0]["url"], format!("{PUBLIC_URL}/image"));
 }
 
@@ -42,33 +54,90 @@ async fn create_upload_download_with_md5_and_ranges() {
     let r = create(&api, &t, json!({"name": "d", "disk_format": "raw", "container_format": "bare", "os_distro": "debian"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.body["id"].as_str().unwrap().to_string();
-    assert_eq!(r.headers["location"], format!("{PUBLIC_URL}/image/v2/images/{id}").as_str());
+    assert_eq!(
+        r.headers["location"],
+        format!("{PUBLIC_URL}/image/v2/images/{id}").as_str()
+    );
     assert_eq!(r.body["status"], "queued");
-    assert_eq!(r.body["os_distro"], "debian", "custom properties sit at the top level");
+    assert_eq!(
+        r.body["os_distro"], "debian",
+        "custom properties sit at the top level"
+    );
     assert_eq!(r.body["file"], format!("/v2/images/{id}/file"));
     // No data yet: 204.
-    let r = api.call(Method::GET, &format!("/image/v2/images/{id}/file"), Some(&t), None).await;
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/image/v2/images/{id}/file"),
+            Some(&t),
+            None,
+        )
+        .await;
     assert_eq!(r.status, 204);
 
     let wrong = api
-        .raw(Method::PUT, &format!("/image/v2/images/{id}/file"), Some(&t), Some(b"x".to_vec()), &[("content-type", "application/json")])
+        .raw(
+            Method::PUT,
+            &format!("/image/v2/images/{id}/file"),
+            Some(&t),
+            Some(b"x".to_vec()),
+            &[("content-type", "application/json")],
+        )
         .await;
     assert_eq!(wrong.status, 400, "{}", wrong.text);
-    assert!(wrong.text.contains("application/octet-stream"), "{}", wrong.text);
+    assert!(
+        wrong.text.contains("application/octet-stream"),
+        "{}",
+        wrong.text
+    );
 
     let data: Vec<u8> = (0..10_000u32).map(|i| (i % 256) as u8).collect();
     let r = upload(&api, &t, &id, &data).await;
     assert_eq!(r.status, 204, "{}", r.text);
-    let r = api.raw(Method::GET, &format!("/image/v2/images/{id}/file"), Some(&t), None, &[]).await;
+    let r = api
+        .raw(
+            Method::GET,
+            &format!("/image/v2/images/{id}/file"),
+            Some(&t),
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 200);
-    let shown = api.call(Method::GET, &format!("/image/v2/images/{id}"), Some(&t), None).await;
-    assert_eq!(r.headers["content-md5"], shown.body["checksum"].as_str().unwrap());
+    let shown = api
+        .call(
+            Method::GET,
+            &format!("/image/v2/images/{id}"),
+            Some(&t),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.headers["content-md5"],
+        shown.body["checksum"].as_str().unwrap()
+    );
     assert_eq!(r.headers["content-length"], "10000");
-    let r = api.raw(Method::GET, &format!("/image/v2/images/{id}/file"), Some(&t), None, &[("range", "bytes=2-5")]).await;
+    let r = api
+        .raw(
+            Method::GET,
+            &format!("/image/v2/images/{id}/file"),
+            Some(&t),
+            None,
+            &[("range", "bytes=2-5")],
+        )
+        .await;
     assert_eq!(r.status, 206);
     assert_eq!(r.headers["content-range"], "bytes 2-5/10000");
     assert_eq!(r.text.as_bytes(), &data[2..6]);
-    let r = api.raw(Method::GET, &format!("/image/v2/images/{id}/file"), Some(&t), None, &[("range", "bytes=20000-")]).await;
+    let r = api
+        .raw(
+            Method::GET,
+            &format!("/image/v2/images/{id}/file"),
+            Some(&t),
+            None,
+            &[("range", "bytes=20000-")],
+        )
+        .await;
     assert_eq!(r.status, 416);
     assert_eq!(r.headers["content-range"], "bytes */10000");
 }
@@ -77,40 +146,90 @@ async fn create_upload_download_with_md5_and_ranges() {
 async fn patch_needs_the_json_patch_type_and_refusals_use_glances_error_body() {
     let api = Api::new().await;
     let t = api.admin_token.clone();
-    let id = create(&api, &t, json!({"name": "p"})).await.body["id"].as_str().unwrap().to_string();
+    let id = create(&api, &t, json!({"name": "p"})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let path = format!("/image/v2/images/{id}");
-    let ops = json!([{"op": "add", "path": "/hw_disk_bus", "value": "virtio"}]).to_string().into_bytes();
-    let r = api.raw(Method::PATCH, &path, Some(&t), Some(ops.clone()), &[("content-type", "application/json")]).await;
+    let ops = json!([{"op": "add", "path": "/hw_disk_bus", "value": "virtio"}])
+        .to_string()
+        .into_bytes();
+    let r = api
+        .raw(
+            Method::PATCH,
+            &path,
+            Some(&t),
+            Some(ops.clone()),
+            &[("content-type", "application/json")],
+        )
+        .await;
     assert_eq!(r.status, 400);
-    let patch = [("content-type", "application/openstack-images-v2.1-json-patch")];
-    let r = api.raw(Method::PATCH, &path, Some(&t), Some(ops), &patch).await;
+    let patch = [(
+        "content-type",
+        "application/openstack-images-v2.1-json-patch",
+    )];
+    let r = api
+        .raw(Method::PATCH, &path, Some(&t), Some(ops), &patch)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["hw_disk_bus"], "virtio");
-    let ro = json!([{"op": "replace", "path": "/size", "value": 1}]).to_string().into_bytes();
-    let r = api.raw(Method::PATCH, &path, Some(&t), Some(ro), &patch).await;
+    let ro = json!([{"op": "replace", "path": "/size", "value": 1}])
+        .to_string()
+        .into_bytes();
+    let r = api
+        .raw(Method::PATCH, &path, Some(&t), Some(ro), &patch)
+        .await;
     assert_eq!(r.status, 403);
-    assert_eq!(r.body, json!({"code": 403, "title": "Forbidden", "message": "Attribute 'size' is read-only."}));
+    assert_eq!(
+        r.body,
+        json!({"code": 403, "title": "Forbidden", "message": "Attribute 'size' is read-only."})
+    );
     // Bad bodies get 400 with the reason, not 500.
     for (body, why) in [
         (&b""[..], "body is empty"),
-        (&b"[{\"op\": \"add\", \"path\": \"/x\", \"value\": \"\\ud800\"}]"[..], "surrogate"),
-        (&b"[{\"op\": \"move\", \"path\": \"/x\"}]"[..], "Unsupported patch operation"),
-        (&b"[{\"op\": \"add\", \"path\": \"/a/b\", \"value\": \"v\"}]"[..], "Invalid path"),
+        (
+            &b"[{\"op\": \"add\", \"path\": \"/x\", \"value\": \"\\ud800\"}]"[..],
+            "surrogate",
+        ),
+        (
+            &b"[{\"op\": \"move\", \"path\": \"/x\"}]"[..],
+            "Unsupported patch operation",
+        ),
+        (
+            &b"[{\"op\": \"add\", \"path\": \"/a/b\", \"value\": \"v\"}]"[..],
+            "Invalid path",
+        ),
     ] {
-        let r = api.raw(Method::PATCH, &path, Some(&t), Some(body.to_vec()), &patch).await;
+        let r = api
+            .raw(Method::PATCH, &path, Some(&t), Some(body.to_vec()), &patch)
+            .await;
         assert_eq!(r.status, 400, "{why}: {}", r.text);
         assert!(r.text.contains(why), "{why}: {}", r.text);
     }
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
-    let r = api.call(Method::POST, "/image/v2/images", Some(&t), None).await;
+    let r = api
+        .call(Method::POST, "/image/v2/images", Some(&t), None)
+        .await;
     assert_eq!(r.status, 400, "{}", r.text);
-    let r = api.raw(Method::POST, "/image/v2/images", Some(&t), Some(deep.into_bytes()), &[]).await;
+    let r = api
+        .raw(
+            Method::POST,
+            "/image/v2/images",
+            Some(&t),
+            Some(deep.into_bytes()),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 400, "{}", r.text);
     let r = create(&api, &t, json!({"name": "n", "min_ram": "lots"})).await;
     assert_eq!(r.status, 400);
     assert!(r.text.contains("min_ram"), "{}", r.text);
     let r = create(&api, &t, json!({"name": "n", "os_version": 12})).await;
-    assert!(r.text.contains("custom properties are strings"), "{}", r.text);
+    assert!(
+        r.text.contains("custom properties are strings"),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]
@@ -120,30 +239,75 @@ async fn listing_pages_with_a_next_link_and_hides_other_projects_images() {
     for n in ["a", "b", "c"] {
         create(&api, &t, json!({"name": n, "visibility": "private"})).await;
     }
-    let r = api.call(Method::GET, "/image/v2/images?limit=2&sort=name:asc", Some(&t), None).await;
-    let names: Vec<&str> = r.body["images"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    let r = api
+        .call(
+            Method::GET,
+            "/image/v2/images?limit=2&sort=name:asc",
+            Some(&t),
+            None,
+        )
+        .await;
+    let names: Vec<&str> = r.body["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["a", "b"]);
     let next = r.body["next"].as_str().expect("a next link").to_string();
     assert!(next.starts_with("/v2/images?"), "{next}");
-    let r = api.call(Method::GET, &format!("/image{next}"), Some(&t), None).await;
-    let names: Vec<&str> = r.body["images"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    let r = api
+        .call(Method::GET, &format!("/image{next}"), Some(&t), None)
+        .await;
+    let names: Vec<&str> = r.body["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["c"]);
     assert!(r.body.get("next").is_none());
 
     let (_, _, member) = api.member("mo", "mos").await;
-    let r = api.call(Method::GET, "/image/v2/images", Some(&member), None).await;
+    let r = api
+        .call(Method::GET, "/image/v2/images", Some(&member), None)
+        .await;
     assert_eq!(r.body["images"], json!([]));
-    let any = api.call(Method::GET, "/image/v2/images?limit=1", Some(&t), None).await.body["images"][0]["id"]
+    let any = api
+        .call(Method::GET, "/image/v2/images?limit=1", Some(&t), None)
+        .await
+        .body["images"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let r = api.call(Method::GET, &format!("/image/v2/images/{any}"), Some(&member), None).await;
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/image/v2/images/{any}"),
+            Some(&member),
+            None,
+        )
+        .await;
     assert_eq!(r.status, 404);
-    let r = api.call(Method::DELETE, &format!("/image/v2/images/{any}"), Some(&member), None).await;
+    let r = api
+        .call(
+            Method::DELETE,
+            &format!("/image/v2/images/{any}"),
+            Some(&member),
+            None,
+        )
+        .await;
     assert_eq!(r.status, 404);
     let r = api.call(Method::GET, "/image/v2/images", None, None).await;
     assert_eq!(r.status, 401);
-    let r = api.call(Method::GET, "/image/v2/images?sort_key=secret", Some(&t), None).await;
+    let r = api
+        .call(
+            Method::GET,
+            "/image/v2/images?sort_key=secret",
+            Some(&t),
+            None,
+        )
+        .await;
     assert_eq!(r.status, 400);
 }
 
@@ -166,12 +330,20 @@ async fn every_image_endpoint_refuses_anonymous_and_forged_tokens() {
         (Method::DELETE, format!("/image/v2/images/{id}/members/p")),
         (Method::PUT, format!("/image/v2/images/{id}/tags/t")),
         (Method::DELETE, format!("/image/v2/images/{id}/tags/t")),
-        (Method::POST, format!("/image/v2/images/{id}/actions/deactivate")),
-        (Method::POST, format!("/image/v2/images/{id}/actions/reactivate")),
+        (
+            Method::POST,
+            format!("/image/v2/images/{id}/actions/deactivate"),
+        ),
+        (
+            Method::POST,
+            format!("/image/v2/images/{id}/actions/reactivate"),
+        ),
     ];
     for (method, path) in routes {
         for token in [None, Some("f-not-a-token")] {
-            let r = api.raw(method.clone(), &path, token, Some(b"{}".to_vec()), &[]).await;
+            let r = api
+                .raw(method.clone(), &path, token, Some(b"{}".to_vec()), &[])
+                .await;
             assert_eq!(r.status, 401, "{method} {path} with {token:?}: {}", r.text);
         }
     }

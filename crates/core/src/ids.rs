@@ -19,5 +19,9 @@ pub fn new_uuid() -> String {
 pub fn check_uuid(id: &str) -> crate::Result<String> {
     uuid::Uuid::parse_str(id)
         .map(|u| u.hyphenated().to_string())
-        .map_err(|_| crate::Error::bad_request(format!("Invalid input for field 'id': {id:?} is not a UUID.")))
+        .map_err(|_| {
+            crate::Error::bad_request(format!(
+                "Invalid input for field 'id': {id:?} is not a UUID."
+            ))
+        })
 }

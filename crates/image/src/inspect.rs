@@ -49,7 +49,16 @@ impl Format {
 pub const DISK_FORMATS: &[&str] = &[
     "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
 ];
-pub const CONTAINER_FORMATS: &[&str] = &["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"];
+pub const CONTAINER_FORMATS: &[&str] = &[
+    "ami",
+    "ari",
+    "aki",
+    "bare",
+    "ovf",
+    "ova",
+    "docker",
+    "compressed",
+];
 
 fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
@@ -75,7 +84,9 @@ pub fn sniff(path: &Path) -> Result<Format> {
     let head = read_at(&mut f, 0, 4096).map_err(Error::internal)?;
     if head.starts_with(b"QFI\xfb") {
         if head.len() < 104 {
-            return Err(Error::bad_request("The image data is not a valid qcow2 file: its header is cut short."));
+            return Err(Error::bad_request(
+                "The image data is not a valid qcow2 file: its header is cut short.",
+            ));
         }
         let version = be32(&head, 4);
         let backing_offset = be64(&head, 8);
@@ -100,7 +111,8 @@ pub fn sniff(path: &Path) -> Result<Format> {
         let desc_sector = u64::from_le_bytes(head[28..36].try_into().unwrap_or_default());
         let desc_size = u64::from_le_bytes(head[36..44].try_into().unwrap_or_default());
         if desc_sector > 0 && desc_size > 0 && desc_size <= 2048 {
-            let desc = read_at(&mut f, desc_sector * 512, (desc_size * 512) as usize).map_err(Error::internal)?;
+            let desc = read_at(&mut f, desc_sector * 512, (desc_size * 512) as usize)
+                .map_err(Error::internal)?;
             vmdk_descriptor_is_self_contained(&String::from_utf8_lossy(&desc))?;
         }
         return Ok(Format::Vmdk);
@@ -141,7 +153,9 @@ pub fn sniff(path: &Path) -> Result<Format> {
 fn vmdk_descriptor_is_self_contained(desc: &str) -> Result<()> {
     for line in desc.lines().map(str::trim) {
         let kind = line.split_whitespace().nth(2).unwrap_or("");
-        let is_extent = ["RW ", "RDONLY ", "NOACCESS "].iter().any(|p| line.starts_with(p));
+        let is_extent = ["RW ", "RDONLY ", "NOACCESS "]
+            .iter()
+            .any(|p| line.starts_with(p));
         if is_extent && kind != "ZERO" && line.contains('"') {
             return Err(Error::bad_request(format!(
                 "The image is refused: it is a VMDK whose extent points at a file ({line}), which would make the \
@@ -198,19 +212,28 @@ pub async fn qemu_info(qemu_img: &str, path: &Path, format: Format) -> Result<In
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| Error::internal(format!("qemu-img info output: {e}")))?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| Error::internal(format!("qemu-img info output: {e}")))?;
     if v.get("backing-filename").is_some() {
-        return Err(Error::bad_request("The image is refused: it has a backing file."));
+        return Err(Error::bad_request(
+            "The image is refused: it has a backing file.",
+        ));
     }
     let data = &v["format-specific"]["data"];
     if data.get("data-file").is_some() {
-        return Err(Error::bad_request("The image is refused: it has an external data file."));
+        return Err(Error::bad_request(
+            "The image is refused: it has an external data file.",
+        ));
     }
     if let Some(extents) = data.get("extents").and_then(|e| e.as_array()) {
         let own = path.to_string_lossy();
-        if extents.iter().any(|e| e["filename"].as_str().is_some_and(|f| f != own)) {
-            return Err(Error::bad_request("The image is refused: it is a VMDK whose extents are other files."));
+        if extents
+            .iter()
+            .any(|e| e["filename"].as_str().is_some_and(|f| f != own))
+        {
+            return Err(Error::bad_request(
+                "The image is refused: it is a VMDK whose extents are other files.",
+            ));
         }
     }
     Ok(Info {
@@ -237,23 +260,35 @@ mod tests {
         let mut backing = h.clone();
         backing[15] = 200; // backing_file_offset
         backing[19] = 8; // backing_file_size
-        assert!(sniff(file(&backing).path()).unwrap_err().to_string().contains("backing file"));
+        assert!(sniff(file(&backing).path())
+            .unwrap_err()
+            .to_string()
+            .contains("backing file"));
         let mut data_file = h.clone();
         data_file[79] = 4; // incompatible_features bit 2
-        assert!(sniff(file(&data_file).path()).unwrap_err().to_string().contains("external data file"));
+        assert!(sniff(file(&data_file).path())
+            .unwrap_err()
+            .to_string()
+            .contains("external data file"));
     }
 
     #[test]
     fn vmdk_descriptors_naming_files_are_refused() {
         let desc = b"# Disk DescriptorFile\nversion=1\nRW 2048 FLAT \"/etc/shadow\" 0\n";
-        assert!(sniff(file(desc).path()).unwrap_err().to_string().contains("extents are separate files"));
+        assert!(sniff(file(desc).path())
+            .unwrap_err()
+            .to_string()
+            .contains("extents are separate files"));
         assert!(vmdk_descriptor_is_self_contained("RW 2048 FLAT \"other.vmdk\" 0").is_err());
         assert!(vmdk_descriptor_is_self_contained("RW 2048 ZERO").is_ok());
     }
 
     #[test]
     fn the_declared_format_must_match_the_bytes() {
-        assert!(agrees("qcow2", Format::Raw).unwrap_err().to_string().contains("The image data is raw but disk_format says qcow2"));
+        assert!(agrees("qcow2", Format::Raw)
+            .unwrap_err()
+            .to_string()
+            .contains("The image data is raw but disk_format says qcow2"));
         assert!(agrees("raw", Format::Qcow2).is_err());
         assert!(agrees("raw", Format::Raw).is_ok());
         assert!(agrees("raw", Format::Iso).is_ok());

@@ -101,14 +101,38 @@ pub struct ImageQuery {
 }
 
 pub const SORT_KEYS: &[&str] = &[
-    "name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at",
-    "visibility", "owner", "min_disk", "min_ram",
+    "name",
+    "status",
+    "container_format",
+    "disk_format",
+    "size",
+    "id",
+    "created_at",
+    "updated_at",
+    "visibility",
+    "owner",
+    "min_disk",
+    "min_ram",
 ];
 
 /// Attributes a client may never set.
 const READ_ONLY: &[&str] = &[
-    "id", "status", "checksum", "size", "virtual_size", "os_hash_algo", "os_hash_value", "owner",
-    "created_at", "updated_at", "file", "self", "schema", "direct_url", "locations", "stores",
+    "id",
+    "status",
+    "checksum",
+    "size",
+    "virtual_size",
+    "os_hash_algo",
+    "os_hash_value",
+    "owner",
+    "created_at",
+    "updated_at",
+    "file",
+    "self",
+    "schema",
+    "direct_url",
+    "locations",
+    "stores",
 ];
 
 #[derive(sqlx::FromRow)]
@@ -145,7 +169,9 @@ fn check_name(name: &Option<String>) -> Result<()> {
             )));
         }
         if n.chars().any(char::is_control) {
-            return Err(Error::bad_request("Invalid input for field 'name': control characters are not allowed."));
+            return Err(Error::bad_request(
+                "Invalid input for field 'name': control characters are not allowed.",
+            ));
         }
     }
     Ok(())
@@ -162,7 +188,10 @@ fn check_choice(field: &str, value: &Option<String>, allowed: &[&str]) -> Result
 }
 
 fn check_property(name: &str, value: &str) -> Result<()> {
-    if name.is_empty() || name.chars().count() > NAME_MAX || name.chars().any(|c| c.is_control() || c == '/') {
+    if name.is_empty()
+        || name.chars().count() > NAME_MAX
+        || name.chars().any(|c| c.is_control() || c == '/')
+    {
         return Err(Error::bad_request(format!(
             "Invalid property name {name:?}: 1 to {NAME_MAX} characters, no '/' or control characters."
         )));
@@ -178,14 +207,18 @@ fn check_property(name: &str, value: &str) -> Result<()> {
 
 pub(crate) fn check_tag(tag: &str) -> Result<()> {
     if tag.is_empty() || tag.chars().count() > NAME_MAX || tag.chars().any(char::is_control) {
-        return Err(Error::bad_request(format!("Invalid tag {tag:?}: 1 to {NAME_MAX} characters, no control characters.")));
+        return Err(Error::bad_request(format!(
+            "Invalid tag {tag:?}: 1 to {NAME_MAX} characters, no control characters."
+        )));
     }
     Ok(())
 }
 
 fn check_min(field: &str, v: i64) -> Result<()> {
     if v < 0 {
-        return Err(Error::bad_request(format!("Invalid input for field '{field}': it must be 0 or more.")));
+        return Err(Error::bad_request(format!(
+            "Invalid input for field '{field}': it must be 0 or more."
+        )));
     }
     Ok(())
 }
@@ -230,12 +263,16 @@ impl Images {
         match row.visibility.as_str() {
             "public" | "community" => Ok(true),
             "shared" => {
-                let Some(p) = ctx.project_id() else { return Ok(false) };
-                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM image_members WHERE image_id = $1 AND member_id = $2")
-                    .bind(&row.id)
-                    .bind(p)
-                    .fetch_one(&self.db.pool)
-                    .await?;
+                let Some(p) = ctx.project_id() else {
+                    return Ok(false);
+                };
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM image_members WHERE image_id = $1 AND member_id = $2",
+                )
+                .bind(&row.id)
+                .bind(p)
+                .fetch_one(&self.db.pool)
+                .await?;
                 Ok(n > 0)
             }
             _ => Ok(false),
@@ -271,9 +308,13 @@ impl Images {
         }
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let mut props: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        let mut sql = Sql::new("SELECT image_id, name, value FROM image_properties WHERE image_id IN ");
+        let mut sql =
+            Sql::new("SELECT image_id, name, value FROM image_properties WHERE image_id IN ");
         sql.in_list(ids.iter().copied());
-        for (i, n, v) in sql.fetch_all::<(String, String, String), _>(&self.db.pool).await? {
+        for (i, n, v) in sql
+            .fetch_all::<(String, String, String), _>(&self.db.pool)
+            .await?
+        {
             props.entry(i).or_default().insert(n, v);
         }
         let mut tags: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -310,7 +351,10 @@ impl Images {
     }
 
     async fn one(&self, row: ImageRow) -> Result<Image> {
-        self.view(vec![row]).await?.pop().ok_or_else(|| Error::internal("image view lost its row"))
+        self.view(vec![row])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::internal("image view lost its row"))
     }
 
     /// Create an image record in the caller's project (status `queued`, no data yet).
@@ -320,14 +364,20 @@ impl Images {
             .ok_or_else(|| Error::forbidden("Creating an image needs a project-scoped token."))?
             .to_string();
         if !ctx.can_write_project() {
-            return Err(Error::forbidden("Creating an image needs the member or admin role in the project."));
+            return Err(Error::forbidden(
+                "Creating an image needs the member or admin role in the project.",
+            ));
         }
         check_name(&new.name)?;
         let visibility = new.visibility.clone().unwrap_or_else(|| "shared".into());
         check_choice("visibility", &Some(visibility.clone()), VISIBILITIES)?;
         check_publish(ctx, &visibility)?;
         check_choice("disk_format", &new.disk_format, inspect::DISK_FORMATS)?;
-        check_choice("container_format", &new.container_format, inspect::CONTAINER_FORMATS)?;
+        check_choice(
+            "container_format",
+            &new.container_format,
+            inspect::CONTAINER_FORMATS,
+        )?;
         check_min("min_disk", new.min_disk)?;
         check_min("min_ram", new.min_ram)?;
         for t in &new.tags {
@@ -379,7 +429,9 @@ impl Images {
                 .bind(t)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| ferrostack_core::error::unique_or(e, || format!("Tag {t} is given twice.")))?;
+                .map_err(|e| {
+                    ferrostack_core::error::unique_or(e, || format!("Tag {t} is given twice."))
+                })?;
         }
         for (k, v) in &new.properties {
             sqlx::query("INSERT INTO image_properties (image_id, name, value) VALUES ($1, $2, $3)")
@@ -407,11 +459,18 @@ impl Images {
         sql.and_eq("status", q.status.clone().map(Arg::Text));
         sql.and_eq("owner", q.owner.clone().map(Arg::Text));
         sql.and_eq("disk_format", q.disk_format.clone().map(Arg::Text));
-        sql.and_eq("container_format", q.container_format.clone().map(Arg::Text));
+        sql.and_eq(
+            "container_format",
+            q.container_format.clone().map(Arg::Text),
+        );
         if !q.hidden {
             sql.push(" AND hidden = 0");
         }
-        check_choice("visibility", &q.visibility, &["public", "private", "shared", "community", "all"])?;
+        check_choice(
+            "visibility",
+            &q.visibility,
+            &["public", "private", "shared", "community", "all"],
+        )?;
         let project = ctx.project_id().unwrap_or("").to_string();
         // Which images a listing shows (Glance's rules): without a visibility filter,
         // public ones, the project's own, and shared ones it accepted; community images
@@ -431,18 +490,21 @@ impl Images {
                 }
             }
             None => {
-                sql.push(" AND (visibility = 'public' OR owner = ").bind(Arg::Text(project.clone()));
+                sql.push(" AND (visibility = 'public' OR owner = ")
+                    .bind(Arg::Text(project.clone()));
                 sql.push(" OR id IN (SELECT image_id FROM image_members WHERE member_id = ")
                     .bind(Arg::Text(project.clone()));
                 sql.push(" AND status = 'accepted'))");
             }
         }
         for t in &q.tags {
-            sql.push(" AND id IN (SELECT image_id FROM image_tags WHERE tag = ").bind(Arg::Text(t.clone()));
+            sql.push(" AND id IN (SELECT image_id FROM image_tags WHERE tag = ")
+                .bind(Arg::Text(t.clone()));
             sql.push(")");
         }
         for (k, v) in &q.properties {
-            sql.push(" AND id IN (SELECT image_id FROM image_properties WHERE name = ").bind(Arg::Text(k.clone()));
+            sql.push(" AND id IN (SELECT image_id FROM image_properties WHERE name = ")
+                .bind(Arg::Text(k.clone()));
             sql.push(" AND value = ").bind(Arg::Text(v.clone()));
             sql.push(")");
         }
@@ -459,7 +521,9 @@ impl Images {
                 )));
             }
             if d != "asc" && d != "desc" {
-                return Err(Error::bad_request(format!("Invalid sort direction {d:?}; use asc or desc.")));
+                return Err(Error::bad_request(format!(
+                    "Invalid sort direction {d:?}; use asc or desc."
+                )));
             }
             order.push(format!("{k} {d}"));
         }
@@ -471,10 +535,9 @@ impl Images {
         // Paging by marker over the sorted, filtered list.
         let start = match &q.marker {
             Some(m) => {
-                rows.iter()
-                    .position(|r| &r.id == m)
-                    .ok_or_else(|| Error::bad_request(format!("Invalid marker: image {m} is not in this listing.")))?
-                    + 1
+                rows.iter().position(|r| &r.id == m).ok_or_else(|| {
+                    Error::bad_request(format!("Invalid marker: image {m} is not in this listing."))
+                })? + 1
             }
             None => 0,
         };
@@ -496,7 +559,9 @@ impl Images {
                 Patch::Remove(p) => (p, None, true, false),
             };
             if READ_ONLY.contains(&path.as_str()) {
-                return Err(Error::forbidden(format!("Attribute '{path}' is read-only.")));
+                return Err(Error::forbidden(format!(
+                    "Attribute '{path}' is read-only."
+                )));
             }
             let text = |v: &Option<serde_json::Value>| -> Result<Option<String>> {
                 match v {
@@ -509,22 +574,35 @@ impl Images {
             };
             let flag = |v: &Option<serde_json::Value>| -> Result<bool> {
                 v.as_ref().and_then(|v| v.as_bool()).ok_or_else(|| {
-                    Error::bad_request(format!("Invalid value for '{path}': it must be true or false."))
+                    Error::bad_request(format!(
+                        "Invalid value for '{path}': it must be true or false."
+                    ))
                 })
             };
             let int = |v: &Option<serde_json::Value>| -> Result<i64> {
                 let n = v.as_ref().and_then(|v| v.as_i64()).ok_or_else(|| {
-                    Error::bad_request(format!("Invalid value for '{path}': it must be a whole number."))
+                    Error::bad_request(format!(
+                        "Invalid value for '{path}': it must be a whole number."
+                    ))
                 })?;
                 check_min(&path, n)?;
                 Ok(n)
             };
             let core = [
-                "name", "visibility", "protected", "os_hidden", "min_disk", "min_ram", "disk_format",
-                "container_format", "tags",
+                "name",
+                "visibility",
+                "protected",
+                "os_hidden",
+                "min_disk",
+                "min_ram",
+                "disk_format",
+                "container_format",
+                "tags",
             ];
             if remove && core.contains(&path.as_str()) {
-                return Err(Error::forbidden(format!("Attribute '{path}' cannot be removed; replace it instead.")));
+                return Err(Error::forbidden(format!(
+                    "Attribute '{path}' cannot be removed; replace it instead."
+                )));
             }
             match path.as_str() {
                 "name" => {
@@ -560,7 +638,11 @@ impl Images {
                 "tags" => {
                     let list: Vec<String> = value
                         .and_then(|v| serde_json::from_value(v).ok())
-                        .ok_or_else(|| Error::bad_request("Invalid value for 'tags': it must be a list of strings."))?;
+                        .ok_or_else(|| {
+                            Error::bad_request(
+                                "Invalid value for 'tags': it must be a list of strings.",
+                            )
+                        })?;
                     for t in &list {
                         check_tag(t)?;
                     }
@@ -571,7 +653,9 @@ impl Images {
                 prop => {
                     if remove {
                         if img.properties.remove(prop).is_none() {
-                            return Err(Error::conflict(format!("Property {prop} does not exist.")));
+                            return Err(Error::conflict(format!(
+                                "Property {prop} does not exist."
+                            )));
                         }
                     } else {
                         if replace && !img.properties.contains_key(prop) {
@@ -580,7 +664,9 @@ impl Images {
                             )));
                         }
                         let v = text(&value)?.ok_or_else(|| {
-                            Error::bad_request(format!("Invalid value for '{prop}': it must be a string."))
+                            Error::bad_request(format!(
+                                "Invalid value for '{prop}': it must be a string."
+                            ))
                         })?;
                         check_property(prop, &v)?;
                         img.properties.insert(prop.to_string(), v);
@@ -611,7 +697,10 @@ impl Images {
         .bind(&now)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM image_tags WHERE image_id = $1").bind(&img.id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM image_tags WHERE image_id = $1")
+            .bind(&img.id)
+            .execute(&mut *tx)
+            .await?;
         for t in &img.tags {
             sqlx::query("INSERT INTO image_tags (image_id, tag) VALUES ($1, $2)")
                 .bind(&img.id)
@@ -619,7 +708,10 @@ impl Images {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("DELETE FROM image_properties WHERE image_id = $1").bind(&img.id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM image_properties WHERE image_id = $1")
+            .bind(&img.id)
+            .execute(&mut *tx)
+            .await?;
         for (k, v) in &img.properties {
             sqlx::query("INSERT INTO image_properties (image_id, name, value) VALUES ($1, $2, $3)")
                 .bind(&img.id)
@@ -647,7 +739,10 @@ impl Images {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("DELETE FROM images WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM images WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.remove_data(id).await;
         Ok(())
@@ -656,21 +751,25 @@ impl Images {
     /// Bytes the project's images hold.
     async fn used_bytes(&self, owner: &str) -> Result<i64> {
         // SUM of BIGINT is NUMERIC on PostgreSQL, which the Any driver cannot decode.
-        let n: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM images WHERE owner = $1")
-            .bind(owner)
-            .fetch_one(&self.db.pool)
-            .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM images WHERE owner = $1",
+        )
+        .bind(owner)
+        .fetch_one(&self.db.pool)
+        .await?;
         Ok(n)
     }
 
     async fn set_status(&self, id: &str, from: &str, to: &str) -> Result<bool> {
-        let r = sqlx::query("UPDATE images SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2")
-            .bind(id)
-            .bind(from)
-            .bind(to)
-            .bind(time::to_db(&time::now()))
-            .execute(&self.db.pool)
-            .await?;
+        let r = sqlx::query(
+            "UPDATE images SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
+        )
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(time::to_db(&time::now()))
+        .execute(&self.db.pool)
+        .await?;
         Ok(r.rows_affected() == 1)
     }
 }
@@ -687,9 +786,9 @@ pub struct Usage {
 impl Images {
     /// The caller's project's image count and bytes against its quotas.
     pub async fn project_usage(&self, ctx: &Ctx) -> Result<Usage> {
-        let project = ctx
-            .project_id()
-            .ok_or_else(|| Error::forbidden("Usage is counted per project: choose a project first."))?;
+        let project = ctx.project_id().ok_or_else(|| {
+            Error::forbidden("Usage is counted per project: choose a project first.")
+        })?;
         let images: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM images WHERE owner = $1")
             .bind(project)
             .fetch_one(&self.db.pool)

@@ -29,12 +29,18 @@ impl From<MemberRow> for ImageMember {
     }
 }
 
-const MEMBER_COLUMNS: &str = "SELECT image_id, member_id, status, created_at, updated_at FROM image_members";
+const MEMBER_COLUMNS: &str =
+    "SELECT image_id, member_id, status, created_at, updated_at FROM image_members";
 
 impl Images {
     /// Offer a shared image to another project (the owner or an admin); the member
     /// starts `pending` until that project accepts.
-    pub async fn member_add(&self, ctx: &Ctx, image_id: &str, member_id: &str) -> Result<ImageMember> {
+    pub async fn member_add(
+        &self,
+        ctx: &Ctx,
+        image_id: &str,
+        member_id: &str,
+    ) -> Result<ImageMember> {
         let row = self.writable_row(ctx, image_id).await?;
         if row.visibility != "shared" {
             return Err(Error::forbidden(format!(
@@ -42,11 +48,18 @@ impl Images {
                 row.visibility
             )));
         }
-        if member_id.is_empty() || member_id.len() > 64 || !member_id.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(Error::bad_request(format!("Invalid input for field 'member': {member_id:?} is not a project id.")));
+        if member_id.is_empty()
+            || member_id.len() > 64
+            || !member_id.chars().all(|c| c.is_ascii_graphic())
+        {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field 'member': {member_id:?} is not a project id."
+            )));
         }
         if member_id == row.owner {
-            return Err(Error::bad_request("The image's own project cannot be a member of it."));
+            return Err(Error::bad_request(
+                "The image's own project cannot be a member of it.",
+            ));
         }
         let now = time::to_db(&time::now());
         sqlx::query("INSERT INTO image_members (image_id, member_id, status, created_at, updated_at) VALUES ($1, $2, 'pending', $3, $3)")
@@ -65,39 +78,57 @@ impl Images {
     /// member project.
     pub async fn member_list(&self, ctx: &Ctx, image_id: &str) -> Result<Vec<ImageMember>> {
         let row = self.visible_row(ctx, image_id).await?;
-        let rows: Vec<MemberRow> = if ctx.is_admin() || ctx.project_id() == Some(row.owner.as_str()) {
-            sqlx::query_as(&format!("{MEMBER_COLUMNS} WHERE image_id = $1 ORDER BY member_id"))
-                .bind(image_id)
-                .fetch_all(&self.db.pool)
-                .await?
+        let rows: Vec<MemberRow> = if ctx.is_admin() || ctx.project_id() == Some(row.owner.as_str())
+        {
+            sqlx::query_as(&format!(
+                "{MEMBER_COLUMNS} WHERE image_id = $1 ORDER BY member_id"
+            ))
+            .bind(image_id)
+            .fetch_all(&self.db.pool)
+            .await?
         } else {
-            sqlx::query_as(&format!("{MEMBER_COLUMNS} WHERE image_id = $1 AND member_id = $2"))
-                .bind(image_id)
-                .bind(ctx.project_id().unwrap_or(""))
-                .fetch_all(&self.db.pool)
-                .await?
+            sqlx::query_as(&format!(
+                "{MEMBER_COLUMNS} WHERE image_id = $1 AND member_id = $2"
+            ))
+            .bind(image_id)
+            .bind(ctx.project_id().unwrap_or(""))
+            .fetch_all(&self.db.pool)
+            .await?
         };
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    pub async fn member_get(&self, ctx: &Ctx, image_id: &str, member_id: &str) -> Result<ImageMember> {
+    pub async fn member_get(
+        &self,
+        ctx: &Ctx,
+        image_id: &str,
+        member_id: &str,
+    ) -> Result<ImageMember> {
         let row = self.visible_row(ctx, image_id).await?;
         let mine = ctx.project_id() == Some(member_id);
         if !(ctx.is_admin() || mine || ctx.project_id() == Some(row.owner.as_str())) {
             return Err(Error::not_found("image member", member_id));
         }
-        sqlx::query_as::<_, MemberRow>(&format!("{MEMBER_COLUMNS} WHERE image_id = $1 AND member_id = $2"))
-            .bind(image_id)
-            .bind(member_id)
-            .fetch_optional(&self.db.pool)
-            .await?
-            .map(Into::into)
-            .ok_or_else(|| Error::not_found("image member", member_id))
+        sqlx::query_as::<_, MemberRow>(&format!(
+            "{MEMBER_COLUMNS} WHERE image_id = $1 AND member_id = $2"
+        ))
+        .bind(image_id)
+        .bind(member_id)
+        .fetch_optional(&self.db.pool)
+        .await?
+        .map(Into::into)
+        .ok_or_else(|| Error::not_found("image member", member_id))
     }
 
     /// Accept, reject (or return to pending) an image offered to the caller's project.
     /// Only that project decides; the owner cannot accept for it.
-    pub async fn member_update(&self, ctx: &Ctx, image_id: &str, member_id: &str, status: &str) -> Result<ImageMember> {
+    pub async fn member_update(
+        &self,
+        ctx: &Ctx,
+        image_id: &str,
+        member_id: &str,
+        status: &str,
+    ) -> Result<ImageMember> {
         self.member_get(ctx, image_id, member_id).await?;
         if !MEMBER_STATUSES.contains(&status) {
             return Err(Error::bad_request(format!(
@@ -162,7 +193,11 @@ impl Images {
     /// Deactivate (data no longer downloadable by non-admins) or reactivate an image.
     pub async fn image_set_active(&self, ctx: &Ctx, image_id: &str, active: bool) -> Result<()> {
         let row = self.writable_row(ctx, image_id).await?;
-        let (from, to) = if active { ("deactivated", "active") } else { ("active", "deactivated") };
+        let (from, to) = if active {
+            ("deactivated", "active")
+        } else {
+            ("active", "deactivated")
+        };
         if row.status == to {
             return Ok(());
         }

@@ -15,7 +15,8 @@ use ferrostack_types::image::Image;
 use crate::{inspect, new_part_name, Images};
 
 /// An upload body: chunks of bytes, or the error that cut it short.
-pub type UploadBody = std::pin::Pin<Box<dyn Stream<Item = std::result::Result<Bytes, String>> + Send>>;
+pub type UploadBody =
+    std::pin::Pin<Box<dyn Stream<Item = std::result::Result<Bytes, String>> + Send>>;
 
 impl Images {
     fn staging(&self) -> PathBuf {
@@ -32,24 +33,36 @@ impl Images {
     /// files no image row claims are removed.
     pub(crate) async fn recover(&self) -> Result<()> {
         let staging = self.staging();
-        tokio::fs::create_dir_all(&staging).await.map_err(Error::internal)?;
-        let mut dir = tokio::fs::read_dir(&staging).await.map_err(Error::internal)?;
+        tokio::fs::create_dir_all(&staging)
+            .await
+            .map_err(Error::internal)?;
+        let mut dir = tokio::fs::read_dir(&staging)
+            .await
+            .map_err(Error::internal)?;
         while let Some(e) = dir.next_entry().await.map_err(Error::internal)? {
             tracing::warn!(file = %e.path().display(), "removing a partial image upload left by a crash");
             let _ = tokio::fs::remove_file(e.path()).await;
         }
-        let killed = sqlx::query("UPDATE images SET status = 'killed', updated_at = $1 WHERE status = 'saving'")
-            .bind(time::to_db(&time::now()))
-            .execute(&self.db.pool)
-            .await?
-            .rows_affected();
+        let killed = sqlx::query(
+            "UPDATE images SET status = 'killed', updated_at = $1 WHERE status = 'saving'",
+        )
+        .bind(time::to_db(&time::now()))
+        .execute(&self.db.pool)
+        .await?
+        .rows_affected();
         if killed > 0 {
-            tracing::warn!(killed, "uploads interrupted by a restart: those images are now 'killed'");
+            tracing::warn!(
+                killed,
+                "uploads interrupted by a restart: those images are now 'killed'"
+            );
         }
-        let kept: Vec<String> = sqlx::query_scalar("SELECT id FROM images WHERE status IN ('active', 'deactivated')")
-            .fetch_all(&self.db.pool)
-            .await?;
-        let mut dir = tokio::fs::read_dir(&self.cfg.dir).await.map_err(Error::internal)?;
+        let kept: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM images WHERE status IN ('active', 'deactivated')")
+                .fetch_all(&self.db.pool)
+                .await?;
+        let mut dir = tokio::fs::read_dir(&self.cfg.dir)
+            .await
+            .map_err(Error::internal)?;
         while let Some(e) = dir.next_entry().await.map_err(Error::internal)? {
             let name = e.file_name().to_string_lossy().into_owned();
             if name != "staging" && !kept.contains(&name) {
@@ -76,14 +89,17 @@ impl Images {
                 row.status
             )));
         }
-        let (Some(disk_format), Some(_)) = (row.disk_format.clone(), row.container_format.clone()) else {
+        let (Some(disk_format), Some(_)) = (row.disk_format.clone(), row.container_format.clone())
+        else {
             return Err(Error::bad_request(
                 "Set disk_format and container_format before uploading the image's data.",
             ));
         };
         let room = self.cfg.quota_bytes - self.used_bytes(&row.owner).await?;
         if !self.set_status(id, "queued", "saving").await? {
-            return Err(Error::conflict(format!("Image {id} is already receiving data.")));
+            return Err(Error::conflict(format!(
+                "Image {id} is already receiving data."
+            )));
         }
         let part = self.staging().join(new_part_name(id));
         match self.receive(&part, body, room).await {
@@ -97,7 +113,8 @@ impl Images {
             },
             Err((e, cut)) => {
                 let _ = tokio::fs::remove_file(&part).await;
-                self.set_status(id, "saving", if cut { "killed" } else { "queued" }).await?;
+                self.set_status(id, "saving", if cut { "killed" } else { "queued" })
+                    .await?;
                 Err(e)
             }
         }
@@ -105,12 +122,20 @@ impl Images {
 
     /// Write the body to `part`, hashing on the way, then fsync. Errors say whether
     /// the connection was cut (true) or the data refused (false).
-    async fn receive(&self, part: &Path, mut body: UploadBody, room: i64) -> std::result::Result<Received, (Error, bool)> {
+    async fn receive(
+        &self,
+        part: &Path,
+        mut body: UploadBody,
+        room: i64,
+    ) -> std::result::Result<Received, (Error, bool)> {
         let mut opts = tokio::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
         opts.mode(0o600);
-        let mut f = opts.open(part).await.map_err(|e| (Error::internal(e), false))?;
+        let mut f = opts
+            .open(part)
+            .await
+            .map_err(|e| (Error::internal(e), false))?;
         // The two digests run on their own threads, fed the same chunks (Bytes clones are
         // reference counts), so hashing overlaps with receiving and writing instead of
         // adding to it: on 2 cores this took 1 GiB uploads from ~230 to ~380 MiB/s (docs/benchmarks.md).
@@ -119,7 +144,12 @@ impl Images {
         let mut size: i64 = 0;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| {
-                (Error::bad_request(format!("The upload was cut short: {e}. The image is now killed.")), true)
+                (
+                    Error::bad_request(format!(
+                        "The upload was cut short: {e}. The image is now killed."
+                    )),
+                    true,
+                )
             })?;
             size += chunk.len() as i64;
             if size > room {
@@ -133,10 +163,14 @@ impl Images {
             }
             md5.feed(chunk.clone()).await;
             sha.feed(chunk.clone()).await;
-            f.write_all(&chunk).await.map_err(|e| (Error::internal(e), false))?;
+            f.write_all(&chunk)
+                .await
+                .map_err(|e| (Error::internal(e), false))?;
         }
         f.flush().await.map_err(|e| (Error::internal(e), false))?;
-        f.sync_all().await.map_err(|e| (Error::internal(e), false))?;
+        f.sync_all()
+            .await
+            .map_err(|e| (Error::internal(e), false))?;
         let (md5, sha512) = (md5.finish().await, sha.finish().await);
         Ok(Received {
             size,
@@ -145,7 +179,13 @@ impl Images {
         })
     }
 
-    async fn vet_and_activate(&self, id: &str, part: &Path, disk_format: &str, got: Received) -> Result<()> {
+    async fn vet_and_activate(
+        &self,
+        id: &str,
+        part: &Path,
+        disk_format: &str,
+        got: Received,
+    ) -> Result<()> {
         let path = part.to_path_buf();
         let found = tokio::task::spawn_blocking(move || inspect::sniff(&path))
             .await
@@ -158,7 +198,9 @@ impl Images {
             _ => info.virtual_size.or(Some(got.size)),
         };
         let dest = self.data_path(id);
-        tokio::fs::rename(part, &dest).await.map_err(Error::internal)?;
+        tokio::fs::rename(part, &dest)
+            .await
+            .map_err(Error::internal)?;
         // The rename is durable only once the directory is synced.
         if let Ok(d) = tokio::fs::File::open(&self.cfg.dir).await {
             let _ = d.sync_all().await;
@@ -234,6 +276,8 @@ impl Hasher {
     /// Close the feed and wait for the digest.
     async fn finish(self) -> Result<String> {
         drop(self.tx);
-        self.done.await.map_err(|_| Error::internal("a digest thread stopped"))
+        self.done
+            .await
+            .map_err(|_| Error::internal("a digest thread stopped"))
     }
 }

@@ -34,11 +34,13 @@ impl From<Error> for GlanceError {
 
 impl IntoResponse for GlanceError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let Error::Internal(detail) = &self.0 {
             tracing::error!(detail = %detail, "internal error");
         }
-        let body = json!({"code": status.as_u16(), "title": title(status), "message": self.0.to_string()});
+        let body =
+            json!({"code": status.as_u16(), "title": title(status), "message": self.0.to_string()});
         (status, Json(body)).into_response()
     }
 }
@@ -52,9 +54,18 @@ pub fn router() -> Router<AppState> {
         .route("/v2/images", get(list).post(create))
         .route("/v2/images/{id}", get(show).patch(update).delete(delete))
         .route("/v2/images/{id}/file", get(download).put(upload))
-        .route("/v2/images/{id}/members", get(members_list).post(member_create))
-        .route("/v2/images/{id}/members/{member}", get(member_show).put(member_update).delete(member_delete))
-        .route("/v2/images/{id}/tags/{tag}", put(tag_put).delete(tag_delete))
+        .route(
+            "/v2/images/{id}/members",
+            get(members_list).post(member_create),
+        )
+        .route(
+            "/v2/images/{id}/members/{member}",
+            get(member_show).put(member_update).delete(member_delete),
+        )
+        .route(
+            "/v2/images/{id}/tags/{tag}",
+            put(tag_put).delete(tag_delete),
+        )
         .route("/v2/images/{id}/actions/deactivate", post(deactivate))
         .route("/v2/images/{id}/actions/reactivate", post(reactivate))
         .route("/v2/schemas/member", get(schema_member))
@@ -76,7 +87,9 @@ async fn versions(State(s): State<AppState>) -> Response {
 
 fn glance_time(t: &str) -> String {
     // Glance shows whole seconds: 2026-11-24T10:00:00Z.
-    t.get(..19).map(|s| format!("{s}Z")).unwrap_or_else(|| t.to_string())
+    t.get(..19)
+        .map(|s| format!("{s}Z"))
+        .unwrap_or_else(|| t.to_string())
 }
 
 pub fn view(i: &Image) -> Value {
@@ -104,7 +117,9 @@ fn string_field(m: &mut Map<String, Value>, key: &str) -> Result<Option<String>,
     match m.remove(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(Error::bad_request(format!("Invalid input for field '{key}': {other} is not a string."))),
+        Some(other) => Err(Error::bad_request(format!(
+            "Invalid input for field '{key}': {other} is not a string."
+        ))),
     }
 }
 
@@ -112,20 +127,28 @@ fn bool_field(m: &mut Map<String, Value>, key: &str) -> Result<bool, Error> {
     match m.remove(key) {
         None => Ok(false),
         Some(Value::Bool(b)) => Ok(b),
-        Some(other) => Err(Error::bad_request(format!("Invalid input for field '{key}': {other} is not true or false."))),
+        Some(other) => Err(Error::bad_request(format!(
+            "Invalid input for field '{key}': {other} is not true or false."
+        ))),
     }
 }
 
 fn int_field(m: &mut Map<String, Value>, key: &str) -> Result<i64, Error> {
     match m.remove(key) {
         None => Ok(0),
-        Some(v) => v
-            .as_i64()
-            .ok_or_else(|| Error::bad_request(format!("Invalid input for field '{key}': {v} is not a whole number."))),
+        Some(v) => v.as_i64().ok_or_else(|| {
+            Error::bad_request(format!(
+                "Invalid input for field '{key}': {v} is not a whole number."
+            ))
+        }),
     }
 }
 
-async fn create(State(s): State<AppState>, Authed(ctx): Authed, body: axum::body::Bytes) -> GResult<Response> {
+async fn create(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    body: axum::body::Bytes,
+) -> GResult<Response> {
     let mut m: Map<String, Value> = parse_json(&body)?;
     let mut new = NewImage {
         id: string_field(&mut m, "id")?,
@@ -140,8 +163,9 @@ async fn create(State(s): State<AppState>, Authed(ctx): Authed, body: axum::body
         ..Default::default()
     };
     if let Some(tags) = m.remove("tags") {
-        new.tags = serde_json::from_value(tags)
-            .map_err(|_| Error::bad_request("Invalid input for field 'tags': it must be a list of strings."))?;
+        new.tags = serde_json::from_value(tags).map_err(|_| {
+            Error::bad_request("Invalid input for field 'tags': it must be a list of strings.")
+        })?;
     }
     for (k, v) in m {
         match v {
@@ -164,11 +188,19 @@ async fn create(State(s): State<AppState>, Authed(ctx): Authed, body: axum::body
     Ok(resp)
 }
 
-async fn show(State(s): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> GResult<Json<Value>> {
+async fn show(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> GResult<Json<Value>> {
     Ok(Json(view(&s.images.image_get(&ctx, &id).await?)))
 }
 
-async fn list(State(s): State<AppState>, Authed(ctx): Authed, RawQuery(raw): RawQuery) -> GResult<Json<Value>> {
+async fn list(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    RawQuery(raw): RawQuery,
+) -> GResult<Json<Value>> {
     let pairs = Filters::pairs(raw.as_deref());
     let mut q = ImageQuery::default();
     let (mut keys, mut dirs) = (Vec::new(), Vec::new());
@@ -185,7 +217,9 @@ async fn list(State(s): State<AppState>, Authed(ctx): Authed, RawQuery(raw): Raw
             "marker" => q.marker = Some(v.clone()),
             "limit" => {
                 q.limit = Some(v.parse().map_err(|_| {
-                    Error::bad_request(format!("Invalid limit {v:?}: it must be a whole number of 0 or more."))
+                    Error::bad_request(format!(
+                        "Invalid limit {v:?}: it must be a whole number of 0 or more."
+                    ))
                 })?)
             }
             "sort_key" => keys.extend(v.split(',').map(str::to_string)),
@@ -201,7 +235,11 @@ async fn list(State(s): State<AppState>, Authed(ctx): Authed, RawQuery(raw): Raw
         }
     }
     for (i, k) in keys.iter().enumerate() {
-        let d = dirs.get(i).or(dirs.last()).cloned().unwrap_or_else(|| "desc".into());
+        let d = dirs
+            .get(i)
+            .or(dirs.last())
+            .cloned()
+            .unwrap_or_else(|| "desc".into());
         q.sort.push((k.clone(), d));
     }
     if keys.is_empty() && !dirs.is_empty() && q.sort.is_empty() {
@@ -235,7 +273,9 @@ async fn list(State(s): State<AppState>, Authed(ctx): Authed, RawQuery(raw): Raw
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' | b',' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' | b',' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -248,7 +288,10 @@ async fn update(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> GResult<Json<Value>> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !ct.starts_with("application/openstack-images-v2.1-json-patch")
         && !ct.starts_with("application/openstack-images-v2.0-json-patch")
     {
@@ -265,7 +308,9 @@ async fn update(
         let path = path
             .strip_prefix('/')
             .filter(|p| !p.is_empty() && !p.contains('/'))
-            .ok_or_else(|| Error::bad_request(format!("Invalid path {path:?}: it must be /<attribute>.")))?
+            .ok_or_else(|| {
+                Error::bad_request(format!("Invalid path {path:?}: it must be /<attribute>."))
+            })?
             .replace("~1", "/")
             .replace("~0", "~");
         let value = op.remove("value");
@@ -274,7 +319,9 @@ async fn update(
             ("replace", Some(v)) => Patch::Replace(path, v),
             ("remove", _) => Patch::Remove(path),
             ("add" | "replace", None) => {
-                return Err(GlanceError(Error::bad_request(format!("Operation {kind} on /{path} needs a 'value'."))))
+                return Err(GlanceError(Error::bad_request(format!(
+                    "Operation {kind} on /{path} needs a 'value'."
+                ))))
             }
             (other, _) => {
                 return Err(GlanceError(Error::bad_request(format!(
@@ -286,7 +333,11 @@ async fn update(
     Ok(Json(view(&s.images.image_update(&ctx, &id, patch).await?)))
 }
 
-async fn delete(State(s): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> GResult<StatusCode> {
+async fn delete(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> GResult<StatusCode> {
     s.images.image_delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -298,7 +349,10 @@ async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> GResult<StatusCode> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !ct.is_empty() && !ct.starts_with("application/octet-stream") {
         return Err(GlanceError(Error::bad_request(format!(
             "Unsupported Content-Type {ct:?} for image data: send application/octet-stream."
@@ -322,7 +376,10 @@ fn range(h: &str, len: u64) -> Option<(u64, u64)> {
             (len.checked_sub(n.min(len))?, len.checked_sub(1)?)
         }
         (a, "") => (a.parse().ok()?, len.checked_sub(1)?),
-        (a, b) => (a.parse().ok()?, b.parse::<u64>().ok()?.min(len.saturating_sub(1))),
+        (a, b) => (
+            a.parse().ok()?,
+            b.parse::<u64>().ok()?.min(len.saturating_sub(1)),
+        ),
     };
     (start <= end && end < len).then_some((start, end))
 }
@@ -342,13 +399,19 @@ async fn download(
         .map_err(|e| Error::internal(format!("image {id}: data file missing: {e}")))?;
     let len = f.metadata().await.map_err(Error::internal)?.len();
     let mut resp_headers = HeaderMap::new();
-    resp_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    resp_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     resp_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let (status, start, count) = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(r) => match range(r, len) {
             Some((a, b)) => {
                 let cr = format!("bytes {a}-{b}/{len}");
-                resp_headers.insert(header::CONTENT_RANGE, HeaderValue::from_str(&cr).map_err(Error::internal)?);
+                resp_headers.insert(
+                    header::CONTENT_RANGE,
+                    HeaderValue::from_str(&cr).map_err(Error::internal)?,
+                );
                 (StatusCode::PARTIAL_CONTENT, a, b - a + 1)
             }
             None => {
@@ -365,15 +428,24 @@ async fn download(
             }
         },
         None => {
-            if let Some(md5) = img.checksum.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+            if let Some(md5) = img
+                .checksum
+                .as_deref()
+                .and_then(|c| HeaderValue::from_str(c).ok())
+            {
                 resp_headers.insert("content-md5", md5);
             }
             (StatusCode::OK, 0, len)
         }
     };
-    f.seek(std::io::SeekFrom::Start(start)).await.map_err(Error::internal)?;
+    f.seek(std::io::SeekFrom::Start(start))
+        .await
+        .map_err(Error::internal)?;
     resp_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
-    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(f.take(count), 1024 * 1024));
+    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+        f.take(count),
+        1024 * 1024,
+    ));
     Ok((status, resp_headers, body).into_response())
 }
 
@@ -381,23 +453,56 @@ fn core_schema() -> BTreeMap<&'static str, Value> {
     let s = |t: &str| json!({"type": t});
     let n = |t: &str| json!({"type": [t, "null"]});
     BTreeMap::from([
-        ("id", json!({"type": "string", "pattern": "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$"})),
+        (
+            "id",
+            json!({"type": "string", "pattern": "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$"}),
+        ),
         ("name", n("string")),
-        ("status", json!({"type": "string", "readOnly": true, "enum": ["queued", "saving", "active", "killed", "deleted", "uploading", "importing", "pending_delete", "deactivated"]})),
-        ("visibility", json!({"type": "string", "enum": ["community", "public", "private", "shared"]})),
+        (
+            "status",
+            json!({"type": "string", "readOnly": true, "enum": ["queued", "saving", "active", "killed", "deleted", "uploading", "importing", "pending_delete", "deactivated"]}),
+        ),
+        (
+            "visibility",
+            json!({"type": "string", "enum": ["community", "public", "private", "shared"]}),
+        ),
         ("protected", s("boolean")),
         ("os_hidden", s("boolean")),
-        ("checksum", json!({"type": ["string", "null"], "readOnly": true})),
-        ("os_hash_algo", json!({"type": ["string", "null"], "readOnly": true})),
-        ("os_hash_value", json!({"type": ["string", "null"], "readOnly": true})),
+        (
+            "checksum",
+            json!({"type": ["string", "null"], "readOnly": true}),
+        ),
+        (
+            "os_hash_algo",
+            json!({"type": ["string", "null"], "readOnly": true}),
+        ),
+        (
+            "os_hash_value",
+            json!({"type": ["string", "null"], "readOnly": true}),
+        ),
         ("owner", n("string")),
-        ("size", json!({"type": ["integer", "null"], "readOnly": true})),
-        ("virtual_size", json!({"type": ["integer", "null"], "readOnly": true})),
+        (
+            "size",
+            json!({"type": ["integer", "null"], "readOnly": true}),
+        ),
+        (
+            "virtual_size",
+            json!({"type": ["integer", "null"], "readOnly": true}),
+        ),
         ("min_ram", s("integer")),
         ("min_disk", s("integer")),
-        ("disk_format", json!({"type": ["null", "string"], "enum": [null, "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]})),
-        ("container_format", json!({"type": ["null", "string"], "enum": [null, "ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]})),
-        ("tags", json!({"type": "array", "items": {"type": "string", "maxLength": 255}})),
+        (
+            "disk_format",
+            json!({"type": ["null", "string"], "enum": [null, "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]}),
+        ),
+        (
+            "container_format",
+            json!({"type": ["null", "string"], "enum": [null, "ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]}),
+        ),
+        (
+            "tags",
+            json!({"type": "array", "items": {"type": "string", "maxLength": 255}}),
+        ),
         ("created_at", json!({"type": "string", "readOnly": true})),
         ("updated_at", json!({"type": "string", "readOnly": true})),
         ("self", json!({"type": "string", "readOnly": true})),
@@ -448,9 +553,15 @@ fn member_view(m: &ImageMember) -> Value {
     })
 }
 
-async fn members_list(State(s): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> GResult<Json<Value>> {
+async fn members_list(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> GResult<Json<Value>> {
     let list = s.images.member_list(&ctx, &id).await?;
-    Ok(Json(json!({"members": list.iter().map(member_view).collect::<Vec<_>>(), "schema": "/v2/schemas/members"})))
+    Ok(Json(
+        json!({"members": list.iter().map(member_view).collect::<Vec<_>>(), "schema": "/v2/schemas/members"}),
+    ))
 }
 
 async fn member_create(
@@ -460,8 +571,11 @@ async fn member_create(
     body: axum::body::Bytes,
 ) -> GResult<Json<Value>> {
     let mut m: Map<String, Value> = parse_json(&body)?;
-    let member = string_field(&mut m, "member")?.ok_or_else(|| Error::bad_request("The body needs 'member': a project id."))?;
-    Ok(Json(member_view(&s.images.member_add(&ctx, &id, &member).await?)))
+    let member = string_field(&mut m, "member")?
+        .ok_or_else(|| Error::bad_request("The body needs 'member': a project id."))?;
+    Ok(Json(member_view(
+        &s.images.member_add(&ctx, &id, &member).await?,
+    )))
 }
 
 async fn member_show(
@@ -469,7 +583,9 @@ async fn member_show(
     Authed(ctx): Authed,
     Path((id, member)): Path<(String, String)>,
 ) -> GResult<Json<Value>> {
-    Ok(Json(member_view(&s.images.member_get(&ctx, &id, &member).await?)))
+    Ok(Json(member_view(
+        &s.images.member_get(&ctx, &id, &member).await?,
+    )))
 }
 
 async fn member_update(
@@ -479,8 +595,12 @@ async fn member_update(
     body: axum::body::Bytes,
 ) -> GResult<Json<Value>> {
     let mut m: Map<String, Value> = parse_json(&body)?;
-    let status = string_field(&mut m, "status")?.ok_or_else(|| Error::bad_request("The body needs 'status': accepted, rejected or pending."))?;
-    Ok(Json(member_view(&s.images.member_update(&ctx, &id, &member, &status).await?)))
+    let status = string_field(&mut m, "status")?.ok_or_else(|| {
+        Error::bad_request("The body needs 'status': accepted, rejected or pending.")
+    })?;
+    Ok(Json(member_view(
+        &s.images.member_update(&ctx, &id, &member, &status).await?,
+    )))
 }
 
 async fn member_delete(
@@ -492,22 +612,38 @@ async fn member_delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn tag_put(State(s): State<AppState>, Authed(ctx): Authed, Path((id, tag)): Path<(String, String)>) -> GResult<StatusCode> {
+async fn tag_put(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, tag)): Path<(String, String)>,
+) -> GResult<StatusCode> {
     s.images.tag_add(&ctx, &id, &tag).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn tag_delete(State(s): State<AppState>, Authed(ctx): Authed, Path((id, tag)): Path<(String, String)>) -> GResult<StatusCode> {
+async fn tag_delete(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, tag)): Path<(String, String)>,
+) -> GResult<StatusCode> {
     s.images.tag_delete(&ctx, &id, &tag).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn deactivate(State(s): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> GResult<StatusCode> {
+async fn deactivate(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> GResult<StatusCode> {
     s.images.image_set_active(&ctx, &id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn reactivate(State(s): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> GResult<StatusCode> {
+async fn reactivate(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> GResult<StatusCode> {
     s.images.image_set_active(&ctx, &id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -528,5 +664,7 @@ fn member_schema() -> Value {
 }
 
 async fn schema_members() -> Json<Value> {
-    Json(json!({"name": "members", "properties": {"members": {"type": "array", "items": member_schema()}, "schema": {"type": "string"}}}))
+    Json(
+        json!({"name": "members", "properties": {"members": {"type": "array", "items": member_schema()}, "schema": {"type": "string"}}}),
+    )
 }

@@ -141,8 +141,14 @@ impl Api {
             ("host", "127.0.0.1:8080"),
             ("cookie", cookie),
         ];
-        self.raw(Method::POST, &format!("/api/{name}"), None, Some(body), &headers)
-            .await
+        self.raw(
+            Method::POST,
+            &format!("/api/{name}"),
+            None,
+            Some(body),
+            &headers,
+        )
+        .await
     }
 
     pub async fn raw(
