@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::identity::{group_members, identity_choices, list_groups, list_roles, runner, Op};
-use crate::kit::{val, Cell, DataTable, Dialog, Field, Kind, Refused, Row, Runner, RunnerDialog};
+use crate::identity::{list_groups, list_roles, runner, Op};
+use crate::identity_members::{MembersDialog, Of};
+use crate::kit::{val, Cell, DataTable, Dialog, Field, Kind, Refused, Row, RunnerDialog};
 
 fn named_fields(name: &str, description: &str, max: usize) -> Vec<Field> {
     vec![
@@ -95,7 +96,7 @@ pub fn GroupsPanel() -> impl IntoView {
                 <button class="btn" data-test="create-group" on:click=create>"Create group"</button>
             </div>
             <RunnerDialog runner/>
-            {move || members_of.get().map(|g| view! { <GroupMembers group=g runner close=move || members_of.set(None)/> })}
+            {move || members_of.get().map(|g| view! { <MembersDialog of=Of::Group target=g runner close=Callback::new(move |_| members_of.set(None))/> })}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || groups.get().and_then(Result::err).map(|e| view! { <Refused e/> })}
                 <Show when=move || matches!(groups.get(), Some(Ok(_)))>
@@ -103,79 +104,6 @@ pub fn GroupsPanel() -> impl IntoView {
                 </Show>
             </Transition>
         </main>
-    }
-}
-
-#[component]
-fn GroupMembers(
-    group: (String, String),
-    runner: Runner<Op>,
-    close: impl Fn() + Clone + Send + Sync + 'static,
-) -> impl IntoView {
-    let (gid, gname) = group;
-    let g2 = gid.clone();
-    let members = Resource::new(
-        move || runner.changed.get(),
-        move |_| group_members(g2.clone()),
-    );
-    let choices = Resource::new(|| (), |_| identity_choices());
-    let user = RwSignal::new(String::new());
-    let g_rows = gid.clone();
-    let rows = Signal::derive(move || {
-        members
-            .get()
-            .and_then(Result::ok)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(id, name)| Row {
-                cells: vec![Cell::Text(name.clone())],
-                actions: vec![("remove", "Remove")],
-                id,
-                name,
-            })
-            .collect::<Vec<_>>()
-    });
-    let on_action = Callback::new(move |(_, row): (&'static str, Row)| {
-        runner.run(Op::GroupRemoveUser {
-            group_id: g_rows.clone(),
-            user_id: row.id,
-        })
-    });
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        runner.run(Op::GroupAddUser {
-            group_id: gid.clone(),
-            user_id: user.get_untracked(),
-        });
-    };
-    let close2 = close.clone();
-    view! {
-        <div class="modal-backdrop" on:click=move |_| close()></div>
-        <div class="modal" role="dialog" aria-modal="true" aria-label="Group members" data-test="members-modal">
-            <h2>{format!("Members of {gname}")}</h2>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || members.get().map(|r| r.err().map(|e| view! { <Refused e/> }))}
-                <DataTable test="members" columns=vec!["User"] rows on_action empty="No members yet."/>
-            </Transition>
-            <Suspense fallback=|| ()>
-                {move || choices.get().and_then(Result::ok).map(|c| {
-                    if user.get_untracked().is_empty() {
-                        user.update_untracked(|u| *u = c.users.first().map(|u| u.0.clone()).unwrap_or_default());
-                    }
-                    view! {
-                        <form class="toolbar add-row" on:submit=add.clone()>
-                            <select aria-label="User" data-test="member-user" prop:value=move || user.get() on:change=move |ev| user.set(event_target_value(&ev))>
-                                {c.users.into_iter().map(|(id, n)| view! { <option value=id>{n}</option> }).collect_view()}
-                            </select>
-                            <button class="btn" type="submit" data-test="member-add" disabled=move || runner.action.pending().get()>"Add to group"</button>
-                        </form>
-                    }
-                })}
-            </Suspense>
-            <div class="actions">
-                <button class="btn btn-secondary" data-test="members-close" on:click=move |_| close2()>"Done"</button>
-            </div>
-        </div>
     }
 }
 

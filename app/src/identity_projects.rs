@@ -4,9 +4,10 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::identity::{identity_choices, list_projects, project_members, runner, Op};
+use crate::identity::{list_projects, runner, Op};
+use crate::identity_members::{MembersDialog, Of};
 use crate::kit::{
-    urlencode, val, Cell, DataTable, Dialog, Field, Kind, Refused, Row, Runner, RunnerDialog,
+    urlencode, val, Cell, DataTable, Dialog, Field, Kind, Refused, Row, RunnerDialog,
 };
 
 fn project_fields(name: &str, description: &str, enabled: Option<bool>) -> Vec<Field> {
@@ -123,7 +124,7 @@ pub fn ProjectsPanel() -> impl IntoView {
                 <button class="btn" data-test="create-project" on:click=create>"Create project"</button>
             </div>
             <RunnerDialog runner/>
-            {move || members_of.get().map(|p| view! { <ProjectMembers project=p runner close=move || members_of.set(None)/> })}
+            {move || members_of.get().map(|p| view! { <MembersDialog of=Of::Project target=p runner close=Callback::new(move |_| members_of.set(None))/> })}
             // The table is built once and follows `rows`: when a row changes, only that
             // row is redrawn; the page, the other rows and the scroll position stay.
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -147,93 +148,5 @@ pub fn ProjectsPanel() -> impl IntoView {
                 })}
             </Transition>
         </main>
-    }
-}
-
-/// Who holds which role on a project; grant and revoke.
-#[component]
-fn ProjectMembers(
-    project: (String, String),
-    runner: Runner<Op>,
-    close: impl Fn() + Clone + Send + Sync + 'static,
-) -> impl IntoView {
-    let (pid, pname) = project;
-    let p2 = pid.clone();
-    let members = Resource::new(
-        move || runner.changed.get(),
-        move |_| project_members(p2.clone()),
-    );
-    let choices = Resource::new(|| (), |_| identity_choices());
-    let user = RwSignal::new(String::new());
-    let role = RwSignal::new(String::new());
-    let pid_rows = pid.clone();
-    let rows = Signal::derive(move || {
-        members
-            .get()
-            .and_then(Result::ok)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(uid, uname, rid, rname)| Row {
-                id: format!("{uid}/{rid}"),
-                name: uname.clone(),
-                cells: vec![Cell::Text(uname), Cell::Text(rname)],
-                actions: vec![("remove", "Remove")],
-            })
-            .collect::<Vec<_>>()
-    });
-    let on_action = Callback::new(move |(_, row): (&'static str, Row)| {
-        if let Some((u, r)) = row.id.split_once('/') {
-            runner.run(Op::MemberRevoke {
-                project_id: pid_rows.clone(),
-                user_id: u.into(),
-                role_id: r.into(),
-            });
-        }
-    });
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        runner.run(Op::MemberGrant {
-            project_id: pid.clone(),
-            user_id: user.get_untracked(),
-            role_id: role.get_untracked(),
-        });
-    };
-    let close2 = close.clone();
-    view! {
-        <div class="modal-backdrop" on:click=move |_| close()></div>
-        <div class="modal wide" role="dialog" aria-modal="true" aria-label="Project members" data-test="members-modal">
-            <h2>{format!("Members of {pname}")}</h2>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || members.get().map(|r| r.err().map(|e| view! { <Refused e/> }))}
-                <DataTable test="members" columns=vec!["User", "Role"] rows on_action empty="Nobody holds a role here yet."/>
-            </Transition>
-            <Suspense fallback=|| ()>
-                {move || choices.get().and_then(Result::ok).map(|c| {
-                    // Preselect the first user and the member role.
-                    if user.get_untracked().is_empty() {
-                        user.update_untracked(|u| *u = c.users.first().map(|u| u.0.clone()).unwrap_or_default());
-                    }
-                    if role.get_untracked().is_empty() {
-                        let member = c.roles.iter().find(|r| r.1 == "member").or(c.roles.first());
-                        role.update_untracked(|r| *r = member.map(|r| r.0.clone()).unwrap_or_default());
-                    }
-                    let (users, roles) = (c.users, c.roles);
-                    view! {
-                        <form class="toolbar add-row" on:submit=add.clone()>
-                            <select aria-label="User" data-test="member-user" prop:value=move || user.get() on:change=move |ev| user.set(event_target_value(&ev))>
-                                {users.into_iter().map(|(id, n)| view! { <option value=id>{n}</option> }).collect_view()}
-                            </select>
-                            <select aria-label="Role" data-test="member-role" prop:value=move || role.get() on:change=move |ev| role.set(event_target_value(&ev))>
-                                {roles.into_iter().map(|(id, n)| view! { <option value=id>{n}</option> }).collect_view()}
-                            </select>
-                            <button class="btn" type="submit" data-test="member-add" disabled=move || runner.action.pending().get()>"Grant role"</button>
-                        </form>
-                    }
-                })}
-            </Suspense>
-            <div class="actions">
-                <button class="btn btn-secondary" data-test="members-close" on:click=move |_| close2()>"Done"</button>
-            </div>
-        </div>
     }
 }

@@ -7,6 +7,7 @@ pub mod home;
 pub mod identity;
 pub mod identity_app_creds;
 pub mod identity_groups;
+pub mod identity_members;
 pub mod identity_projects;
 pub mod identity_users;
 pub mod kit;
