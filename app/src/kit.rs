@@ -524,14 +524,4 @@ pub fn Refused(e: ServerFnError) -> impl IntoView {
     view! { <p class="error" role="alert" data-test="panel-refused">{reason(&e)}</p> }
 }
 
-/// Percent-encode a query value.
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use ferrostack_types::url::encode as urlencode;

@@ -531,8 +531,15 @@ impl Images {
             order.push(format!("id {}", sort[0].1));
         }
         sql.push(&format!(" ORDER BY {}", order.join(", ")));
+        let limit = q.limit.unwrap_or(25).min(1000);
+        // Without a marker the database returns just the page (and one more row, to know
+        // whether there is a next page). With one, the marker's place in the sorted,
+        // filtered list is found here: a keyset condition over arbitrary sort keys
+        // (with NULLs) is left for when listings grow large.
+        if q.marker.is_none() {
+            sql.push(" LIMIT ").bind(Arg::Int(limit as i64 + 1));
+        }
         let rows: Vec<ImageRow> = sql.fetch_all::<ImageRow, _>(&self.db.pool).await?;
-        // Paging by marker over the sorted, filtered list.
         let start = match &q.marker {
             Some(m) => {
                 rows.iter().position(|r| &r.id == m).ok_or_else(|| {
@@ -541,7 +548,6 @@ impl Images {
             }
             None => 0,
         };
-        let limit = q.limit.unwrap_or(25).min(1000);
         let page: Vec<ImageRow> = rows.into_iter().skip(start).take(limit + 1).collect();
         let more = page.len() > limit;
         let page = page.into_iter().take(limit).collect();

@@ -3,3 +3,4 @@
 
 pub mod identity;
 pub mod image;
+pub mod url;

@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use ferrostack_core::Error;
 use ferrostack_image::{ImageQuery, NewImage, Patch};
 use ferrostack_types::image::{Image, ImageMember};
+use ferrostack_types::url::encode;
 use futures_util::TryStreamExt;
 use serde_json::{json, Map, Value};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -258,7 +259,7 @@ async fn list(
             let mut next: Vec<String> = pairs
                 .iter()
                 .filter(|(k, _)| k != "marker")
-                .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
                 .collect();
             next.push(format!("marker={}", last.id));
             if limit.is_none() {
@@ -268,17 +269,6 @@ async fn list(
         }
     }
     Ok(Json(body))
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' | b',' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn update(
