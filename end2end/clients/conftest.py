@@ -46,7 +46,15 @@ class Cloud:
     def run(self, *args, env=None, check=True):
         """Run `openstack ARGS`; with check, fail the test on a non-zero exit."""
         cmd = [shutil.which("openstack") or os.path.join(os.path.dirname(os.sys.executable), "openstack"), *args]
-        p = subprocess.run(cmd, env=env or self.env(), capture_output=True, text=True, timeout=120)
+        # Stdin is a terminal, as for a person typing: `image create` without --file
+        # would otherwise read image data from a non-terminal stdin.
+        leader, follower = os.openpty()
+        try:
+            p = subprocess.run(cmd, env=env or self.env(), capture_output=True, text=True, timeout=120,
+                               stdin=follower)
+        finally:
+            os.close(leader)
+            os.close(follower)
         if check and p.returncode != 0:
             raise AssertionError(f"openstack {' '.join(args)} failed ({p.returncode}):\n{p.stderr}")
         return p
@@ -74,7 +82,9 @@ def cloud():
     url = f"http://127.0.0.1:{port}"
     log = open(os.path.join(data_dir, "server.log"), "w")
     env = dict(os.environ, FERROSTACK_DATA_DIR=os.path.join(data_dir, "data"), FERROSTACK_LISTEN=f"127.0.0.1:{port}",
-               FERROSTACK_ADMIN_PASSWORD=ADMIN_PASSWORD, FERROSTACK_LOG="info")
+               FERROSTACK_ADMIN_PASSWORD=ADMIN_PASSWORD, FERROSTACK_LOG="info",
+               # Imports (glance-direct) are converted to qcow2, as an operator may ask.
+               FERROSTACK_IMAGE_CONVERT_TO="qcow2")
     proc = subprocess.Popen([binary, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     deadline = time.time() + 60
     while True:

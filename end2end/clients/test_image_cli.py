@@ -3,8 +3,10 @@ at /image: create with --file, list with filters, show, save byte-identical, set
 properties, protection, delete, and the refusal of an unsafe qcow2."""
 
 import hashlib
+import json
 import os
 import subprocess
+import time
 
 
 def make_file(tmp_path, name, size):
@@ -105,3 +107,58 @@ def test_a_shared_image_reaches_another_project_once_it_accepts(cloud, tmp_path)
     cloud.run("image", "remove", "project", "cli-shared", "cli-friends")
     assert "cli-shared" not in names(friend)
     cloud.run("image", "delete", "cli-shared")
+
+
+def wait_for_status(cloud, name, wanted, tries=300):
+    for _ in range(tries):
+        shown = cloud.json("image", "show", name)
+        if shown["status"] in wanted:
+            return shown
+        time.sleep(0.2)
+    raise AssertionError(f"{name} stayed {shown['status']}")
+
+
+def test_image_create_with_import_is_staged_imported_and_converted(cloud, tmp_path):
+    # The import-methods discovery the CLI reads before an import.
+    token = cloud.json("token", "issue")["id"]
+    status, body = cloud.http("GET", "/image/v2/info/import", token)
+    assert status == 200 and json.loads(body)["import-methods"]["value"] == ["glance-direct"]
+
+    src = tmp_path / "disk.raw"
+    src.write_bytes(bytes(512) * 2048 + bytes((i % 251 for i in range(4096))) + bytes(512) * 2048)
+    cloud.run("image", "create", "--import", "--file", str(src), "--disk-format", "raw",
+              "--container-format", "bare", "cli-imported")
+    shown = wait_for_status(cloud, "cli-imported", ("active", "queued"))
+    assert shown["status"] == "active", shown
+    # This cloud converts imports to qcow2 (FERROSTACK_IMAGE_CONVERT_TO in conftest).
+    assert shown["disk_format"] == "qcow2"
+    assert shown["virtual_size"] == src.stat().st_size
+    out = tmp_path / "saved.qcow2"
+    cloud.run("image", "save", "--file", str(out), "cli-imported")
+    assert out.read_bytes()[:4] == b"QFI\xfb"
+    assert hashlib.md5(out.read_bytes()).hexdigest() == shown["checksum"]
+    back = tmp_path / "back.raw"
+    subprocess.run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", str(out), str(back)], check=True)
+    assert back.read_bytes() == src.read_bytes()
+    status, body = cloud.http("GET", f"/image/v2/images/{shown['id']}/tasks", token)
+    tasks = json.loads(body)["tasks"]
+    assert status == 200 and [t["status"] for t in tasks] == ["success"], tasks
+    assert "converted to qcow2" in tasks[0]["message"]
+
+
+def test_image_stage_then_import_refuses_an_unsafe_image_with_the_reason(cloud, tmp_path):
+    subprocess.run(["qemu-img", "create", "-f", "qcow2", "base.qcow2", "1M"], cwd=tmp_path, check=True,
+                   capture_output=True)
+    subprocess.run(["qemu-img", "create", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "evil.qcow2"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    cloud.run("image", "create", "--disk-format", "qcow2", "--container-format", "bare", "cli-staged-evil")
+    cloud.run("image", "stage", "--file", str(tmp_path / "evil.qcow2"), "cli-staged-evil")
+    assert cloud.json("image", "show", "cli-staged-evil")["status"] == "uploading"
+    cloud.run("image", "import", "cli-staged-evil")
+    shown = wait_for_status(cloud, "cli-staged-evil", ("active", "queued"))
+    assert shown["status"] == "queued"
+    token = cloud.json("token", "issue")["id"]
+    status, body = cloud.http("GET", f"/image/v2/images/{shown['id']}/tasks", token)
+    task = json.loads(body)["tasks"][0]
+    assert task["status"] == "failure" and "backing file" in task["message"], task
+    cloud.run("image", "delete", "cli-staged-evil")

@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// as a public image, named after the file, unless an image of that name exists.
     #[arg(long, env = "FERROSTACK_SEED_IMAGE")]
     pub seed_image: Option<PathBuf>,
+    /// Convert images imported with glance-direct to this format (qcow2 or raw).
+    #[arg(long, env = "FERROSTACK_IMAGE_CONVERT_TO")]
+    pub image_convert_to: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -98,6 +101,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             }
             if let Some(s) = a.site_root {
                 cfg.site_root = s;
+            }
+            if let Some(t) = a.image_convert_to {
+                cfg.image.convert_to = Some(t);
             }
             runtime::serve(cfg, a.admin_password, a.seed_image).await
         }

@@ -17,6 +17,27 @@ pub struct Config {
     pub site_root: PathBuf,
     pub region: String,
     pub identity: IdentitySection,
+    pub image: ImageSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImageSection {
+    /// Convert imported images to this format (`qcow2` or `raw`); unset keeps them.
+    pub convert_to: Option<String>,
+    pub quota_images: i64,
+    pub quota_bytes: i64,
+}
+
+impl Default for ImageSection {
+    fn default() -> Self {
+        let d = ferrostack_image::ImageConfig::new(PathBuf::new());
+        ImageSection {
+            convert_to: None,
+            quota_images: d.quota_images,
+            quota_bytes: d.quota_bytes,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +62,7 @@ impl Default for Config {
             site_root: PathBuf::from("target/site"),
             region: "RegionOne".into(),
             identity: IdentitySection::default(),
+            image: ImageSection::default(),
         }
     }
 }
@@ -105,7 +127,11 @@ impl Config {
     }
 
     pub fn image_config(&self) -> ferrostack_image::ImageConfig {
-        ferrostack_image::ImageConfig::new(self.data_dir.join("images"))
+        let mut c = ferrostack_image::ImageConfig::new(self.data_dir.join("images"));
+        c.convert_to = self.image.convert_to.clone();
+        c.quota_images = self.image.quota_images;
+        c.quota_bytes = self.image.quota_bytes;
+        c
     }
 
     pub fn identity_config(&self) -> IdentityConfig {

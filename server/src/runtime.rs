@@ -240,6 +240,7 @@ pub async fn serve(
     if let Some(path) = &seed {
         seed_image(&images, &admin_project_id, path).await?;
     }
+    images.start_jobs();
 
     let public_url = cfg.public_url();
     let leptos = LeptosOptions::builder()

@@ -35,8 +35,23 @@ impl Format {
         }
     }
 
+    /// The format named `name` (a conversion target), if we know it.
+    pub fn from_name(name: &str) -> Option<Format> {
+        [
+            Format::Qcow2,
+            Format::Vmdk,
+            Format::Vhd,
+            Format::Vhdx,
+            Format::Vdi,
+            Format::Iso,
+            Format::Raw,
+        ]
+        .into_iter()
+        .find(|f| f.name() == name)
+    }
+
     /// qemu-img's name for the format (`-f`).
-    fn qemu(self) -> &'static str {
+    pub fn qemu(self) -> &'static str {
         match self {
             Format::Vhd => "vpc",
             Format::Iso => "raw",

@@ -9,6 +9,7 @@
 //! in `staging/` is removed and uploads that were in flight become `killed`, so a crash
 //! or a cut connection leaves neither an active image nor orphan bytes.
 
+mod import;
 pub mod inspect;
 mod members;
 mod store;
@@ -21,6 +22,7 @@ use ferrostack_core::db::{Arg, Db, Sql};
 use ferrostack_core::{ids, time, Ctx, Error, Result};
 use ferrostack_types::image::Image;
 
+pub use import::{CONVERT_TARGETS, IMPORT_METHODS};
 pub use members::MEMBER_STATUSES;
 pub use store::UploadBody;
 
@@ -37,6 +39,8 @@ pub struct ImageConfig {
     /// Per-project quotas: number of images, and bytes of image data.
     pub quota_images: i64,
     pub quota_bytes: i64,
+    /// Convert imported images to this format (`raw` or `qcow2`); `None` keeps them.
+    pub convert_to: Option<String>,
 }
 
 impl ImageConfig {
@@ -46,6 +50,7 @@ impl ImageConfig {
             qemu_img: "qemu-img".into(),
             quota_images: 1000,
             quota_bytes: 1 << 40,
+            convert_to: None,
         }
     }
 }
@@ -54,6 +59,8 @@ impl ImageConfig {
 pub struct Images {
     db: Db,
     cfg: ImageConfig,
+    /// Wakes the import worker when a task is queued.
+    jobs: tokio::sync::Notify,
 }
 
 /// A new image record (POST /v2/images).
@@ -188,6 +195,11 @@ fn check_choice(field: &str, value: &Option<String>, allowed: &[&str]) -> Result
 }
 
 fn check_property(name: &str, value: &str) -> Result<()> {
+    if name.starts_with("os_glance") {
+        return Err(Error::forbidden(format!(
+            "Attribute '{name}' is reserved: os_glance_* properties are set by the image service."
+        )));
+    }
     if name.is_empty()
         || name.chars().count() > NAME_MAX
         || name.chars().any(|c| c.is_control() || c == '/')
@@ -237,8 +249,21 @@ impl Images {
     /// Open the service over a migrated database, creating the data directory and
     /// cleaning up after a crash (see the module documentation).
     pub async fn open(db: Db, cfg: ImageConfig) -> Result<Arc<Images>> {
-        let images = Images { db, cfg };
+        if let Some(t) = &cfg.convert_to {
+            if !import::CONVERT_TARGETS.contains(&t.as_str()) {
+                return Err(Error::bad_request(format!(
+                    "Cannot convert imported images to {t:?}: choose one of {}.",
+                    import::CONVERT_TARGETS.join(", ")
+                )));
+            }
+        }
+        let images = Images {
+            db,
+            cfg,
+            jobs: tokio::sync::Notify::new(),
+        };
         images.recover().await?;
+        images.recover_staged().await?;
         Ok(Arc::new(images))
     }
 
@@ -657,6 +682,7 @@ impl Images {
                     img.tags.dedup();
                 }
                 prop => {
+                    check_property(prop, "")?;
                     if remove {
                         if img.properties.remove(prop).is_none() {
                             return Err(Error::conflict(format!(
@@ -739,7 +765,12 @@ impl Images {
             )));
         }
         let mut tx = self.db.pool.begin().await?;
-        for table in ["image_properties", "image_tags", "image_members"] {
+        for table in [
+            "image_properties",
+            "image_tags",
+            "image_members",
+            "image_tasks",
+        ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE image_id = $1"))
                 .bind(id)
                 .execute(&mut *tx)
@@ -751,6 +782,7 @@ impl Images {
             .await?;
         tx.commit().await?;
         self.remove_data(id).await;
+        let _ = tokio::fs::remove_file(self.staged_path(id)).await;
         Ok(())
     }
 

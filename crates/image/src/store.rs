@@ -19,7 +19,7 @@ pub type UploadBody =
     std::pin::Pin<Box<dyn Stream<Item = std::result::Result<Bytes, String>> + Send>>;
 
 impl Images {
-    fn staging(&self) -> PathBuf {
+    pub(crate) fn staging(&self) -> PathBuf {
         self.cfg.dir.join("staging")
     }
 
@@ -65,7 +65,7 @@ impl Images {
             .map_err(Error::internal)?;
         while let Some(e) = dir.next_entry().await.map_err(Error::internal)? {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name != "staging" && !kept.contains(&name) {
+            if name != "staging" && name != "staged" && !kept.contains(&name) {
                 tracing::warn!(file = %e.path().display(), "removing image data no image claims");
                 let _ = tokio::fs::remove_file(e.path()).await;
             }
@@ -122,7 +122,7 @@ impl Images {
 
     /// Write the body to `part`, hashing on the way, then fsync. Errors say whether
     /// the connection was cut (true) or the data refused (false).
-    async fn receive(
+    pub(crate) async fn receive(
         &self,
         part: &Path,
         mut body: UploadBody,
@@ -243,7 +243,7 @@ impl Images {
     }
 }
 
-struct Received {
+pub(crate) struct Received {
     size: i64,
     md5: String,
     sha512: String,

@@ -2,37 +2,15 @@
 //! patching, protection, quotas, and the refusal of unsafe or mislabelled data (built
 //! with the real qemu-img), and recovery after an interrupted upload.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
 use std::sync::Arc;
 
-use bytes::Bytes;
-use ferrostack_core::ctx::{RoleRef, Scope};
+use common::{body, bytes, ctx, files_under, new, qemu_img};
 use ferrostack_core::db::Db;
 use ferrostack_core::Ctx;
-use ferrostack_image::{ImageConfig, ImageQuery, Images, NewImage, Patch, UploadBody};
+use ferrostack_image::{ImageConfig, ImageQuery, Images, NewImage, Patch};
 use serde_json::json;
-
-fn ctx(project: &str, role: &str) -> Ctx {
-    Ctx {
-        request_id: "t".into(),
-        user_id: Some(format!("user-of-{project}")),
-        user_name: format!("user-of-{project}"),
-        user_domain_id: "default".into(),
-        scope: Scope::Project {
-            id: project.into(),
-            name: project.into(),
-            domain_id: "default".into(),
-            domain_name: "Default".into(),
-        },
-        roles: vec![RoleRef {
-            id: role.into(),
-            name: role.into(),
-        }],
-        application_credential_id: None,
-        audit_id: None,
-    }
-}
 
 struct T {
     images: Arc<Images>,
@@ -47,51 +25,6 @@ async fn setup() -> T {
         .await
         .unwrap();
     T { images, db, dir }
-}
-
-fn body(chunks: Vec<Result<Vec<u8>, String>>) -> UploadBody {
-    Box::pin(futures_util::stream::iter(
-        chunks.into_iter().map(|c| c.map(Bytes::from)),
-    ))
-}
-
-fn bytes(data: Vec<u8>) -> UploadBody {
-    body(data.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect())
-}
-
-fn new(name: &str, disk: &str) -> NewImage {
-    NewImage {
-        name: Some(name.into()),
-        disk_format: Some(disk.into()),
-        container_format: Some("bare".into()),
-        ..Default::default()
-    }
-}
-
-fn qemu_img(args: &[&str], cwd: &Path) {
-    let out = Command::new("qemu-img")
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("qemu-img is installed");
-    assert!(
-        out.status.success(),
-        "qemu-img {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[tokio::test]

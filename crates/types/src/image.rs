@@ -45,3 +45,26 @@ pub struct ImageMember {
     pub created_at: String,
     pub updated_at: String,
 }
+
+/// One import of an image's staged data (Glance's `api_image_import` task): its state
+/// lives in the database, so it shows progress and survives a restart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageTask {
+    pub id: String,
+    pub image_id: String,
+    pub owner: String,
+    pub user_id: Option<String>,
+    pub request_id: Option<String>,
+    /// The import method (glance-direct).
+    pub method: String,
+    /// pending, processing, success, failure.
+    pub status: String,
+    /// What it is doing now: inspect, convert, checksum, store (empty before it starts).
+    pub step: String,
+    /// Percent done of the current step, 0..=100.
+    pub progress: i64,
+    /// What happened, in words (the reason when it failed).
+    pub message: String,
+    pub created_at: String,
+    pub updated_at: String,
+}

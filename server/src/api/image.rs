@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use ferrostack_core::Error;
-use ferrostack_image::{ImageQuery, NewImage, Patch};
-use ferrostack_types::image::{Image, ImageMember};
+use ferrostack_image::{ImageQuery, NewImage, Patch, UploadBody, IMPORT_METHODS};
+use ferrostack_types::image::{Image, ImageMember, ImageTask};
 use ferrostack_types::url::encode;
 use futures_util::TryStreamExt;
 use serde_json::{json, Map, Value};
@@ -55,6 +55,11 @@ pub fn router() -> Router<AppState> {
         .route("/v2/images", get(list).post(create))
         .route("/v2/images/{id}", get(show).patch(update).delete(delete))
         .route("/v2/images/{id}/file", get(download).put(upload))
+        .route("/v2/images/{id}/stage", put(stage))
+        .route("/v2/images/{id}/import", post(import))
+        .route("/v2/images/{id}/tasks", get(image_tasks))
+        .route("/v2/tasks/{id}", get(task_show))
+        .route("/v2/info/import", get(import_info))
         .route(
             "/v2/images/{id}/members",
             get(members_list).post(member_create),
@@ -185,6 +190,11 @@ async fn create(
     let mut resp = (StatusCode::CREATED, Json(view(&img))).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("{}/image/v2/images/{}", s.public_url, img.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
+    }
+    // Clients (openstacksdk) learn from this header that they may stage and import.
+    if let Ok(v) = HeaderValue::from_str(&IMPORT_METHODS.join(",")) {
+        resp.headers_mut()
+            .insert("OpenStack-image-import-methods", v);
     }
     Ok(resp)
 }
@@ -339,18 +349,109 @@ async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> GResult<StatusCode> {
+    s.images
+        .image_upload(&ctx, &id, data_body(&headers, body)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A request body of image data as the service's upload stream (never buffered),
+/// refused unless it is declared as bytes.
+pub(crate) fn data_body(headers: &HeaderMap, body: Body) -> Result<UploadBody, Error> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !ct.is_empty() && !ct.starts_with("application/octet-stream") {
-        return Err(GlanceError(Error::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "Unsupported Content-Type {ct:?} for image data: send application/octet-stream."
-        ))));
+        )));
     }
-    let stream = body.into_data_stream().map_err(|e| e.to_string());
-    s.images.image_upload(&ctx, &id, Box::pin(stream)).await?;
+    Ok(Box::pin(body.into_data_stream().map_err(|e| e.to_string())))
+}
+
+/// PUT /v2/images/{id}/stage: the data for a later glance-direct import.
+async fn stage(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> GResult<StatusCode> {
+    s.images
+        .image_stage(&ctx, &id, data_body(&headers, body)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// POST /v2/images/{id}/import: `{"method": {"name": "glance-direct"}}`; 202, the
+/// work goes on in the background (GET /v2/images/{id}/tasks shows how it goes).
+async fn import(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> GResult<StatusCode> {
+    let m: Map<String, Value> = parse_json(&body)?;
+    let method = m
+        .get("method")
+        .and_then(|v| v.get("name"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            Error::bad_request(
+                "The import request needs a method: {\"method\": {\"name\": \"glance-direct\"}}.",
+            )
+        })?;
+    if m.get("stores")
+        .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+        || m.get("all_stores").and_then(Value::as_bool) == Some(true)
+    {
+        return Err(Error::bad_request(
+            "This cloud has one image store; leave out stores and all_stores.",
+        )
+        .into());
+    }
+    s.images.image_import(&ctx, &id, method).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+fn task_view(t: &ImageTask) -> Value {
+    let result = (t.status == "success").then(|| json!({"image_id": t.image_id}));
+    json!({
+        "id": t.id, "type": "api_image_import", "status": t.status, "owner": t.owner,
+        "image_id": t.image_id, "user_id": t.user_id, "request_id": t.request_id,
+        "input": {"image_id": t.image_id, "import_req": {"method": {"name": t.method}}, "backend": null},
+        "result": result, "message": t.message, "step": t.step, "progress": t.progress,
+        "created_at": glance_time(&t.created_at), "updated_at": glance_time(&t.updated_at),
+        "expires_at": null, "self": format!("/v2/tasks/{}", t.id), "schema": "/v2/schemas/task",
+    })
+}
+
+async fn image_tasks(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> GResult<Json<Value>> {
+    let tasks = s.images.image_tasks(&ctx, &id).await?;
+    Ok(Json(
+        json!({"tasks": tasks.iter().map(task_view).collect::<Vec<_>>()}),
+    ))
+}
+
+async fn task_show(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> GResult<Json<Value>> {
+    Ok(Json(task_view(&s.images.task_get(&ctx, &id).await?)))
+}
+
+async fn import_info(Authed(_ctx): Authed) -> Json<Value> {
+    Json(json!({"import-methods": {
+        "description": "Import methods available.",
+        "type": "array",
+        "value": IMPORT_METHODS,
+    }}))
 }
 
 /// Parse a single `bytes=a-b` range against `len`.

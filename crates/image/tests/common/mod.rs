@@ -1,0 +1,78 @@
+//! What the image service's tests share: callers, bodies, images, files.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bytes::Bytes;
+use ferrostack_core::ctx::{RoleRef, Scope};
+use ferrostack_core::Ctx;
+use ferrostack_image::{NewImage, UploadBody};
+
+pub fn ctx(project: &str, role: &str) -> Ctx {
+    Ctx {
+        request_id: "t".into(),
+        user_id: Some(format!("user-of-{project}")),
+        user_name: format!("user-of-{project}"),
+        user_domain_id: "default".into(),
+        scope: Scope::Project {
+            id: project.into(),
+            name: project.into(),
+            domain_id: "default".into(),
+            domain_name: "Default".into(),
+        },
+        roles: vec![RoleRef {
+            id: role.into(),
+            name: role.into(),
+        }],
+        application_credential_id: None,
+        audit_id: None,
+    }
+}
+
+pub fn body(chunks: Vec<Result<Vec<u8>, String>>) -> UploadBody {
+    Box::pin(futures_util::stream::iter(
+        chunks.into_iter().map(|c| c.map(Bytes::from)),
+    ))
+}
+
+pub fn bytes(data: Vec<u8>) -> UploadBody {
+    body(data.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect())
+}
+
+pub fn new(name: &str, disk: &str) -> NewImage {
+    NewImage {
+        name: Some(name.into()),
+        disk_format: Some(disk.into()),
+        container_format: Some("bare".into()),
+        ..Default::default()
+    }
+}
+
+pub fn qemu_img(args: &[&str], cwd: &Path) {
+    let out = Command::new("qemu-img")
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("qemu-img is installed");
+    assert!(
+        out.status.success(),
+        "qemu-img {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}

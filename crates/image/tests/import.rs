@@ -1,0 +1,327 @@
+//! Interoperable import (stage + import, glance-direct) as a durable job, against a real
+//! database, real files and the real qemu-img: plain import, conversion to the
+//! operator's format, refusals that say why, and imports that survive a restart.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{bytes, ctx, files_under, new, qemu_img};
+use ferrostack_core::db::Db;
+use ferrostack_core::Ctx;
+use ferrostack_image::{ImageConfig, Images, Patch, UploadBody};
+use ferrostack_types::image::ImageTask;
+use md5::Digest;
+use serde_json::json;
+
+fn config(root: &Path, convert_to: Option<&str>) -> ImageConfig {
+    let mut c = ImageConfig::new(root.join("images"));
+    c.convert_to = convert_to.map(str::to_string);
+    c
+}
+
+/// A raw disk whose bytes are not all zeros, so conversion has something to keep.
+fn raw_disk(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| if i % 4096 < 512 { (i % 251) as u8 } else { 0 })
+        .collect()
+}
+
+/// The import's task once it is no longer pending or processing.
+async fn settled(images: &Images, c: &Ctx, id: &str) -> ImageTask {
+    for _ in 0..600 {
+        let tasks = images.image_tasks(c, id).await.unwrap();
+        if let Some(t) = tasks.first() {
+            if t.status == "success" || t.status == "failure" {
+                return t.clone();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the import of {id} did not finish");
+}
+
+#[tokio::test]
+async fn staged_data_is_imported_by_a_task_with_checksums() {
+    let db = Db::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let images = Images::open(db, config(dir.path(), None)).await.unwrap();
+    images.start_jobs();
+    let a = ctx("proj-a", "member");
+    let img = images.image_create(&a, new("direct", "raw")).await.unwrap();
+
+    // Importing before staging says what to do first.
+    let e = images
+        .image_import(&a, &img.id, "glance-direct")
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 409, "{e}");
+    assert!(e.to_string().contains("staged first"), "{e}");
+
+    let data = raw_disk(1 << 20);
+    let staged = images
+        .image_stage(&a, &img.id, bytes(data.clone()))
+        .await
+        .unwrap();
+    assert_eq!(staged.status, "uploading");
+    // Staged data is not downloadable, and cannot be staged twice.
+    assert!(images.image_data(&a, &img.id).await.unwrap().1.is_none());
+    let twice = images
+        .image_stage(&a, &img.id, bytes(vec![1]))
+        .await
+        .unwrap_err();
+    assert_eq!(twice.status(), 409, "{twice}");
+
+    let e = images
+        .image_import(&a, &img.id, "web-download")
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 400);
+    assert!(e.to_string().contains("glance-direct"), "{e}");
+
+    let task = images
+        .image_import(&a, &img.id, "glance-direct")
+        .await
+        .unwrap();
+    assert_eq!(task.method, "glance-direct");
+    assert_eq!(task.request_id.as_deref(), Some("t"));
+    let done = settled(&images, &a, &img.id).await;
+    assert_eq!(done.status, "success", "{}", done.message);
+    assert_eq!(done.progress, 100);
+
+    let active = images.image_get(&a, &img.id).await.unwrap();
+    assert_eq!(active.status, "active");
+    assert_eq!(active.disk_format.as_deref(), Some("raw"));
+    assert_eq!(active.size, Some(data.len() as i64));
+    assert_eq!(
+        active.checksum.as_deref(),
+        Some(hex::encode(md5::Md5::digest(&data)).as_str())
+    );
+    assert_eq!(
+        active.properties.get("os_glance_import_task"),
+        Some(&task.id)
+    );
+    let (_, path) = images.image_data(&a, &img.id).await.unwrap();
+    assert_eq!(std::fs::read(path.unwrap()).unwrap(), data);
+    // The staged copy is gone: only the image's data is left.
+    assert_eq!(
+        files_under(&dir.path().join("images")),
+        vec![dir.path().join("images").join(&img.id)]
+    );
+    // Clients cannot forge the service's os_glance_* properties.
+    let e = images
+        .image_update(
+            &a,
+            &img.id,
+            vec![Patch::Add("os_glance_import_task".into(), json!("x"))],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 403, "{e}");
+    // Another project does not see the task.
+    let e = images
+        .task_get(&ctx("proj-b", "member"), &task.id)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 404);
+}
+
+#[tokio::test]
+async fn imports_are_converted_to_the_operators_format() {
+    let db = Db::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let images = Images::open(db, config(dir.path(), Some("qcow2")))
+        .await
+        .unwrap();
+    images.start_jobs();
+    let a = ctx("proj-a", "member");
+    let img = images
+        .image_create(&a, new("to-qcow2", "raw"))
+        .await
+        .unwrap();
+    let data = raw_disk(4 << 20);
+    images
+        .image_stage(&a, &img.id, bytes(data.clone()))
+        .await
+        .unwrap();
+    images
+        .image_import(&a, &img.id, "glance-direct")
+        .await
+        .unwrap();
+    let done = settled(&images, &a, &img.id).await;
+    assert_eq!(done.status, "success", "{}", done.message);
+    assert!(
+        done.message.contains("converted to qcow2"),
+        "{}",
+        done.message
+    );
+
+    let active = images.image_get(&a, &img.id).await.unwrap();
+    assert_eq!(active.disk_format.as_deref(), Some("qcow2"));
+    assert_eq!(active.virtual_size, Some(data.len() as i64));
+    let (_, path) = images.image_data(&a, &img.id).await.unwrap();
+    let stored = std::fs::read(path.as_ref().unwrap()).unwrap();
+    assert_eq!(&stored[..4], b"QFI\xfb", "the stored data is qcow2");
+    assert_eq!(active.size, Some(stored.len() as i64));
+    assert_eq!(
+        active.checksum.as_deref(),
+        Some(hex::encode(md5::Md5::digest(&stored)).as_str()),
+        "the checksum is of the converted data"
+    );
+    // And it holds the same disk: convert it back and compare.
+    let back = dir.path().join("back.raw");
+    let out = Command::new("qemu-img")
+        .args(["convert", "-f", "qcow2", "-O", "raw"])
+        .arg(path.unwrap())
+        .arg(&back)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(std::fs::read(&back).unwrap(), data);
+}
+
+#[tokio::test]
+async fn an_unsafe_staged_image_fails_its_import_with_the_reason() {
+    let db = Db::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let images = Images::open(db, config(dir.path(), Some("raw")))
+        .await
+        .unwrap();
+    images.start_jobs();
+    let a = ctx("proj-a", "member");
+    let work = tempfile::tempdir().unwrap();
+    qemu_img(&["create", "-f", "qcow2", "base.qcow2", "1M"], work.path());
+    qemu_img(
+        &[
+            "create",
+            "-f",
+            "qcow2",
+            "-b",
+            "base.qcow2",
+            "-F",
+            "qcow2",
+            "backed.qcow2",
+        ],
+        work.path(),
+    );
+    let img = images
+        .image_create(&a, new("backed", "qcow2"))
+        .await
+        .unwrap();
+    images
+        .image_stage(
+            &a,
+            &img.id,
+            bytes(std::fs::read(work.path().join("backed.qcow2")).unwrap()),
+        )
+        .await
+        .unwrap();
+    images
+        .image_import(&a, &img.id, "glance-direct")
+        .await
+        .unwrap();
+    let done = settled(&images, &a, &img.id).await;
+    assert_eq!(done.status, "failure");
+    assert!(done.message.contains("backing file"), "{}", done.message);
+    let after = images.image_get(&a, &img.id).await.unwrap();
+    assert_eq!(after.status, "queued", "stage again after a failed import");
+    assert_eq!(after.size, None);
+    assert!(
+        files_under(&dir.path().join("images")).is_empty(),
+        "refused bytes are removed"
+    );
+}
+
+#[tokio::test]
+async fn an_import_survives_a_restart() {
+    let db = Db::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let a = ctx("proj-a", "member");
+    let data = raw_disk(2 << 20);
+    let (queued, interrupted) = {
+        // The first process accepts two imports and stops before its worker runs them
+        // (no start_jobs): one still pending, one that a crash caught mid-conversion.
+        let images = Images::open(db.clone(), config(dir.path(), Some("qcow2")))
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for name in ["pending", "processing"] {
+            let img = images.image_create(&a, new(name, "raw")).await.unwrap();
+            images
+                .image_stage(&a, &img.id, bytes(data.clone()))
+                .await
+                .unwrap();
+            images
+                .image_import(&a, &img.id, "glance-direct")
+                .await
+                .unwrap();
+            ids.push(img.id);
+        }
+        sqlx::query("UPDATE image_tasks SET status = 'processing', step = 'convert', progress = 40 WHERE image_id = $1")
+            .bind(&ids[1])
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        std::fs::write(
+            dir.path()
+                .join("images/staging")
+                .join(format!("{}.half.part", ids[1])),
+            b"half a conversion",
+        )
+        .unwrap();
+        (ids[0].clone(), ids[1].clone())
+    };
+    let images: Arc<Images> = Images::open(db.clone(), config(dir.path(), Some("qcow2")))
+        .await
+        .unwrap();
+    images.start_jobs();
+    for id in [&queued, &interrupted] {
+        let done = settled(&images, &a, id).await;
+        assert_eq!(done.status, "success", "{id}: {}", done.message);
+        let img = images.image_get(&a, id).await.unwrap();
+        assert_eq!(img.status, "active");
+        assert_eq!(img.disk_format.as_deref(), Some("qcow2"));
+    }
+    assert_eq!(
+        files_under(&dir.path().join("images")),
+        {
+            let mut v = vec![
+                dir.path().join("images").join(&queued),
+                dir.path().join("images").join(&interrupted),
+            ];
+            v.sort();
+            v
+        },
+        "no staged copies or half conversions are left"
+    );
+}
+
+#[tokio::test]
+async fn a_cut_stage_leaves_the_image_queued_and_no_bytes() {
+    let db = Db::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let images = Images::open(db, config(dir.path(), None)).await.unwrap();
+    let a = ctx("proj-a", "member");
+    let img = images.image_create(&a, new("cut", "raw")).await.unwrap();
+    let body: UploadBody = Box::pin(futures_util::stream::iter(vec![
+        Ok(Bytes::from(vec![1u8; 70_000])),
+        Err("connection reset by peer".to_string()),
+    ]));
+    let e = images.image_stage(&a, &img.id, body).await.unwrap_err();
+    assert!(e.to_string().contains("cut short"), "{e}");
+    assert_eq!(
+        images.image_get(&a, &img.id).await.unwrap().status,
+        "queued"
+    );
+    assert!(files_under(&dir.path().join("images")).is_empty());
+    // Another project cannot stage data into it.
+    let e = images
+        .image_stage(&ctx("proj-b", "member"), &img.id, bytes(vec![1]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 404);
+}
