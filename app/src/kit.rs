@@ -454,6 +454,10 @@ pub enum Cell {
     Text(String),
     Code(String),
     Status(bool),
+    /// A badge with its text and class (`ok`, `bad`, `busy`).
+    Badge(String, &'static str),
+    /// Text linking to a page.
+    Link(String, String),
 }
 
 /// A row: its id, the name tests and people find it by, its cells, and the actions
@@ -496,6 +500,8 @@ pub fn DataTable(
                                     Cell::Text(t) => view! { <td>{t}</td> }.into_any(),
                                     Cell::Code(t) => view! { <td><code>{t}</code></td> }.into_any(),
                                     Cell::Status(on) => view! { <td><crate::status::StatusBadge enabled=on/></td> }.into_any(),
+                                    Cell::Badge(t, class) => view! { <td><span class=format!("badge {class}") data-test="badge">{t}</span></td> }.into_any(),
+                                    Cell::Link(t, href) => view! { <td><a href=href data-test="row-link">{t}</a></td> }.into_any(),
                                 }).collect_view()}
                                 {(!actions.is_empty()).then(|| view! {
                                     <td class="row-actions">

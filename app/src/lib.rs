@@ -10,6 +10,7 @@ pub mod identity_groups;
 pub mod identity_members;
 pub mod identity_projects;
 pub mod identity_users;
+pub mod images;
 pub mod kit;
 pub mod settings;
 pub mod shell;
@@ -18,7 +19,7 @@ pub mod status;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{lazy_route, Lazy, LazyRoute, StaticSegment};
+use leptos_router::{lazy_route, Lazy, LazyRoute, ParamSegment, StaticSegment};
 
 /// What the console shows about the cloud it belongs to; the server provides it as
 /// context to every render and server function.
@@ -71,6 +72,9 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("identity"), StaticSegment("roles")) view={Lazy::<RolesRoute>::new()}/>
                         <Route path=(StaticSegment("identity"), StaticSegment("application-credentials")) view={Lazy::<AppCredsRoute>::new()}/>
                         <Route path=StaticSegment("settings") view={Lazy::<SettingsRoute>::new()}/>
+                        <Route path=(StaticSegment("project"), StaticSegment("images")) view={Lazy::<ImagesRoute>::new()}/>
+                        <Route path=(StaticSegment("project"), StaticSegment("images"), ParamSegment("id")) view={Lazy::<ImageRoute>::new()}/>
+                        <Route path=(StaticSegment("admin"), StaticSegment("images")) view={Lazy::<AdminImagesRoute>::new()}/>
                     </ParentRoute>
                 </Routes>
             </Router>
@@ -156,5 +160,44 @@ impl LazyRoute for SettingsRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <settings::SettingsPage/> }.into_any()
+    }
+}
+
+pub struct ImagesRoute;
+
+#[lazy_route]
+impl LazyRoute for ImagesRoute {
+    fn data() -> Self {
+        ImagesRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <images::ImagesPanel all=false/> }.into_any()
+    }
+}
+
+pub struct AdminImagesRoute;
+
+#[lazy_route]
+impl LazyRoute for AdminImagesRoute {
+    fn data() -> Self {
+        AdminImagesRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <images::ImagesPanel all=true/> }.into_any()
+    }
+}
+
+pub struct ImageRoute;
+
+#[lazy_route]
+impl LazyRoute for ImageRoute {
+    fn data() -> Self {
+        ImageRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <images::ImageDetailPage/> }.into_any()
     }
 }

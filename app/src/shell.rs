@@ -158,6 +158,11 @@ fn Frame(me: Me) -> impl IntoView {
             <nav class="sidenav" data-test="sidenav">
                 <h3>"Project"</h3>
                 <A href="/">"Overview"</A>
+                <A href="/project/images" attr:data-test="nav-images">"Images"</A>
+                <Show when=move || is_admin>
+                    <h3 data-test="nav-admin">"Admin"</h3>
+                    <A href="/admin/images" attr:data-test="nav-admin-images">"Images"</A>
+                </Show>
                 <h3 data-test="nav-identity">"Identity"</h3>
                 <Show when=move || is_admin>
                     <A href="/identity/projects" attr:data-test="nav-identity-projects">"Projects"</A>

@@ -3,15 +3,17 @@
 //! on every state-changing request.
 
 use app::{shell, App};
-use axum::extract::Request;
-use axum::http::{header, Method, StatusCode};
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::put;
 use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use crate::sessions::DbSessionStore;
 use crate::state::AppState;
@@ -31,6 +33,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .with_secure(state.public_url.starts_with("https://"))
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
     Router::new()
+        .route("/console/images/{id}/file", put(upload_image))
         .leptos_routes_with_context(
             state,
             routes,
@@ -70,4 +73,46 @@ async fn same_origin_only(req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// The console's image upload (the Images panel's "Create image"): the browser streams
+/// the file here with the session cookie, and watches its own upload progress. The
+/// same image-service call as `PUT /image/v2/images/{id}/file`; a refusal answers
+/// with the service's reason as plain text, for the dialog to show.
+async fn upload_image(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let say = |e: ferrostack_core::Error| {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let ferrostack_core::Error::Internal(detail) = &e {
+            tracing::error!(detail = %detail, "internal error in a console upload");
+        }
+        (status, e.to_string()).into_response()
+    };
+    let token: Option<String> = session.get(app::auth::ssr::TOKEN_KEY).await.ok().flatten();
+    let Some(token) = token else {
+        return (StatusCode::UNAUTHORIZED, "You are not signed in.").into_response();
+    };
+    let ctx = match s.identity.authenticate("console", &token).await {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                format!("Your session has ended ({e}); sign in again."),
+            )
+                .into_response()
+        }
+    };
+    let body = match crate::api::image::data_body(&headers, body) {
+        Ok(b) => b,
+        Err(e) => return say(e),
+    };
+    match s.images.image_upload(&ctx, &id, body).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => say(e),
+    }
 }
