@@ -488,6 +488,12 @@ enum Phase {
 
 /// "12.0 MiB of 64.0 MiB · 30.1 MiB/s · 2 s left".
 fn progress_text(sent: f64, total: f64, secs: f64) -> String {
+    if total > 0.0 && sent >= total {
+        return format!(
+            "All {} sent; the cloud is checking the image…",
+            size(total as i64)
+        );
+    }
     let rate = if secs > 0.0 { sent / secs } else { 0.0 };
     let left = if rate > 0.0 {
         let s = ((total - sent) / rate).ceil() as i64;
