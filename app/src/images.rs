@@ -1022,7 +1022,7 @@ fn Detail(d: ImageDetail, runner: Runner<ImageOp>) -> impl IntoView {
                     }).collect();
                     view! {
                         <DataTable test="tasks" columns=vec!["Started", "Status", "Step", "Message"] rows=Signal::stored(tasks)
-                            on_action=Callback::new(|_| ()) empty="No imports: the data was uploaded directly."/>
+                            on_action=Callback::new(|_| ()) empty="No imports (glance-direct) of this image."/>
                     }
                 }
             </section>

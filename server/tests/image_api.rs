@@ -13,6 +13,10 @@ async fn create(api: &Api, token: &str, body: Value) -> Reply {
         .await
 }
 
+async fn get(api: &Api, token: &str, path: &str) -> Reply {
+    api.call(Method::GET, path, Some(token), None).await
+}
+
 async fn upload(api: &Api, token: &str, id: &str, data: &[u8]) -> Reply {
     api.raw(
         Method::PUT,
@@ -65,14 +69,7 @@ async fn create_upload_download_with_md5_and_ranges() {
     );
     assert_eq!(r.body["file"], format!("/v2/images/{id}/file"));
     // No data yet: 204.
-    let r = api
-        .call(
-            Method::GET,
-            &format!("/image/v2/images/{id}/file"),
-            Some(&t),
-            None,
-        )
-        .await;
+    let r = get(&api, &t, &format!("/image/v2/images/{id}/file")).await;
     assert_eq!(r.status, 204);
 
     let wrong = api
@@ -104,14 +101,7 @@ async fn create_upload_download_with_md5_and_ranges() {
         )
         .await;
     assert_eq!(r.status, 200);
-    let shown = api
-        .call(
-            Method::GET,
-            &format!("/image/v2/images/{id}"),
-            Some(&t),
-            None,
-        )
-        .await;
+    let shown = get(&api, &t, &format!("/image/v2/images/{id}")).await;
     assert_eq!(
         r.headers["content-md5"],
         shown.body["checksum"].as_str().unwrap()
@@ -239,14 +229,7 @@ async fn listing_pages_with_a_next_link_and_hides_other_projects_images() {
     for n in ["a", "b", "c"] {
         create(&api, &t, json!({"name": n, "visibility": "private"})).await;
     }
-    let r = api
-        .call(
-            Method::GET,
-            "/image/v2/images?limit=2&sort=name:asc",
-            Some(&t),
-            None,
-        )
-        .await;
+    let r = get(&api, &t, "/image/v2/images?limit=2&sort=name:asc").await;
     let names: Vec<&str> = r.body["images"]
         .as_array()
         .unwrap()
@@ -256,9 +239,7 @@ async fn listing_pages_with_a_next_link_and_hides_other_projects_images() {
     assert_eq!(names, vec!["a", "b"]);
     let next = r.body["next"].as_str().expect("a next link").to_string();
     assert!(next.starts_with("/v2/images?"), "{next}");
-    let r = api
-        .call(Method::GET, &format!("/image{next}"), Some(&t), None)
-        .await;
+    let r = get(&api, &t, &format!("/image{next}")).await;
     let names: Vec<&str> = r.body["images"]
         .as_array()
         .unwrap()
@@ -273,10 +254,7 @@ async fn listing_pages_with_a_next_link_and_hides_other_projects_images() {
         .call(Method::GET, "/image/v2/images", Some(&member), None)
         .await;
     assert_eq!(r.body["images"], json!([]));
-    let any = api
-        .call(Method::GET, "/image/v2/images?limit=1", Some(&t), None)
-        .await
-        .body["images"][0]["id"]
+    let any = get(&api, &t, "/image/v2/images?limit=1").await.body["images"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -300,14 +278,7 @@ async fn listing_pages_with_a_next_link_and_hides_other_projects_images() {
     assert_eq!(r.status, 404);
     let r = api.call(Method::GET, "/image/v2/images", None, None).await;
     assert_eq!(r.status, 401);
-    let r = api
-        .call(
-            Method::GET,
-            "/image/v2/images?sort_key=secret",
-            Some(&t),
-            None,
-        )
-        .await;
+    let r = get(&api, &t, "/image/v2/images?sort_key=secret").await;
     assert_eq!(r.status, 400);
 }
 
@@ -347,4 +318,105 @@ async fn every_image_endpoint_refuses_anonymous_and_forged_tokens() {
             assert_eq!(r.status, 401, "{method} {path} with {token:?}: {}", r.text);
         }
     }
+}
+
+#[tokio::test]
+async fn filter_operators_and_the_import_flow_over_http() {
+    let api = Api::new().await;
+    let t = api.admin_token.clone();
+    let mut ids = Vec::new();
+    for name in ["in-a", "in-b", "in-c"] {
+        let r = create(
+            &api,
+            &t,
+            json!({"name": name, "disk_format": "raw", "container_format": "bare"}),
+        )
+        .await;
+        assert_eq!(
+            r.headers["openstack-image-import-methods"], "glance-direct",
+            "clients learn they may import"
+        );
+        ids.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    let names = |r: &Reply| {
+        let mut v: Vec<String> = r.body["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let r = get(&api, &t, "/image/v2/images?name=in:in-a,in-c").await;
+    assert_eq!(names(&r), vec!["in-a", "in-c"]);
+    let r = get(
+        &api,
+        &t,
+        &format!("/image/v2/images?id=in:{},{}", ids[1], ids[2]),
+    )
+    .await;
+    assert_eq!(names(&r), vec!["in-b", "in-c"]);
+    let r = get(&api, &t, "/image/v2/images?created_at=gte:not-a-time").await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.body["message"].as_str().unwrap().contains("ISO 8601"));
+    let r = get(&api, &t, "/image/v2/images?size_min=lots").await;
+    assert_eq!(r.status, 400);
+
+    // Import: discovery, stage (uploading), import (202), the task, active.
+    let r = get(&api, &t, "/image/v2/info/import").await;
+    assert_eq!(r.body["import-methods"]["value"], json!(["glance-direct"]));
+    let id = &ids[0];
+    let data = vec![9u8; 70_000];
+    let import = |method: &str| json!({"method": {"name": method}});
+    let path = format!("/image/v2/images/{id}/import");
+    let r = api
+        .call(Method::POST, &path, Some(&t), Some(import("glance-direct")))
+        .await;
+    assert_eq!(r.status, 409, "nothing staged yet: {}", r.text);
+    let r = api
+        .raw(
+            Method::PUT,
+            &format!("/image/v2/images/{id}/stage"),
+            Some(&t),
+            Some(data.clone()),
+            &[("content-type", "application/octet-stream")],
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(
+        get(&api, &t, &format!("/image/v2/images/{id}")).await.body["status"],
+        "uploading"
+    );
+    let r = api
+        .call(Method::POST, &path, Some(&t), Some(import("web-download")))
+        .await;
+    assert_eq!(r.status, 400);
+    let r = api
+        .call(Method::POST, &path, Some(&t), Some(import("glance-direct")))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let mut image = Value::Null;
+    for _ in 0..200 {
+        image = get(&api, &t, &format!("/image/v2/images/{id}")).await.body;
+        if image["status"] == "active" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(image["status"], "active");
+    assert_eq!(image["size"], 70_000);
+    let r = get(&api, &t, &format!("/image/v2/images/{id}/tasks")).await;
+    let task = &r.body["tasks"][0];
+    assert_eq!(task["type"], "api_image_import");
+    assert_eq!(task["status"], "success");
+    assert_eq!(task["result"]["image_id"], id.as_str());
+    assert_eq!(image["os_glance_import_task"], task["id"]);
+    let r = get(
+        &api,
+        &t,
+        &format!("/image/v2/tasks/{}", task["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(r.status, 200);
 }

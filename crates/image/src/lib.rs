@@ -99,6 +99,14 @@ pub struct ImageQuery {
     pub container_format: Option<String>,
     pub tags: Vec<String>,
     pub properties: Vec<(String, String)>,
+    /// `id=in:a,b`: only these images.
+    pub ids: Vec<String>,
+    /// `created_at` / `updated_at` comparisons as (column, operator, time), the
+    /// operator one of gt, gte, lt, lte, eq, neq (Glance's `created_at=gte:2026-...`).
+    pub times: Vec<(String, String, String)>,
+    /// `size_min` / `size_max` in bytes.
+    pub size_min: Option<i64>,
+    pub size_max: Option<i64>,
     /// `os_hidden`: hidden images are listed only when asked for.
     pub hidden: bool,
     /// (key, "asc" | "desc"); default created_at desc.
@@ -480,14 +488,64 @@ impl Images {
     pub async fn image_list(&self, ctx: &Ctx, q: ImageQuery) -> Result<(Vec<Image>, bool)> {
         let mut sql = Sql::new(COLUMNS);
         sql.push(" WHERE 1 = 1");
-        sql.and_eq("name", q.name.clone().map(Arg::Text));
-        sql.and_eq("status", q.status.clone().map(Arg::Text));
+        // name, status and the formats take one value or `in:a,b,"c,d"` (Glance's).
+        for (column, value) in [
+            ("name", &q.name),
+            ("status", &q.status),
+            ("disk_format", &q.disk_format),
+            ("container_format", &q.container_format),
+        ] {
+            if let Some(v) = value {
+                match v.strip_prefix("in:") {
+                    Some(list) => {
+                        let items = in_values(column, list)?;
+                        sql.push(" AND ").push(column).push(" IN ");
+                        sql.in_list(items.iter().map(String::as_str));
+                    }
+                    None => {
+                        sql.and_eq(column, Some(Arg::Text(v.clone())));
+                    }
+                }
+            }
+        }
         sql.and_eq("owner", q.owner.clone().map(Arg::Text));
-        sql.and_eq("disk_format", q.disk_format.clone().map(Arg::Text));
-        sql.and_eq(
-            "container_format",
-            q.container_format.clone().map(Arg::Text),
-        );
+        if !q.ids.is_empty() {
+            sql.push(" AND id IN ");
+            sql.in_list(q.ids.iter().map(String::as_str));
+        }
+        for (column, op, at) in &q.times {
+            if column != "created_at" && column != "updated_at" {
+                return Err(Error::bad_request(format!(
+                    "Invalid filter {column:?}: times are compared on created_at or updated_at."
+                )));
+            }
+            let cmp = match op.as_str() {
+                "gt" => ">",
+                "gte" => ">=",
+                "lt" => "<",
+                "lte" => "<=",
+                "eq" => "=",
+                "neq" => "<>",
+                other => {
+                    return Err(Error::bad_request(format!(
+                        "Invalid operator {other:?} for {column}; use gt, gte, lt, lte, eq or neq."
+                    )))
+                }
+            };
+            let t = time::parse_client(at).ok_or_else(|| {
+                Error::bad_request(format!(
+                    "Invalid time {at:?} for {column}: use ISO 8601, like 2026-11-24T10:00:00Z."
+                ))
+            })?;
+            sql.push(&format!(" AND {column} {cmp} "))
+                .bind(Arg::Text(time::to_db(&t)));
+        }
+        if let Some(n) = q.size_min {
+            sql.push(" AND size >= ").bind(Arg::Int(n));
+        }
+        if let Some(n) = q.size_max {
+            sql.push(" AND size <= ").bind(Arg::Int(n));
+        }
         if !q.hidden {
             sql.push(" AND hidden = 0");
         }
@@ -838,6 +896,28 @@ impl Images {
             quota_bytes: self.cfg.quota_bytes,
         })
     }
+}
+
+/// The values of an `in:` filter: comma-separated, double quotes around values that
+/// hold commas.
+fn in_values(column: &str, list: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in list.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    if quoted {
+        return Err(Error::bad_request(format!(
+            "Invalid filter for {column}: a quote in {list:?} is not closed."
+        )));
+    }
+    out.push(cur);
+    Ok(out)
 }
 
 pub(crate) fn new_part_name(id: &str) -> String {

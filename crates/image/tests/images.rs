@@ -313,6 +313,82 @@ async fn list_filters_sorts_and_pages_with_a_marker() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("Invalid sort key"), "{e}");
+
+    // Glance's operators: in: lists (with quoted values), time comparisons, sizes.
+    let (some, _) = t
+        .images
+        .image_list(
+            &a,
+            ImageQuery {
+                name: Some("in:\"a\",d,zz".into()),
+                ..q(10, None)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(sorted(&some), vec!["a", "d"]);
+    let (by_id, _) = t
+        .images
+        .image_list(
+            &a,
+            ImageQuery {
+                ids: vec![p1[0].id.clone(), p3[0].id.clone()],
+                ..q(10, None)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(sorted(&by_id), vec!["a", "e"]);
+    // Created in the order c, a, e, b, d; p2[0] is "c", p3[0] is "e".
+    let (newer, _) = t
+        .images
+        .image_list(
+            &a,
+            ImageQuery {
+                times: vec![("created_at".into(), "gt".into(), p2[0].created_at.clone())],
+                ..q(10, None)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(sorted(&newer), vec!["a", "b", "d", "e"], "created after c");
+    let (older, _) = t
+        .images
+        .image_list(
+            &a,
+            ImageQuery {
+                times: vec![("created_at".into(), "lt".into(), p3[0].created_at.clone())],
+                ..q(10, None)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(sorted(&older), vec!["a", "c"], "created before e");
+    let e = t
+        .images
+        .image_list(
+            &a,
+            ImageQuery {
+                times: vec![("created_at".into(), "gte".into(), "yesterday".into())],
+                ..q(10, None)
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 400);
+    assert!(e.to_string().contains("ISO 8601"), "{e}");
+    let e = t
+        .images
+        .image_list(
+            &a,
+            ImageQuery {
+                status: Some("in:\"active".into()),
+                ..q(10, None)
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("not closed"), "{e}");
 }
 
 #[tokio::test]

@@ -242,6 +242,30 @@ async fn list(
                 }
             }
             "member_status" => {}
+            "id" => {
+                let list = v.strip_prefix("in:").unwrap_or(v);
+                q.ids
+                    .extend(list.split(',').map(|s| s.trim_matches('"').to_string()));
+            }
+            "created_at" | "updated_at" => {
+                let (op, at) = v
+                    .split_once(':')
+                    .filter(|(op, _)| ["gt", "gte", "lt", "lte", "eq", "neq"].contains(op))
+                    .unwrap_or(("eq", v.as_str()));
+                q.times.push((k.clone(), op.to_string(), at.to_string()));
+            }
+            "size_min" | "size_max" => {
+                let n = v.parse::<i64>().map_err(|_| {
+                    Error::bad_request(format!(
+                        "Invalid {k} {v:?}: it must be a whole number of bytes."
+                    ))
+                })?;
+                if k == "size_min" {
+                    q.size_min = Some(n);
+                } else {
+                    q.size_max = Some(n);
+                }
+            }
             prop => q.properties.push((prop.to_string(), v.clone())),
         }
     }

@@ -81,6 +81,7 @@ impl Api {
         )
         .await
         .expect("images");
+        images.start_jobs();
         let state = AppState {
             identity,
             images,
