@@ -14,13 +14,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use md5::{Digest, Md5};
-use sha2::Sha512;
 use tokio::io::AsyncBufReadExt;
 
 use ferrostack_core::{ids, time, Ctx, Error, Result};
 use ferrostack_types::image::{Image, ImageTask};
 
+use crate::digest::Digest;
 use crate::store::UploadBody;
 use crate::{inspect, new_part_name, Images};
 
@@ -585,7 +584,7 @@ impl Images {
 fn checksums(path: &Path) -> Result<(i64, String, String)> {
     use std::io::Read;
     let mut f = std::fs::File::open(path).map_err(Error::internal)?;
-    let (mut md5, mut sha) = (Md5::new(), Sha512::new());
+    let (mut md5, mut sha) = (Digest::md5()?, Digest::sha512()?);
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0i64;
     loop {
@@ -594,12 +593,8 @@ fn checksums(path: &Path) -> Result<(i64, String, String)> {
             break;
         }
         size += n as i64;
-        md5.update(&buf[..n]);
-        sha.update(&buf[..n]);
+        md5.update(&buf[..n])?;
+        sha.update(&buf[..n])?;
     }
-    Ok((
-        size,
-        hex::encode(md5.finalize()),
-        hex::encode(sha.finalize()),
-    ))
+    Ok((size, md5.hex()?, sha.hex()?))
 }

@@ -9,6 +9,7 @@
 //! in `staging/` is removed and uploads that were in flight become `killed`, so a crash
 //! or a cut connection leaves neither an active image nor orphan bytes.
 
+mod digest;
 mod import;
 pub mod inspect;
 mod members;

@@ -3,15 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
-use md5::{Digest, Md5};
-use sha2::Sha512;
-use tokio::io::AsyncWriteExt;
 
 use ferrostack_core::{time, Ctx, Error, Result};
 use ferrostack_types::image::Image;
 
+use crate::digest::Digest;
 use crate::{inspect, new_part_name, Images};
 
 /// An upload body: chunks of bytes, or the error that cut it short.
@@ -122,60 +120,88 @@ impl Images {
 
     /// Write the body to `part`, hashing on the way, then fsync. Errors say whether
     /// the connection was cut (true) or the data refused (false).
+    ///
+    /// The body's chunks (often a few KiB) are gathered into 1 MiB blocks, and each
+    /// block goes to three threads at once: MD5, SHA-512 and the writer (Bytes clones
+    /// are reference counts). So hashing and writing overlap with receiving instead of
+    /// adding to it, each with one hand-off per MiB (docs/benchmarks.md).
     pub(crate) async fn receive(
         &self,
         part: &Path,
         mut body: UploadBody,
         room: i64,
     ) -> std::result::Result<Received, (Error, bool)> {
-        let mut opts = tokio::fs::OpenOptions::new();
+        let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
-        opts.mode(0o600);
-        let mut f = opts
-            .open(part)
-            .await
-            .map_err(|e| (Error::internal(e), false))?;
-        // The two digests run on their own threads, fed the same chunks (Bytes clones are
-        // reference counts), so hashing overlaps with receiving and writing instead of
-        // adding to it: on 2 cores this took 1 GiB uploads from ~230 to ~380 MiB/s (docs/benchmarks.md).
-        let md5 = Hasher::spawn(Md5::new());
-        let sha = Hasher::spawn(Sha512::new());
-        let mut size: i64 = 0;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| {
-                (
-                    Error::bad_request(format!(
-                        "The upload was cut short: {e}. The image is now killed."
-                    )),
-                    true,
-                )
-            })?;
-            size += chunk.len() as i64;
-            if size > room {
-                return Err((
-                    Error::TooLarge(format!(
-                        "The upload exceeds the project's image storage quota ({} bytes free).",
-                        room.max(0)
-                    )),
-                    false,
-                ));
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut file = opts.open(part).map_err(|e| (Error::internal(e), false))?;
+        let md5 = Feed::spawn(|rx| digest(Digest::md5(), rx));
+        let sha = Feed::spawn(|rx| digest(Digest::sha512(), rx));
+        let writer = Feed::spawn(move |mut rx| -> std::io::Result<()> {
+            use std::io::Write;
+            while let Some(block) = rx.blocking_recv() {
+                file.write_all(&block)?;
             }
-            md5.feed(chunk.clone()).await;
-            sha.feed(chunk.clone()).await;
-            f.write_all(&chunk)
-                .await
-                .map_err(|e| (Error::internal(e), false))?;
+            file.sync_all()
+        });
+        let mut size: i64 = 0;
+        let mut block = BytesMut::new();
+        let mut failed = None;
+        loop {
+            let next = body.next().await;
+            let last = next.is_none();
+            if let Some(chunk) = next {
+                let chunk = match chunk {
+                    Ok(c) => c,
+                    Err(e) => {
+                        failed = Some((
+                            Error::bad_request(format!(
+                                "The upload was cut short: {e}. The image is now killed."
+                            )),
+                            true,
+                        ));
+                        break;
+                    }
+                };
+                size += chunk.len() as i64;
+                if size > room {
+                    failed = Some((
+                        Error::TooLarge(format!(
+                            "The upload exceeds the project's image storage quota ({} bytes free).",
+                            room.max(0)
+                        )),
+                        false,
+                    ));
+                    break;
+                }
+                block.extend_from_slice(&chunk);
+            }
+            if block.len() >= BLOCK || (last && !block.is_empty()) {
+                let b = block.split().freeze();
+                block.reserve(BLOCK);
+                md5.feed(b.clone()).await;
+                sha.feed(b.clone()).await;
+                if !writer.feed(b).await {
+                    break; // the writer stopped on an error: finish() says which
+                }
+            }
+            if last {
+                break;
+            }
         }
-        f.flush().await.map_err(|e| (Error::internal(e), false))?;
-        f.sync_all()
-            .await
-            .map_err(|e| (Error::internal(e), false))?;
+        let written = writer.finish().await;
         let (md5, sha512) = (md5.finish().await, sha.finish().await);
+        if let Some(f) = failed {
+            return Err(f);
+        }
+        written
+            .map_err(|e| (e, false))?
+            .map_err(|e| (Error::internal(e), false))?;
         Ok(Received {
             size,
-            md5: md5.map_err(|e| (e, false))?,
-            sha512: sha512.map_err(|e| (e, false))?,
+            md5: md5.and_then(|r| r).map_err(|e| (e, false))?,
+            sha512: sha512.and_then(|r| r).map_err(|e| (e, false))?,
         })
     }
 
@@ -249,35 +275,45 @@ pub(crate) struct Received {
     sha512: String,
 }
 
-/// A digest computed on its own thread from chunks sent to it. The channel is bounded,
-/// so a slow digest slows the upload down instead of queueing the body in memory.
-struct Hasher {
+/// Bytes gathered before they are hashed and written.
+const BLOCK: usize = 1 << 20;
+
+/// Work on its own thread over the blocks sent to it (a digest, the file writer). The
+/// channel is bounded, so a slow consumer slows the upload down instead of queueing
+/// the body in memory.
+struct Feed<R> {
     tx: tokio::sync::mpsc::Sender<Bytes>,
-    done: tokio::sync::oneshot::Receiver<String>,
+    done: tokio::sync::oneshot::Receiver<R>,
 }
 
-impl Hasher {
-    fn spawn<D: Digest + Send + 'static>(mut d: D) -> Hasher {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+impl<R: Send + 'static> Feed<R> {
+    fn spawn(work: impl FnOnce(tokio::sync::mpsc::Receiver<Bytes>) -> R + Send + 'static) -> Self {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
         let (done_tx, done) = tokio::sync::oneshot::channel();
         std::thread::spawn(move || {
-            while let Some(chunk) = rx.blocking_recv() {
-                d.update(&chunk);
-            }
-            let _ = done_tx.send(hex::encode(d.finalize()));
+            let _ = done_tx.send(work(rx));
         });
-        Hasher { tx, done }
+        Feed { tx, done }
     }
 
-    async fn feed(&self, chunk: Bytes) {
-        let _ = self.tx.send(chunk).await;
+    /// Hand a block over; false once the consumer has stopped.
+    async fn feed(&self, block: Bytes) -> bool {
+        self.tx.send(block).await.is_ok()
     }
 
-    /// Close the feed and wait for the digest.
-    async fn finish(self) -> Result<String> {
+    /// Close the feed and wait for the result.
+    async fn finish(self) -> Result<R> {
         drop(self.tx);
         self.done
             .await
-            .map_err(|_| Error::internal("a digest thread stopped"))
+            .map_err(|_| Error::internal("an upload worker thread stopped"))
     }
+}
+
+fn digest(d: Result<Digest>, mut rx: tokio::sync::mpsc::Receiver<Bytes>) -> Result<String> {
+    let mut d = d?;
+    while let Some(block) = rx.blocking_recv() {
+        d.update(&block)?;
+    }
+    d.hex()
 }
