@@ -173,6 +173,37 @@ struct ImageRow {
     updated_at: String,
 }
 
+/// A sort key as the SQL orders and compares it: NULL-able columns through COALESCE
+/// (NULL first when ascending, on every backend).
+fn sort_expr(key: &str) -> String {
+    match key {
+        "name" | "container_format" | "disk_format" => format!("COALESCE({key}, '')"),
+        "size" => "COALESCE(size, -1)".into(),
+        other => other.to_string(),
+    }
+}
+
+impl ImageRow {
+    /// This row's value for a sort key, as `sort_expr` computes it.
+    fn sort_value(&self, key: &str) -> Arg {
+        let text = |v: &Option<String>| Arg::Text(v.clone().unwrap_or_default());
+        match key {
+            "name" => text(&self.name),
+            "status" => Arg::Text(self.status.clone()),
+            "container_format" => text(&self.container_format),
+            "disk_format" => text(&self.disk_format),
+            "size" => Arg::Int(self.size.unwrap_or(-1)),
+            "created_at" => Arg::Text(self.created_at.clone()),
+            "updated_at" => Arg::Text(self.updated_at.clone()),
+            "visibility" => Arg::Text(self.visibility.clone()),
+            "owner" => Arg::Text(self.owner.clone()),
+            "min_disk" => Arg::Int(self.min_disk),
+            "min_ram" => Arg::Int(self.min_ram),
+            _ => Arg::Text(self.id.clone()),
+        }
+    }
+}
+
 const COLUMNS: &str = "SELECT id, name, owner, status, visibility, protected, hidden, disk_format, container_format, \
     size, virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, created_at, updated_at FROM images";
 
@@ -596,7 +627,6 @@ impl Images {
         if sort.is_empty() {
             sort.push(("created_at".into(), "desc".into()));
         }
-        let mut order = Vec::new();
         for (k, d) in &sort {
             if !SORT_KEYS.contains(&k.as_str()) {
                 return Err(Error::bad_request(format!(
@@ -609,32 +639,53 @@ impl Images {
                     "Invalid sort direction {d:?}; use asc or desc."
                 )));
             }
-            order.push(format!("{k} {d}"));
         }
         if !sort.iter().any(|(k, _)| k == "id") {
-            order.push(format!("id {}", sort[0].1));
+            let d = sort[0].1.clone();
+            sort.push(("id".into(), d));
         }
-        sql.push(&format!(" ORDER BY {}", order.join(", ")));
-        let limit = q.limit.unwrap_or(25).min(1000);
-        // Without a marker the database returns just the page (and one more row, to know
-        // whether there is a next page). With one, the marker's place in the sorted,
-        // filtered list is found here: a keyset condition over arbitrary sort keys
-        // (with NULLs) is left for when listings grow large.
-        if q.marker.is_none() {
-            sql.push(" LIMIT ").bind(Arg::Int(limit as i64 + 1));
-        }
-        let rows: Vec<ImageRow> = sql.fetch_all::<ImageRow, _>(&self.db.pool).await?;
-        let start = match &q.marker {
-            Some(m) => {
-                rows.iter().position(|r| &r.id == m).ok_or_else(|| {
-                    Error::bad_request(format!("Invalid marker: image {m} is not in this listing."))
-                })? + 1
+        // Keyset paging: the page starts after the marker's position in the sort order,
+        // so the database reads just the page however long the listing is. Sort keys
+        // that may be NULL are compared through COALESCE, which also makes SQLite and
+        // PostgreSQL (which place NULLs differently) order them alike.
+        if let Some(m) = &q.marker {
+            let marker = match self.row(m).await {
+                Ok(r) if self.visible(ctx, &r).await? => r,
+                _ => {
+                    return Err(Error::bad_request(format!(
+                        "Invalid marker: image {m} was not found."
+                    )))
+                }
+            };
+            sql.push(" AND (");
+            for (i, (k, d)) in sort.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("(");
+                for (pk, _) in &sort[..i] {
+                    sql.push(&format!("{} = ", sort_expr(pk)))
+                        .bind(marker.sort_value(pk));
+                    sql.push(" AND ");
+                }
+                let cmp = if d == "asc" { ">" } else { "<" };
+                sql.push(&format!("{} {cmp} ", sort_expr(k)))
+                    .bind(marker.sort_value(k));
+                sql.push(")");
             }
-            None => 0,
-        };
-        let page: Vec<ImageRow> = rows.into_iter().skip(start).take(limit + 1).collect();
+            sql.push(")");
+        }
+        let order: Vec<String> = sort
+            .iter()
+            .map(|(k, d)| format!("{} {d}", sort_expr(k)))
+            .collect();
+        sql.push(&format!(" ORDER BY {}", order.join(", ")));
+        // One row more than the page, to know whether there is a next one.
+        let limit = q.limit.unwrap_or(25).min(1000);
+        sql.push(" LIMIT ").bind(Arg::Int(limit as i64 + 1));
+        let mut page: Vec<ImageRow> = sql.fetch_all::<ImageRow, _>(&self.db.pool).await?;
         let more = page.len() > limit;
-        let page = page.into_iter().take(limit).collect();
+        page.truncate(limit);
         Ok((self.view(page).await?, more))
     }
 
