@@ -328,6 +328,9 @@ pub fn runner() -> Runner<ImageOp> {
     Runner::new(Action::new(|op: &ImageOp| image_do(op.clone())))
 }
 
+/// Statuses that change by themselves (data arriving, an import running).
+const BUSY: &[&str] = &["saving", "uploading", "importing"];
+
 fn badge(status: &str) -> Cell {
     let class = match status {
         "active" => "ok",
@@ -347,6 +350,7 @@ pub fn ImagesPanel(all: bool) -> impl IntoView {
     let runner = runner();
     let query = use_query_map();
     let q = move |k: &str| query.read().get(k).unwrap_or_default();
+    let tick = RwSignal::new(0u64);
     let data = Resource::new(
         move || {
             (
@@ -354,11 +358,22 @@ pub fn ImagesPanel(all: bool) -> impl IntoView {
                 q("visibility"),
                 q("status"),
                 q("marker"),
-                runner.changed.get(),
+                runner.changed.get() + tick.get(),
             )
         },
         move |(n, v, s, m, _)| list_images(all, n, v, s, m),
     );
+    // Rows whose data is still arriving or importing refresh by themselves.
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = data.get() {
+            if p.items.iter().any(|i| BUSY.contains(&i.status.as_str())) {
+                set_timeout(
+                    move || tick.update(|n| *n += 1),
+                    std::time::Duration::from_secs(2),
+                );
+            }
+        }
+    });
     let creating = RwSignal::new(false);
     let base = if all {
         "/admin/images"
@@ -829,10 +844,27 @@ pub fn ImageDetailPage() -> impl IntoView {
     let runner = runner();
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
+    // While data is arriving or an import runs, the page refreshes itself every second
+    // (statuses and the import's step and percent come from the database).
+    let tick = RwSignal::new(0u64);
     let data = Resource::new(
-        move || (id(), runner.changed.get()),
-        |(id, _)| get_image(id),
+        move || (id(), runner.changed.get(), tick.get()),
+        |(id, _, _)| get_image(id),
     );
+    Effect::new(move |_| {
+        if let Some(Ok(d)) = data.get() {
+            let busy = BUSY.contains(&d.image.status.as_str())
+                || d.tasks
+                    .iter()
+                    .any(|t| t.status == "pending" || t.status == "processing");
+            if busy {
+                set_timeout(
+                    move || tick.update(|n| *n += 1),
+                    std::time::Duration::from_secs(1),
+                );
+            }
+        }
+    });
     // After a delete there is nothing to show: back to the list.
     Effect::new(move |_| {
         if let Some(Ok(d)) = runner.action.value().get() {

@@ -221,3 +221,23 @@ test("Admin > Images lists every project's images; a member sees only what is th
   assert.match(await (await bob.waitForSelector('[data-test=panel-refused]')).textContent(), /needs the admin role/);
   await bob.close();
 });
+
+test('the detail page follows an import as it runs, without a reload', async () => {
+  const img = (await glance('POST', '/images', { name: 'imported', disk_format: 'raw', container_format: 'bare' })).body;
+  const r = await fetch(`${env.cloud.url}/image/v2/images/${img.id}/stage`, {
+    method: 'PUT',
+    headers: { 'x-auth-token': env.token, 'content-type': 'application/octet-stream' },
+    body: Buffer.alloc(2 * MiB, 7),
+  });
+  assert.equal(r.status, 204);
+  const p = await page('admin', ADMIN_PASSWORD, `/project/images/${img.id}`);
+  assert.equal(await p.textContent('[data-test=fact-status]'), 'uploading');
+  await p.evaluate(() => { window.__samePage = true; });
+  await glance('POST', `/images/${img.id}/import`, { method: { name: 'glance-direct' } });
+  await p.waitForSelector('[data-test=fact-status]:text("active")');
+  await p.waitForSelector('[data-test=tasks-table] [data-test=badge]:text("success")');
+  assert.match(await p.textContent('[data-test=tasks-table]'), /Imported raw data\./);
+  assert.equal(await p.textContent('[data-test=fact-size]'), '2.0 MiB');
+  assert.equal(await p.evaluate(() => window.__samePage), true, 'no reload');
+  await p.close();
+});
