@@ -45,6 +45,11 @@ pub enum ImageOp {
     Delete {
         id: String,
     },
+    /// Protect an image once its upload is done (protected images cannot be deleted,
+    /// so the record is created unprotected: a failed upload can still be cleaned up).
+    Protect {
+        id: String,
+    },
     SetActive {
         id: String,
         active: bool,
@@ -176,7 +181,6 @@ pub async fn create_image(
     visibility: String,
     min_disk: String,
     min_ram: String,
-    protected: bool,
 ) -> Result<Image, ServerFnError> {
     let (_, ctx, _) = crate::auth::ssr::caller().await?;
     let images = ssr::images()?;
@@ -187,7 +191,6 @@ pub async fn create_image(
         visibility: Some(visibility),
         min_disk: ssr::whole("Minimum disk", &min_disk)?,
         min_ram: ssr::whole("Minimum RAM", &min_ram)?,
-        protected,
         ..Default::default()
     };
     images
@@ -289,6 +292,16 @@ pub mod ssr {
                     "Image {} deleted.",
                     img.name.unwrap_or(id)
                 )))
+            }
+            ImageOp::Protect { id } => {
+                images
+                    .image_update(
+                        &ctx,
+                        &id,
+                        vec![Patch::Replace("protected".into(), true.into())],
+                    )
+                    .await?;
+                Ok(Done::say("Image protected."))
             }
             ImageOp::SetActive { id, active } => {
                 images.image_set_active(&ctx, &id, active).await?;
@@ -564,13 +577,24 @@ fn CreateImage(close: Callback<()>, changed: RwSignal<u64>) -> impl IntoView {
     let file_name = RwSignal::new(String::new());
     let toasts = toaster();
 
+    // True while bytes are on their way: leaving the page then aborts the upload and
+    // removes the record (cleanups run before this component's signals are dropped).
+    let inflight = StoredValue::new(false);
     let remove_record = move || {
-        if let Some(id) = image_id.get_untracked() {
+        if let Some(Some(id)) = image_id.try_get_untracked() {
             leptos::task::spawn_local(async move {
                 let _ = image_do(ImageOp::Delete { id }).await;
             });
         }
     };
+    on_cleanup(move || {
+        if inflight.try_get_value() == Some(true) {
+            if let Some(Some(r)) = xhr.try_get_value() {
+                let _ = r.abort();
+            }
+            remove_record();
+        }
+    });
     let pick = move |ev: leptos::ev::Event| {
         use leptos::wasm_bindgen::JsCast;
         let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| t.dyn_into().ok());
@@ -590,10 +614,22 @@ fn CreateImage(close: Callback<()>, changed: RwSignal<u64>) -> impl IntoView {
         }
         file.set_value(f);
     };
+    let fail = move |why: String| {
+        inflight.set_value(false);
+        phase.set(Phase::Failed(why));
+        remove_record();
+        image_id.set(None);
+    };
     let upload = move |id: String| {
         use leptos::wasm_bindgen::closure::Closure;
         use leptos::wasm_bindgen::JsCast;
-        let Some(f) = file.get_value() else { return };
+        // The dialog may have gone while the record was being created.
+        let Some(Some(f)) = file.try_get_value() else {
+            leptos::task::spawn_local(async move {
+                let _ = image_do(ImageOp::Delete { id }).await;
+            });
+            return;
+        };
         let clock = move || {
             window()
                 .performance()
@@ -601,7 +637,7 @@ fn CreateImage(close: Callback<()>, changed: RwSignal<u64>) -> impl IntoView {
                 .unwrap_or(0.0)
         };
         let Ok(req) = web_sys::XmlHttpRequest::new() else {
-            phase.set(Phase::Failed("This browser cannot upload files.".into()));
+            fail("This browser cannot upload files.".into());
             return;
         };
         let url = format!("/console/images/{id}/file");
@@ -610,7 +646,7 @@ fn CreateImage(close: Callback<()>, changed: RwSignal<u64>) -> impl IntoView {
                 .set_request_header("Content-Type", "application/octet-stream")
                 .is_err()
         {
-            phase.set(Phase::Failed("The upload could not start.".into()));
+            fail("The upload could not start.".into());
             return;
         }
         let on_progress =
@@ -626,15 +662,27 @@ fn CreateImage(close: Callback<()>, changed: RwSignal<u64>) -> impl IntoView {
         }
         on_progress.forget();
         let done_req = req.clone();
-        let on_load = Closure::<dyn FnMut()>::new(move || {
+        let on_load = Closure::once_into_js(move || {
+            inflight.set_value(false);
             let status = done_req.status().unwrap_or(0);
             if (200..300).contains(&status) {
                 sent.set(total.get_untracked());
-                toasts.say(
-                    true,
-                    format!("Image {} uploaded and active.", name.get_untracked()),
-                );
-                changed.update(|n| *n += 1);
+                let name = name.get_untracked();
+                let protect = protected.get_untracked();
+                let id = image_id.get_untracked();
+                leptos::task::spawn_local(async move {
+                    let mut said = format!("Image {name} uploaded and active.");
+                    if let (true, Some(id)) = (protect, id) {
+                        if let Err(e) = image_do(ImageOp::Protect { id }).await {
+                            said = format!(
+                                "{said} It could not be protected: {}",
+                                crate::auth::reason(&e)
+                            );
+                        }
+                    }
+                    toasts.say(true, said);
+                    changed.update(|n| *n += 1);
+                });
                 close.run(());
             } else {
                 let why = done_req
@@ -643,27 +691,20 @@ fn CreateImage(close: Callback<()>, changed: RwSignal<u64>) -> impl IntoView {
                     .flatten()
                     .filter(|t| !t.is_empty())
                     .unwrap_or_else(|| format!("The upload failed (HTTP {status})."));
-                phase.set(Phase::Failed(why));
-                remove_record();
-                image_id.set(None);
+                fail(why);
             }
         });
-        req.set_onload(Some(on_load.as_ref().unchecked_ref()));
-        on_load.forget();
-        let on_error = Closure::<dyn FnMut()>::new(move || {
-            phase.set(Phase::Failed(
-                "The connection to the cloud was lost during the upload.".into(),
-            ));
-            remove_record();
-            image_id.set(None);
+        req.set_onload(Some(on_load.unchecked_ref()));
+        let on_error = Closure::once_into_js(move || {
+            fail("The connection to the cloud was lost during the upload.".into());
         });
-        req.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        on_error.forget();
+        req.set_onerror(Some(on_error.unchecked_ref()));
         started.set(clock());
         now.set(clock());
         sent.set(0.0);
+        inflight.set_value(true);
         if req.send_with_opt_blob(Some(&f)).is_err() {
-            phase.set(Phase::Failed("The upload could not start.".into()));
+            fail("The upload could not start.".into());
             return;
         }
         xhr.set_value(Some(req));
@@ -705,7 +746,6 @@ fn CreateImage(close: Callback<()>, changed: RwSignal<u64>) -> impl IntoView {
                 visibility.get_untracked(),
                 min_disk.get_untracked(),
                 min_ram.get_untracked(),
-                protected.get_untracked(),
             )
             .await
             {
@@ -719,6 +759,7 @@ fn CreateImage(close: Callback<()>, changed: RwSignal<u64>) -> impl IntoView {
     };
     let cancel = move |_| {
         if phase.get_untracked() == Phase::Uploading {
+            inflight.set_value(false);
             if let Some(r) = xhr.get_value() {
                 let _ = r.abort();
             }
@@ -789,7 +830,8 @@ fn CreateImage(close: Callback<()>, changed: RwSignal<u64>) -> impl IntoView {
                     _ => None,
                 }}
                 <div class="actions">
-                    <button type="button" class="btn btn-secondary" data-test="dialog-cancel" on:click=cancel>
+                    <button type="button" class="btn btn-secondary" data-test="dialog-cancel" on:click=cancel
+                        disabled=move || phase.get() == Phase::Creating>
                         {move || if phase.get() == Phase::Uploading { "Cancel upload" } else { "Cancel" }}
                     </button>
                     <button type="submit" class="btn" data-test="dialog-submit" disabled=busy>"Create image"</button>

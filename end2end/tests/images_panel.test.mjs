@@ -91,6 +91,7 @@ test('create image: the progress bar shows bytes, rate and time left, reaches 10
   // The name and disk format are taken from the file.
   assert.equal(await p.inputValue('[data-test=field-name]'), 'console-disk');
   assert.equal(await p.inputValue('[data-test=field-disk_format]'), 'raw');
+  await p.check('[data-test=field-protected]');
   await p.click('[data-test=dialog-submit]');
   await p.waitForSelector('[data-test=upload-progress]');
   await p.waitForFunction(() => /MiB of 24\.0 MiB · .+\/s · (\d+ s|\d+ min \d+ s) left/
@@ -107,6 +108,9 @@ test('create image: the progress bar shows bytes, rate and time left, reaches 10
   assert.equal(img.size, 24 * MiB);
   assert.equal(img.checksum, disk.md5);
   assert.equal(img.visibility, 'private');
+  // Protected once its data is in (created unprotected, so a failed upload can be undone).
+  await p.waitForSelector('tr[data-name=console-disk] td:text("yes")');
+  assert.equal((await imageNamed('console-disk')).protected, true);
   await p.close();
 });
 
@@ -128,13 +132,14 @@ test('cancelling an upload stops it and leaves no image behind', async () => {
   await p.close();
 });
 
-test('a refused upload says why and leaves nothing; a protected image cannot be deleted', async () => {
+test('a refused upload says why and leaves nothing, even when asked to protect it; a protected image cannot be deleted', async () => {
   // Bytes that are not what the chosen format says.
   const disk = env.file('not-really.qcow2', 1 * MiB);
   const p = await page('admin', ADMIN_PASSWORD, '/project/images');
   await p.click('[data-test=create-image]');
   await p.setInputFiles('[data-test=field-file]', disk.path);
   assert.equal(await p.inputValue('[data-test=field-disk_format]'), 'qcow2');
+  await p.check('[data-test=field-protected]');
   await p.click('[data-test=dialog-submit]');
   const why = await (await p.waitForSelector('[data-test=modal-error]')).textContent();
   assert.match(why, /The image data is raw but disk_format says qcow2/);

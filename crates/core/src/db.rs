@@ -179,11 +179,20 @@ impl Sql {
         self
     }
 
-    /// `(<$N>, <$N+1>, ...)` for an `IN` list; `('')` (matching nothing) when empty.
+    /// `($N, $N+1, ...)` for an `IN` list; `(NULL)` (matching nothing, not even an
+    /// empty string) when empty.
     pub fn in_list<'a>(&mut self, items: impl IntoIterator<Item = &'a str>) -> &mut Self {
-        self.push("(''");
+        self.push("(");
+        let mut first = true;
         for item in items {
-            self.push(", ").bind(Arg::Text(item.to_string()));
+            if !first {
+                self.push(", ");
+            }
+            first = false;
+            self.bind(Arg::Text(item.to_string()));
+        }
+        if first {
+            self.push("NULL");
         }
         self.push(")")
     }

@@ -105,7 +105,7 @@ impl Images {
         for id in waiting.iter().filter(|id| !present.contains(id)) {
             tracing::warn!(image = %id, "staged data is gone: the image is queued again");
             sqlx::query(
-                "UPDATE images SET status = 'queued', updated_at = $2 WHERE id = $1 AND status IN ('uploading', 'importing')",
+                "UPDATE images SET status = 'queued', size = NULL, updated_at = $2 WHERE id = $1 AND status IN ('uploading', 'importing')",
             )
             .bind(id)
             .bind(time::to_db(&time::now()))
@@ -144,19 +144,30 @@ impl Images {
         let part = self.staging().join(new_part_name(id));
         let staged = self.staged_path(id);
         let kept = match self.receive(&part, body, room).await {
-            Ok(_) => tokio::fs::rename(&part, &staged)
+            Ok(got) => tokio::fs::rename(&part, &staged)
                 .await
+                .map(|_| got.size)
                 .map_err(Error::internal),
             Err((e, _cut)) => Err(e),
         };
-        if let Err(e) = kept {
-            let _ = tokio::fs::remove_file(&part).await;
-            self.set_status(id, "uploading", "queued").await?;
-            return Err(e);
-        }
+        let staged_size = match kept {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&part).await;
+                self.set_status(id, "uploading", "queued").await?;
+                return Err(e);
+            }
+        };
         if let Ok(d) = tokio::fs::File::open(self.staged_dir()).await {
             let _ = d.sync_all().await;
         }
+        // Staged bytes count against the project's storage quota (the size column is
+        // what the quota sums) until the import replaces them or fails.
+        sqlx::query("UPDATE images SET size = $2 WHERE id = $1 AND status = 'uploading'")
+            .bind(id)
+            .bind(staged_size)
+            .execute(&self.db.pool)
+            .await?;
         // Deleted while staging: nothing waits for these bytes.
         if self.row(id).await.is_err() {
             let _ = tokio::fs::remove_file(&staged).await;
@@ -366,10 +377,17 @@ impl Images {
             Err(Failed(msg)) => {
                 tracing::info!(image = %id, reason = %msg, "image import failed");
                 let _ = tokio::fs::remove_file(self.staged_path(&id)).await;
-                let back = self.set_status(&id, "importing", "queued").await;
+                let back = sqlx::query(
+                    "UPDATE images SET status = 'queued', size = NULL, updated_at = $2 \
+                     WHERE id = $1 AND status = 'importing'",
+                )
+                .bind(&id)
+                .bind(time::to_db(&time::now()))
+                .execute(&self.db.pool)
+                .await;
                 match back {
                     Ok(_) => self.finish(&task.id, "failure", &msg).await,
-                    Err(e) => Err(e),
+                    Err(e) => Err(e.into()),
                 }
             }
         };
@@ -423,6 +441,19 @@ impl Images {
             .convert_to
             .clone()
             .filter(|t| t != found.name() && found != inspect::Format::Iso);
+        // Room left in the project's storage quota, not counting this image's staged
+        // bytes (they are replaced by what is stored).
+        let used = self.used_bytes(&row.owner).await.map_err(ours)?;
+        let room = self.cfg.quota_bytes - (used - row.size.unwrap_or(0));
+        if let (Some(t), Some(v)) = (&target, info.virtual_size) {
+            // A raw conversion writes the whole virtual disk: refuse before doing it.
+            if t == "raw" && v > room {
+                return Err(Failed(format!(
+                    "Converted to raw the image would be {v} bytes; the project's image storage quota has {} bytes free.",
+                    room.max(0)
+                )));
+            }
+        }
         let mut done = format!("Imported {} data.", found.name());
         let (file, final_format, virtual_size) = match &target {
             None => (
@@ -469,7 +500,6 @@ impl Images {
                 return Err(e);
             }
         };
-        let room = self.cfg.quota_bytes - self.used_bytes(&row.owner).await.map_err(ours)?;
         if size > room {
             cleanup(&file);
             return Err(Failed(format!(
@@ -481,8 +511,15 @@ impl Images {
         self.progress(&task.id, "store", 0, "Storing the image.")
             .await;
         let virtual_size = virtual_size.or(Some(size));
+        // Unconverted data is linked into place, so the staged file stays until the row
+        // says active: a crash before that finds it and runs the import again.
         let dest = self.data_path(id);
-        if let Err(e) = tokio::fs::rename(&file, &dest).await {
+        let placed = if file == staged {
+            tokio::fs::hard_link(&file, &dest).await
+        } else {
+            tokio::fs::rename(&file, &dest).await
+        };
+        if let Err(e) = placed {
             cleanup(&file);
             return Err(ours(Error::internal(e)));
         }
@@ -502,8 +539,14 @@ impl Images {
         .bind(&final_format)
         .bind(time::to_db(&time::now()))
         .execute(&self.db.pool)
-        .await
-        .map_err(|e| ours(e.into()))?;
+        .await;
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                self.remove_data(id).await;
+                return Err(ours(e.into()));
+            }
+        };
         if r.rows_affected() != 1 {
             self.remove_data(id).await;
             return Err(Failed(

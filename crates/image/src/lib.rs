@@ -823,9 +823,12 @@ impl Images {
     async fn store_record(&self, img: &Image) -> Result<()> {
         let now = time::to_db(&time::now());
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query(
+        // Only if nothing changed the image since it was read (an upload or import may
+        // have finished meanwhile, setting disk_format and status): no lost updates.
+        let r = sqlx::query(
             "UPDATE images SET name = $2, visibility = $3, protected = $4, hidden = $5, min_disk = $6, \
-             min_ram = $7, disk_format = $8, container_format = $9, updated_at = $10 WHERE id = $1",
+             min_ram = $7, disk_format = $8, container_format = $9, updated_at = $10 \
+             WHERE id = $1 AND updated_at = $11",
         )
         .bind(&img.id)
         .bind(&img.name)
@@ -837,8 +840,15 @@ impl Images {
         .bind(&img.disk_format)
         .bind(&img.container_format)
         .bind(&now)
+        .bind(&img.updated_at)
         .execute(&mut *tx)
         .await?;
+        if r.rows_affected() != 1 {
+            return Err(Error::conflict(format!(
+                "Image {} changed while this update was made (its data may have just arrived); read it again and retry.",
+                img.id
+            )));
+        }
         sqlx::query("DELETE FROM image_tags WHERE image_id = $1")
             .bind(&img.id)
             .execute(&mut *tx)

@@ -270,7 +270,7 @@ impl Images {
 }
 
 pub(crate) struct Received {
-    size: i64,
+    pub(crate) size: i64,
     md5: String,
     sha512: String,
 }

@@ -315,6 +315,7 @@ async fn list_filters_sorts_and_pages_with_a_marker() {
     assert!(e.to_string().contains("Invalid sort key"), "{e}");
 
     // Glance's operators: in: lists (with quoted values), time comparisons, sizes.
+    t.images.image_create(&a, new("", "raw")).await.unwrap();
     let (some, _) = t
         .images
         .image_list(
@@ -326,7 +327,7 @@ async fn list_filters_sorts_and_pages_with_a_marker() {
         )
         .await
         .unwrap();
-    assert_eq!(sorted(&some), vec!["a", "d"]);
+    assert_eq!(sorted(&some), vec!["a", "d"], "and not an image named \"\"");
     let (by_id, _) = t
         .images
         .image_list(
@@ -351,7 +352,11 @@ async fn list_filters_sorts_and_pages_with_a_marker() {
         )
         .await
         .unwrap();
-    assert_eq!(sorted(&newer), vec!["a", "b", "d", "e"], "created after c");
+    assert_eq!(
+        sorted(&newer),
+        vec!["", "a", "b", "d", "e"],
+        "created after c"
+    );
     let (older, _) = t
         .images
         .image_list(

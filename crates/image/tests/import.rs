@@ -273,6 +273,13 @@ async fn an_import_survives_a_restart() {
             b"half a conversion",
         )
         .unwrap();
+        // And the first was caught just after its data was linked into place, before
+        // the row said active.
+        std::fs::hard_link(
+            dir.path().join("images/staged").join(&ids[0]),
+            dir.path().join("images").join(&ids[0]),
+        )
+        .unwrap();
         (ids[0].clone(), ids[1].clone())
     };
     let images: Arc<Images> = Images::open(db.clone(), config(dir.path(), Some("qcow2")))
@@ -324,4 +331,39 @@ async fn a_cut_stage_leaves_the_image_queued_and_no_bytes() {
         .await
         .unwrap_err();
     assert_eq!(e.status(), 404);
+}
+
+#[tokio::test]
+async fn staged_data_counts_against_the_storage_quota() {
+    let db = Db::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), None);
+    cfg.quota_bytes = 1_000_000;
+    let images = Images::open(db, cfg).await.unwrap();
+    images.start_jobs();
+    let a = ctx("proj-a", "member");
+    let first = images.image_create(&a, new("first", "raw")).await.unwrap();
+    let staged = images
+        .image_stage(&a, &first.id, bytes(vec![1u8; 600_000]))
+        .await
+        .unwrap();
+    assert_eq!(staged.size, Some(600_000), "staged bytes are counted");
+    let second = images.image_create(&a, new("second", "raw")).await.unwrap();
+    let e = images
+        .image_stage(&a, &second.id, bytes(vec![2u8; 600_000]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 413, "{e}");
+    // Importing the first replaces its staged bytes with the stored ones: still fits.
+    images
+        .image_import(&a, &first.id, "glance-direct")
+        .await
+        .unwrap();
+    let done = settled(&images, &a, &first.id).await;
+    assert_eq!(done.status, "success", "{}", done.message);
+    assert_eq!(
+        images.project_usage(&a).await.unwrap().bytes,
+        600_000,
+        "counted once"
+    );
 }
