@@ -19,7 +19,7 @@ pub mod status;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{lazy_route, Lazy, LazyRoute, ParamSegment, StaticSegment};
+use leptos_router::{lazy_route, Lazy, LazyRoute, ParamSegment, SsrMode, StaticSegment};
 
 /// What the console shows about the cloud it belongs to; the server provides it as
 /// context to every render and server function.
@@ -66,15 +66,15 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("sign-in") view=auth::SignInPage/>
                     <ParentRoute path=StaticSegment("") view=shell::Shell>
                         <Route path=StaticSegment("") view=home::HomePage/>
-                        <Route path=(StaticSegment("identity"), StaticSegment("projects")) view={Lazy::<ProjectsRoute>::new()}/>
-                        <Route path=(StaticSegment("identity"), StaticSegment("users")) view={Lazy::<UsersRoute>::new()}/>
-                        <Route path=(StaticSegment("identity"), StaticSegment("groups")) view={Lazy::<GroupsRoute>::new()}/>
-                        <Route path=(StaticSegment("identity"), StaticSegment("roles")) view={Lazy::<RolesRoute>::new()}/>
-                        <Route path=(StaticSegment("identity"), StaticSegment("application-credentials")) view={Lazy::<AppCredsRoute>::new()}/>
-                        <Route path=StaticSegment("settings") view={Lazy::<SettingsRoute>::new()}/>
-                        <Route path=(StaticSegment("project"), StaticSegment("images")) view={Lazy::<ImagesRoute>::new()}/>
-                        <Route path=(StaticSegment("project"), StaticSegment("images"), ParamSegment("id")) view={Lazy::<ImageRoute>::new()}/>
-                        <Route path=(StaticSegment("admin"), StaticSegment("images")) view={Lazy::<AdminImagesRoute>::new()}/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("projects")) view={Lazy::<ProjectsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("users")) view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("groups")) view={Lazy::<GroupsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("roles")) view={Lazy::<RolesRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("identity"), StaticSegment("application-credentials")) view={Lazy::<AppCredsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("project"), StaticSegment("images")) view={Lazy::<ImagesRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("project"), StaticSegment("images"), ParamSegment("id")) view={Lazy::<ImageRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("admin"), StaticSegment("images")) view={Lazy::<AdminImagesRoute>::new()} ssr=SsrMode::Async/>
                     </ParentRoute>
                 </Routes>
             </Router>
@@ -82,6 +82,11 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Panels are lazy routes, rendered on the server with `SsrMode::Async` (the whole page
+/// once its data is ready): with out-of-order streaming a lazily loaded panel could
+/// start hydrating after its data had arrived but before the streamed HTML replaced
+/// the "Loading…" fallback, and hydration then failed (seen in the Images panel tests).
+///
 /// Panels are lazy routes: built with `cargo leptos build --split`, each one's code is a
 /// separate WASM file fetched when the panel is first opened, so the first page a
 /// user loads carries only the shell (docs/benchmarks.md).

@@ -41,8 +41,17 @@ async function tokenFor(user, password, project) {
   return r.headers.get('x-subject-token');
 }
 
+/** Close a page, failing the test if it had a script error. */
+async function done(p) {
+  assert.deepEqual(p.__errors, [], 'no script errors on the page');
+  await p.close();
+}
+
 async function page(user, password, path) {
   const p = await env.chrome.newPage({ viewport: { width: 1280, height: 800 } });
+  // Any script error (a failed hydration panics the WASM) fails the test at done().
+  p.__errors = [];
+  p.on('pageerror', (e) => p.__errors.push(`${p.url()}: ${e.message}`));
   await signIn(p, env.cloud.url, user, password);
   await p.waitForSelector('[data-test=sidenav]');
   await p.goto(env.cloud.url + path);
@@ -72,8 +81,13 @@ async function watchProgress(p) {
 }
 
 async function toastSays(p, re, test = 'toast') {
-  await p.waitForFunction(([src, t]) => [...document.querySelectorAll(`[data-test=${t}]`)]
-    .some((e) => new RegExp(src).test(e.textContent)), [re.source, test]);
+  try {
+    await p.waitForFunction(([src, t]) => [...document.querySelectorAll(`[data-test=${t}]`)]
+      .some((e) => new RegExp(src).test(e.textContent)), [re.source, test]);
+  } catch (e) {
+    const shown = await p.$$eval('.toast, [data-test=modal-error], [data-test=field-error]', (l) => l.map((x) => x.textContent));
+    throw new Error(`no ${test} matching ${re}; the page shows: ${JSON.stringify(shown)}`);
+  }
 }
 
 async function imageNamed(name, token = env.token) {
@@ -111,7 +125,7 @@ test('create image: the progress bar shows bytes, rate and time left, reaches 10
   // Protected once its data is in (created unprotected, so a failed upload can be undone).
   await p.waitForSelector('tr[data-name=console-disk] td:text("yes")');
   assert.equal((await imageNamed('console-disk')).protected, true);
-  await p.close();
+  await done(p);
 });
 
 test('cancelling an upload stops it and leaves no image behind', async () => {
@@ -129,7 +143,7 @@ test('cancelling an upload stops it and leaves no image behind', async () => {
   // The record goes too (the service saw the connection cut, then the delete).
   for (let i = 0; i < 100 && (await imageNamed('cancelled')); i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal(await imageNamed('cancelled'), undefined);
-  await p.close();
+  await done(p);
 });
 
 test('a refused upload says why and leaves nothing, even when asked to protect it; a protected image cannot be deleted', async () => {
@@ -155,7 +169,7 @@ test('a refused upload says why and leaves nothing, even when asked to protect i
   assert.match(await (await p.waitForSelector('[data-test=modal-error]')).textContent(),
     /is protected and cannot be deleted; set protected to false first/);
   assert.equal((await glance('GET', `/images/${img.id}`)).body.status, 'queued', 'still there');
-  await p.close();
+  await done(p);
 });
 
 test('the detail page edits properties and visibility, and shares with another project', async () => {
@@ -198,8 +212,8 @@ test('the detail page edits properties and visibility, and shares with another p
   await hydrated(bob);
   await bob.waitForSelector('tr[data-name=detailed]');
   assert.equal(await bob.$('tr[data-name=detailed] [data-test=row-delete]'), null, 'not his to delete');
-  await bob.close();
-  await p.close();
+  await done(bob);
+  await done(p);
 });
 
 test("Admin > Images lists every project's images; a member sees only what is theirs or shared", async () => {
@@ -215,7 +229,7 @@ test("Admin > Images lists every project's images; a member sees only what is th
   await admin.selectOption('[data-test=filter-status]', 'active');
   await admin.click('[data-test=filter-apply]');
   await admin.waitForSelector('tr[data-name=bob-private]', { state: 'detached' });
-  await admin.close();
+  await done(admin);
 
   const bob = await page('bob', 'bob-pw-1', '/project/images');
   await bob.waitForSelector('tr[data-name=bob-private]');
@@ -224,7 +238,7 @@ test("Admin > Images lists every project's images; a member sees only what is th
   await bob.goto(env.cloud.url + '/admin/images');
   await hydrated(bob);
   assert.match(await (await bob.waitForSelector('[data-test=panel-refused]')).textContent(), /needs the admin role/);
-  await bob.close();
+  await done(bob);
 });
 
 test('the detail page follows an import as it runs, without a reload', async () => {
@@ -244,5 +258,5 @@ test('the detail page follows an import as it runs, without a reload', async () 
   assert.match(await p.textContent('[data-test=tasks-table]'), /Imported raw data\./);
   assert.equal(await p.textContent('[data-test=fact-size]'), '2.0 MiB');
   assert.equal(await p.evaluate(() => window.__samePage), true, 'no reload');
-  await p.close();
+  await done(p);
 });
