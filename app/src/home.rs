@@ -135,13 +135,16 @@ pub fn HomePage() -> impl IntoView {
                                         <pre class="code" data-test="clouds-yaml">{yaml.clone()}</pre>
                                     </Show>
                                 </section>
-                                <Usage/>
                             }.into_any()
                         }
                         Err(e) => view! { <p class="error">{format!("Cannot load the cloud's details: {e}")}</p> }.into_any(),
                     })
                 }}
             </Suspense>
+            // Outside the closure above, which runs again when the signed-in user or the
+            // cloud's details arrive: a component with its own resource created inside
+            // it was created twice on hydration and hydration failed (home.rs, Usage).
+            <Usage/>
         </main>
     }
 }

@@ -82,10 +82,10 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Panels are lazy routes, rendered on the server with `SsrMode::Async` (the whole page
-/// once its data is ready): with out-of-order streaming a lazily loaded panel could
-/// start hydrating after its data had arrived but before the streamed HTML replaced
-/// the "Loading…" fallback, and hydration then failed (seen in the Images panel tests).
+/// Panels are rendered on the server with `SsrMode::Async` (the whole page once its
+/// data is ready): with out-of-order streaming a lazily loaded panel could start
+/// hydrating after its data had arrived but before the streamed HTML replaced the
+/// "Loading…" fallback, and hydration then panicked (seen in the Images panel tests).
 ///
 /// Panels are lazy routes: built with `cargo leptos build --split`, each one's code is a
 /// separate WASM file fetched when the panel is first opened, so the first page a

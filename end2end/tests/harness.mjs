@@ -127,11 +127,23 @@ export function withCloud(setup) {
     env.cloud = new Cloud();
     await env.cloud.start();
     env.chrome = await browser();
+    // Every page's uncaught script errors (a failed hydration panics the WASM and the
+    // page stops responding) are collected, and fail the file at the end.
+    env.pageErrors = [];
+    const newPage = env.chrome.newPage.bind(env.chrome);
+    env.chrome.newPage = async (...args) => {
+      const p = await newPage(...args);
+      p.on('pageerror', (e) => env.pageErrors.push(`${p.url()}: ${e.message}`));
+      return p;
+    };
     if (setup) await setup(env);
   });
   after(async () => {
     await env.chrome?.close();
     await env.cloud?.cleanup();
+    if (env.pageErrors?.length) {
+      throw new Error(`script errors on pages: ${env.pageErrors.join('; ')}`);
+    }
   });
   return env;
 }
