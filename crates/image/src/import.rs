@@ -191,7 +191,10 @@ impl Images {
                 "Set disk_format and container_format before importing the image.",
             ));
         }
-        if row.status != "uploading" || !self.staged_path(id).exists() {
+        let staged = tokio::fs::try_exists(self.staged_path(id))
+            .await
+            .unwrap_or(false);
+        if row.status != "uploading" || !staged {
             return Err(Error::conflict(format!(
                 "Image {id} is {}; glance-direct imports data staged first (PUT /v2/images/{id}/stage).",
                 row.status
@@ -466,11 +469,10 @@ impl Images {
             ),
             Some(t) => {
                 let out = self.staging().join(new_part_name(id));
-                self.convert(&task.id, &staged, found, t, &out)
-                    .await
-                    .inspect_err(|_| {
-                        let _ = std::fs::remove_file(&out);
-                    })?;
+                if let Err(e) = self.convert(&task.id, &staged, found, t, &out).await {
+                    let _ = tokio::fs::remove_file(&out).await;
+                    return Err(e);
+                }
                 let converted = inspect::Format::from_name(t)
                     .ok_or_else(|| Failed(format!("Unknown conversion target {t}.")))?;
                 let vinfo = inspect::qemu_info(&self.cfg.qemu_img, &out, converted)
@@ -480,9 +482,13 @@ impl Images {
                 (out, t.clone(), vinfo.virtual_size)
             }
         };
-        let cleanup = |f: &Path| {
-            if f != staged {
-                let _ = std::fs::remove_file(f);
+        // Removes a converted file that will not be stored (the staged one stays).
+        let cleanup = |f: PathBuf| {
+            let converted = f != staged;
+            async move {
+                if converted {
+                    let _ = tokio::fs::remove_file(f).await;
+                }
             }
         };
 
@@ -496,12 +502,12 @@ impl Images {
         let (size, md5, sha512) = match sums {
             Ok(s) => s,
             Err(e) => {
-                cleanup(&file);
+                cleanup(file.clone()).await;
                 return Err(e);
             }
         };
         if size > room {
-            cleanup(&file);
+            cleanup(file.clone()).await;
             return Err(Failed(format!(
                 "The imported image is {size} bytes; the project's image storage quota has {} bytes free.",
                 room.max(0)
@@ -520,7 +526,7 @@ impl Images {
             tokio::fs::rename(&file, &dest).await
         };
         if let Err(e) = placed {
-            cleanup(&file);
+            cleanup(file.clone()).await;
             return Err(ours(Error::internal(e)));
         }
         if let Ok(d) = tokio::fs::File::open(&self.cfg.dir).await {
@@ -616,8 +622,11 @@ impl Images {
                 String::from_utf8_lossy(&output.stderr).trim()
             )));
         }
-        let f = std::fs::File::open(out).map_err(|e| Failed(Error::internal(e).to_string()))?;
+        let f = tokio::fs::File::open(out)
+            .await
+            .map_err(|e| Failed(Error::internal(e).to_string()))?;
         f.sync_all()
+            .await
             .map_err(|e| Failed(Error::internal(e).to_string()))?;
         Ok(())
     }

@@ -131,11 +131,17 @@ impl Images {
         mut body: UploadBody,
         room: i64,
     ) -> std::result::Result<Received, (Error, bool)> {
-        let mut opts = std::fs::OpenOptions::new();
+        let mut opts = tokio::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut file = opts.open(part).map_err(|e| (Error::internal(e), false))?;
+        opts.mode(0o600);
+        // Opened on the blocking pool, then written on the writer thread below.
+        let mut file = opts
+            .open(part)
+            .await
+            .map_err(|e| (Error::internal(e), false))?
+            .into_std()
+            .await;
         let md5 = Feed::spawn(|rx| digest(Digest::md5(), rx));
         let sha = Feed::spawn(|rx| digest(Digest::sha512(), rx));
         let writer = Feed::spawn(move |mut rx| -> std::io::Result<()> {
