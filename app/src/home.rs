@@ -29,8 +29,7 @@ pub struct QuotaUse {
 #[server(endpoint = "project_usage")]
 pub async fn project_usage() -> Result<Vec<QuotaUse>, ServerFnError> {
     let (_, ctx, _) = crate::auth::ssr::caller().await?;
-    let images = use_context::<std::sync::Arc<ferrostack_image::Images>>()
-        .ok_or_else(|| ServerFnError::new("The image service is not available."))?;
+    let images = crate::images::ssr::images()?;
     let u = images
         .project_usage(&ctx)
         .await

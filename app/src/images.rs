@@ -81,8 +81,8 @@ pub struct ImagesPage {
     pub next: Option<String>,
     /// Project names by id, for the owner column (admins).
     pub owners: Vec<(String, String)>,
-    /// The caller's project, to tell its own images from others'.
-    pub project: String,
+    /// The images on this page the caller may change (the service's rule).
+    pub writable: Vec<String>,
 }
 
 /// Images the caller may see, filtered as the Glance API filters (`all` is Admin >
@@ -133,9 +133,13 @@ pub async fn list_images(
     };
     Ok(ImagesPage {
         next: more.then(|| items.last().map(|i| i.id.clone())).flatten(),
+        writable: items
+            .iter()
+            .filter(|i| images.may_change(&ctx, &i.owner))
+            .map(|i| i.id.clone())
+            .collect(),
         items,
         owners,
-        project: ctx.project_id().unwrap_or_default().to_string(),
     })
 }
 
@@ -156,8 +160,7 @@ pub async fn get_image(id: String) -> Result<ImageDetail, ServerFnError> {
     let images = ssr::images()?;
     let say = crate::auth::ssr::say;
     let image = images.image_get(&ctx, &id).await.map_err(say)?;
-    let mine = ctx.is_admin()
-        || (ctx.project_id() == Some(image.owner.as_str()) && ctx.can_write_project());
+    let mine = images.may_change(&ctx, &image.owner);
     let members = images.member_list(&ctx, &id).await.unwrap_or_default();
     let tasks = if mine {
         images.image_tasks(&ctx, &id).await.map_err(say)?
@@ -401,7 +404,7 @@ pub fn ImagesPanel(all: bool) -> impl IntoView {
                 p.items
                     .into_iter()
                     .map(|i| {
-                        let mine = all || i.owner == p.project;
+                        let mine = p.writable.contains(&i.id);
                         let owner = owners
                             .iter()
                             .find(|(id, _)| *id == i.owner)

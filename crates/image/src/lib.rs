@@ -100,8 +100,8 @@ pub struct ImageQuery {
     pub container_format: Option<String>,
     pub tags: Vec<String>,
     pub properties: Vec<(String, String)>,
-    /// `id=in:a,b`: only these images.
-    pub ids: Vec<String>,
+    /// `id=x` or `id=in:a,b`: only these images.
+    pub id: Option<String>,
     /// `created_at` / `updated_at` comparisons as (column, operator, time), the
     /// operator one of gt, gte, lt, lte, eq, neq (Glance's `created_at=gte:2026-...`).
     pub times: Vec<(String, String, String)>,
@@ -356,10 +356,15 @@ impl Images {
     }
 
     /// The image if the caller may change it: its owner (with a member role) or an admin.
+    /// Whether the caller may change an image of project `owner`: that project's
+    /// members (a role that writes) and admins. The console asks this to offer actions.
+    pub fn may_change(&self, ctx: &Ctx, owner: &str) -> bool {
+        ctx.is_admin() || (ctx.project_id() == Some(owner) && ctx.can_write_project())
+    }
+
     async fn writable_row(&self, ctx: &Ctx, id: &str) -> Result<ImageRow> {
         let row = self.visible_row(ctx, id).await?;
-        let owner = ctx.project_id() == Some(row.owner.as_str()) && ctx.can_write_project();
-        if !(owner || ctx.is_admin()) {
+        if !self.may_change(ctx, &row.owner) {
             return Err(Error::forbidden(format!(
                 "You may not change image {id}: it belongs to another project."
             )));
@@ -520,8 +525,9 @@ impl Images {
     pub async fn image_list(&self, ctx: &Ctx, q: ImageQuery) -> Result<(Vec<Image>, bool)> {
         let mut sql = Sql::new(COLUMNS);
         sql.push(" WHERE 1 = 1");
-        // name, status and the formats take one value or `in:a,b,"c,d"` (Glance's).
+        // id, name, status and the formats take one value or `in:a,b,"c,d"` (Glance's).
         for (column, value) in [
+            ("id", &q.id),
             ("name", &q.name),
             ("status", &q.status),
             ("disk_format", &q.disk_format),
@@ -541,10 +547,6 @@ impl Images {
             }
         }
         sql.and_eq("owner", q.owner.clone().map(Arg::Text));
-        if !q.ids.is_empty() {
-            sql.push(" AND id IN ");
-            sql.in_list(q.ids.iter().map(String::as_str));
-        }
         for (column, op, at) in &q.times {
             if column != "created_at" && column != "updated_at" {
                 return Err(Error::bad_request(format!(
@@ -590,27 +592,29 @@ impl Images {
         // Which images a listing shows (Glance's rules): without a visibility filter,
         // public ones, the project's own, and shared ones it accepted; community images
         // only when asked for. Admins see everything with visibility=all.
+        // The project's own images or those shared with it and accepted, or (`open`)
+        // images of visibilities every project sees.
+        let mine = |sql: &mut Sql, open: &str| {
+            sql.push(&format!(" AND ({open}owner = "))
+                .bind(Arg::Text(project.clone()));
+            sql.push(" OR id IN (SELECT image_id FROM image_members WHERE member_id = ")
+                .bind(Arg::Text(project.clone()));
+            sql.push(" AND status = 'accepted'))");
+        };
         match q.visibility.as_deref() {
             Some("all") if ctx.is_admin() => {}
+            // Everything the caller can see, community images included (Glance's).
+            Some("all") => mine(&mut sql, "visibility IN ('public', 'community') OR "),
             Some(v @ ("public" | "community")) => {
                 sql.and_eq("visibility", Some(Arg::Text(v.into())));
             }
             Some(v) => {
                 sql.and_eq("visibility", Some(Arg::Text(v.into())));
                 if !ctx.is_admin() {
-                    sql.push(" AND (owner = ").bind(Arg::Text(project.clone()));
-                    sql.push(" OR id IN (SELECT image_id FROM image_members WHERE member_id = ")
-                        .bind(Arg::Text(project.clone()));
-                    sql.push(" AND status = 'accepted'))");
+                    mine(&mut sql, "");
                 }
             }
-            None => {
-                sql.push(" AND (visibility = 'public' OR owner = ")
-                    .bind(Arg::Text(project.clone()));
-                sql.push(" OR id IN (SELECT image_id FROM image_members WHERE member_id = ")
-                    .bind(Arg::Text(project.clone()));
-                sql.push(" AND status = 'accepted'))");
-            }
+            None => mine(&mut sql, "visibility = 'public' OR "),
         }
         for t in &q.tags {
             sql.push(" AND id IN (SELECT image_id FROM image_tags WHERE tag = ")

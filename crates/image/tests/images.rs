@@ -126,6 +126,23 @@ async fn other_projects_see_only_what_is_shared_with_them() {
         .await
         .unwrap();
     assert_eq!(list.len(), 1);
+    // visibility=all: everything b can see (the community image), still nothing private
+    // of a; for an admin, every project's.
+    let all = ImageQuery {
+        visibility: Some("all".into()),
+        ..Default::default()
+    };
+    let (list, _) = t.images.image_list(&b, all.clone()).await.unwrap();
+    assert_eq!(
+        list.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        vec![community.id.as_str()]
+    );
+    let (list, _) = t
+        .images
+        .image_list(&ctx("proj-c", "admin"), all)
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 2, "the admin sees a's private image too");
     // Changing or deleting another project's image is refused.
     let e = t.images.image_delete(&b, &community.id).await.unwrap_err();
     assert_eq!(e.status(), 403, "{e}");
@@ -333,7 +350,7 @@ async fn list_filters_sorts_and_pages_with_a_marker() {
         .image_list(
             &a,
             ImageQuery {
-                ids: vec![p1[0].id.clone(), p3[0].id.clone()],
+                id: Some(format!("in:{},\"{}\"", p1[0].id, p3[0].id)),
                 ..q(10, None)
             },
         )

@@ -242,11 +242,7 @@ async fn list(
                 }
             }
             "member_status" => {}
-            "id" => {
-                let list = v.strip_prefix("in:").unwrap_or(v);
-                q.ids
-                    .extend(list.split(',').map(|s| s.trim_matches('"').to_string()));
-            }
+            "id" => q.id = Some(v.clone()),
             "created_at" | "updated_at" => {
                 let (op, at) = v
                     .split_once(':')
