@@ -63,12 +63,26 @@ pub mod ssr {
     pub async fn caller() -> Result<(Arc<Identity>, Ctx, String), ServerFnError> {
         let id = identity()?;
         let session = session().await?;
-        let token: Option<String> = session.get(TOKEN_KEY).await.map_err(session_failed)?;
-        let token = token.ok_or_else(|| ServerFnError::new("You are not signed in."))?;
-        let ctx = id.authenticate("console", &token).await.map_err(|e| {
-            ServerFnError::new(format!("Your session has ended ({e}); sign in again."))
-        })?;
+        let (ctx, token) = session_caller(&id, &session)
+            .await
+            .map_err(ServerFnError::new)?;
         Ok((id, ctx, token))
+    }
+
+    /// The caller a console session stands for (its context and token), or why there
+    /// is none, in words. Server functions reach it through `caller()`; the console's
+    /// upload route (server/console.rs), which is not a server function, directly.
+    pub async fn session_caller(id: &Identity, session: &Session) -> Result<(Ctx, String), String> {
+        let token: Option<String> = session.get(TOKEN_KEY).await.map_err(|e| {
+            tracing::error!(error = %e, "console session store failed");
+            "The console could not keep your session; try again in a moment.".to_string()
+        })?;
+        let token = token.ok_or_else(|| "You are not signed in.".to_string())?;
+        let ctx = id
+            .authenticate("console", &token)
+            .await
+            .map_err(|e| format!("Your session has ended ({e}); sign in again."))?;
+        Ok((ctx, token))
     }
 
     pub fn me(ctx: &Ctx) -> Me {

@@ -93,19 +93,9 @@ async fn upload_image(
         }
         (status, e.to_string()).into_response()
     };
-    let token: Option<String> = session.get(app::auth::ssr::TOKEN_KEY).await.ok().flatten();
-    let Some(token) = token else {
-        return (StatusCode::UNAUTHORIZED, "You are not signed in.").into_response();
-    };
-    let ctx = match s.identity.authenticate("console", &token).await {
-        Ok(c) => c,
-        Err(e) => {
-            return (
-                StatusCode::UNAUTHORIZED,
-                format!("Your session has ended ({e}); sign in again."),
-            )
-                .into_response()
-        }
+    let ctx = match app::auth::ssr::session_caller(&s.identity, &session).await {
+        Ok((ctx, _)) => ctx,
+        Err(why) => return (StatusCode::UNAUTHORIZED, why).into_response(),
     };
     let body = match crate::api::image::data_body(&headers, body) {
         Ok(b) => b,
