@@ -492,3 +492,111 @@ async fn settings_keep_the_page_size_and_refuse_odd_values() {
     assert_eq!(page.body["items"].as_array().unwrap().len(), 10);
     assert_eq!(page.body["per_page"], 10);
 }
+
+/// PUT /console/images/{id}/file as the Images panel sends it.
+async fn console_upload(
+    api: &Api,
+    id: &str,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+    data: &[u8],
+) -> Reply {
+    let mut headers = vec![
+        ("content-type", "application/octet-stream"),
+        ("host", "127.0.0.1:8080"),
+    ];
+    if let Some(c) = cookie {
+        headers.push(("cookie", c));
+    }
+    if let Some(o) = origin {
+        headers.push(("origin", o));
+    }
+    api.raw(
+        axum::http::Method::PUT,
+        &format!("/console/images/{id}/file"),
+        None,
+        Some(data.to_vec()),
+        &headers,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_console_upload_needs_a_session_of_the_images_project_and_the_same_origin() {
+    let api = Api::new().await;
+    api.member("uma", "umas").await;
+    let token = api.login("uma", "pw-1", "umas").await;
+    let create = |token: String, name: &'static str| {
+        let api = &api;
+        async move {
+            let body = serde_json::json!({"name": name, "disk_format": "raw", "container_format": "bare", "visibility": "private"});
+            let r = api
+                .call(
+                    axum::http::Method::POST,
+                    "/image/v2/images",
+                    Some(&token),
+                    Some(body),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{}", r.text);
+            r.body["id"].as_str().unwrap().to_string()
+        }
+    };
+    let hers = create(token, "hers").await;
+    let admins = create(api.admin_token.clone(), "admins").await;
+    let data = vec![5u8; 100_000];
+
+    let r = console_upload(&api, &hers, None, None, &data).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(r.text.contains("not signed in"), "{}", r.text);
+
+    let cookie = sign_in(&api, "uma", "pw-1").await;
+    let r = console_upload(&api, &admins, Some(&cookie), None, &data).await;
+    assert_eq!(r.status, 404, "another project's private image: {}", r.text);
+    let r = console_upload(
+        &api,
+        &hers,
+        Some(&cookie),
+        Some("https://elsewhere.example"),
+        &data,
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+
+    let r = console_upload(&api, &hers, Some(&cookie), None, &data).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let img = api
+        .admin(
+            axum::http::Method::GET,
+            &format!("/image/v2/images/{hers}"),
+            None,
+        )
+        .await;
+    assert_eq!(img.body["status"], "active");
+    assert_eq!(img.body["size"], 100_000);
+    // Data goes in once: the reason comes back as text for the dialog.
+    let r = console_upload(&api, &hers, Some(&cookie), None, &data).await;
+    assert_eq!(r.status, 409);
+    assert!(r.text.contains("only once"), "{}", r.text);
+    let img = api
+        .admin(
+            axum::http::Method::GET,
+            &format!("/image/v2/images/{admins}"),
+            None,
+        )
+        .await;
+    assert_eq!(img.body["status"], "queued", "untouched");
+
+    // Admin > Images is refused to a member (the service would list only what the
+    // member may see anyway).
+    let r = api
+        .server_fn(
+            "list_images",
+            "all=true&name=&visibility=&status=&marker=",
+            Some(&cookie),
+            None,
+        )
+        .await;
+    assert!(!r.status.is_success());
+    assert!(r.text.contains("admin role"), "{}", r.text);
+}

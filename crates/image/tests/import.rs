@@ -24,6 +24,21 @@ fn config(root: &Path, convert_to: Option<&str>) -> ImageConfig {
     c
 }
 
+/// A running image service (import worker started) on a fresh database and data
+/// dir, converting imports to `convert_to`, with `tweak` applied to its config.
+async fn service(
+    convert_to: Option<&str>,
+    tweak: impl FnOnce(&mut ImageConfig),
+) -> (Arc<Images>, tempfile::TempDir) {
+    let db = Db::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), convert_to);
+    tweak(&mut cfg);
+    let images = Images::open(db, cfg).await.unwrap();
+    images.start_jobs();
+    (images, dir)
+}
+
 /// A raw disk whose bytes are not all zeros, so conversion has something to keep.
 fn raw_disk(len: usize) -> Vec<u8> {
     (0..len)
@@ -47,10 +62,7 @@ async fn settled(images: &Images, c: &Ctx, id: &str) -> ImageTask {
 
 #[tokio::test]
 async fn staged_data_is_imported_by_a_task_with_checksums() {
-    let db = Db::for_tests().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let images = Images::open(db, config(dir.path(), None)).await.unwrap();
-    images.start_jobs();
+    let (images, dir) = service(None, |_| ()).await;
     let a = ctx("proj-a", "member");
     let img = images.image_create(&a, new("direct", "raw")).await.unwrap();
 
@@ -132,12 +144,7 @@ async fn staged_data_is_imported_by_a_task_with_checksums() {
 
 #[tokio::test]
 async fn imports_are_converted_to_the_operators_format() {
-    let db = Db::for_tests().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let images = Images::open(db, config(dir.path(), Some("qcow2")))
-        .await
-        .unwrap();
-    images.start_jobs();
+    let (images, dir) = service(Some("qcow2"), |_| ()).await;
     let a = ctx("proj-a", "member");
     let img = images
         .image_create(&a, new("to-qcow2", "raw"))
@@ -186,12 +193,7 @@ async fn imports_are_converted_to_the_operators_format() {
 
 #[tokio::test]
 async fn an_unsafe_staged_image_fails_its_import_with_the_reason() {
-    let db = Db::for_tests().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let images = Images::open(db, config(dir.path(), Some("raw")))
-        .await
-        .unwrap();
-    images.start_jobs();
+    let (images, dir) = service(Some("raw"), |_| ()).await;
     let a = ctx("proj-a", "member");
     let work = tempfile::tempdir().unwrap();
     qemu_img(&["create", "-f", "qcow2", "base.qcow2", "1M"], work.path());
@@ -309,9 +311,7 @@ async fn an_import_survives_a_restart() {
 
 #[tokio::test]
 async fn a_cut_stage_leaves_the_image_queued_and_no_bytes() {
-    let db = Db::for_tests().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let images = Images::open(db, config(dir.path(), None)).await.unwrap();
+    let (images, dir) = service(None, |_| ()).await;
     let a = ctx("proj-a", "member");
     let img = images.image_create(&a, new("cut", "raw")).await.unwrap();
     let body: UploadBody = Box::pin(futures_util::stream::iter(vec![
@@ -335,12 +335,7 @@ async fn a_cut_stage_leaves_the_image_queued_and_no_bytes() {
 
 #[tokio::test]
 async fn staged_data_counts_against_the_storage_quota() {
-    let db = Db::for_tests().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = config(dir.path(), None);
-    cfg.quota_bytes = 1_000_000;
-    let images = Images::open(db, cfg).await.unwrap();
-    images.start_jobs();
+    let (images, _dir) = service(None, |c| c.quota_bytes = 1_000_000).await;
     let a = ctx("proj-a", "member");
     let first = images.image_create(&a, new("first", "raw")).await.unwrap();
     let staged = images
