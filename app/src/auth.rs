@@ -55,7 +55,22 @@ pub mod ssr {
     }
 
     /// A service error as the console says it: the service's own reason.
+    /// A service error as the console shows it: the service's words; an internal
+    /// error is logged once with its cause and shown as "internal error (request id …)"
+    /// so that `ferrostack trace` finds it.
     pub fn say(e: ferrostack_core::Error) -> ServerFnError {
+        if let ferrostack_core::Error::Internal(detail) = &e {
+            let rid = leptos::prelude::use_context::<http::request::Parts>()
+                .and_then(|p| {
+                    p.extensions
+                        .get::<ferrostack_core::ctx::RequestId>()
+                        .cloned()
+                })
+                .map(|r| r.0)
+                .unwrap_or_default();
+            tracing::error!(request = %rid, detail = %detail, "internal error in a console call");
+            return ServerFnError::new(format!("Internal error (request id {rid})."));
+        }
         ServerFnError::new(e.to_string())
     }
 
@@ -63,7 +78,15 @@ pub mod ssr {
     pub async fn caller() -> Result<(Arc<Identity>, Ctx, String), ServerFnError> {
         let id = identity()?;
         let session = session().await?;
-        let (ctx, token) = session_caller(&id, &session)
+        let request_id = leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|p| {
+                p.extensions
+                    .get::<ferrostack_core::ctx::RequestId>()
+                    .cloned()
+            })
+            .map(|r| r.0)
+            .unwrap_or_else(|| "console".into());
+        let (ctx, token) = session_caller(&id, &session, &request_id)
             .await
             .map_err(ServerFnError::new)?;
         Ok((id, ctx, token))
@@ -72,14 +95,18 @@ pub mod ssr {
     /// The caller a console session stands for (its context and token), or why there
     /// is none, in words. Server functions reach it through `caller()`; the console's
     /// upload route (server/console.rs), which is not a server function, directly.
-    pub async fn session_caller(id: &Identity, session: &Session) -> Result<(Ctx, String), String> {
+    pub async fn session_caller(
+        id: &Identity,
+        session: &Session,
+        request_id: &str,
+    ) -> Result<(Ctx, String), String> {
         let token: Option<String> = session.get(TOKEN_KEY).await.map_err(|e| {
             tracing::error!(error = %e, "console session store failed");
             "The console could not keep your session; try again in a moment.".to_string()
         })?;
         let token = token.ok_or_else(|| "You are not signed in.".to_string())?;
         let ctx = id
-            .authenticate("console", &token)
+            .authenticate(request_id, &token)
             .await
             .map_err(|e| format!("Your session has ended ({e}); sign in again."))?;
         Ok((ctx, token))

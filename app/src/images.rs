@@ -10,6 +10,7 @@ use leptos::server_fn::codec::Json;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
+use ferrostack_types::events::Event;
 use ferrostack_types::image::{Image, ImageMember, ImageTask};
 
 use crate::home::size;
@@ -149,6 +150,8 @@ pub struct ImageDetail {
     pub image: Image,
     pub members: Vec<ImageMember>,
     pub tasks: Vec<ImageTask>,
+    /// Its timeline: what happened to it, when, by whom, under which request id.
+    pub events: Vec<Event>,
     /// Whether the caller may change it (its project's member, or an admin).
     pub mine: bool,
     pub is_admin: bool,
@@ -167,10 +170,12 @@ pub async fn get_image(id: String) -> Result<ImageDetail, ServerFnError> {
     } else {
         Vec::new()
     };
+    let events = images.image_events(&ctx, &id).await.map_err(say)?;
     Ok(ImageDetail {
         image,
         members,
         tasks,
+        events,
         mine,
         is_admin: ctx.is_admin(),
     })
@@ -344,9 +349,6 @@ pub fn runner() -> Runner<ImageOp> {
     Runner::new(Action::new(|op: &ImageOp| image_do(op.clone())))
 }
 
-/// Statuses that change by themselves (data arriving, an import running).
-const BUSY: &[&str] = &["saving", "uploading", "importing"];
-
 fn badge(status: &str) -> Cell {
     let class = match status {
         "active" => "ok",
@@ -366,7 +368,8 @@ pub fn ImagesPanel(all: bool) -> impl IntoView {
     let runner = runner();
     let query = use_query_map();
     let q = move |k: &str| query.read().get(k).unwrap_or_default();
-    let tick = RwSignal::new(0u64);
+    // Reloaded when an image event arrives (pushed by the server; no timer).
+    let live = crate::live::use_live().kind("image");
     let data = Resource::new(
         move || {
             (
@@ -374,22 +377,11 @@ pub fn ImagesPanel(all: bool) -> impl IntoView {
                 q("visibility"),
                 q("status"),
                 q("marker"),
-                runner.changed.get() + tick.get(),
+                runner.changed.get() + live.get(),
             )
         },
         move |(n, v, s, m, _)| list_images(all, n, v, s, m),
     );
-    // Rows whose data is still arriving or importing refresh by themselves.
-    Effect::new(move |_| {
-        if let Some(Ok(p)) = data.get() {
-            if p.items.iter().any(|i| BUSY.contains(&i.status.as_str())) {
-                set_timeout(
-                    move || tick.update(|n| *n += 1),
-                    std::time::Duration::from_secs(2),
-                );
-            }
-        }
-    });
     let creating = RwSignal::new(false);
     let base = if all {
         "/admin/images"
@@ -889,27 +881,12 @@ pub fn ImageDetailPage() -> impl IntoView {
     let runner = runner();
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    // While data is arriving or an import runs, the page refreshes itself every second
-    // (statuses and the import's step and percent come from the database).
-    let tick = RwSignal::new(0u64);
+    // Reloaded when an event about this image arrives (status, import progress).
+    let live = crate::live::use_live().resource("image", id);
     let data = Resource::new(
-        move || (id(), runner.changed.get(), tick.get()),
+        move || (id(), runner.changed.get(), live.get()),
         |(id, _, _)| get_image(id),
     );
-    Effect::new(move |_| {
-        if let Some(Ok(d)) = data.get() {
-            let busy = BUSY.contains(&d.image.status.as_str())
-                || d.tasks
-                    .iter()
-                    .any(|t| t.status == "pending" || t.status == "processing");
-            if busy {
-                set_timeout(
-                    move || tick.update(|n| *n += 1),
-                    std::time::Duration::from_secs(1),
-                );
-            }
-        }
-    });
     // After a delete there is nothing to show: back to the list.
     Effect::new(move |_| {
         if let Some(Ok(d)) = runner.action.value().get() {
@@ -1104,5 +1081,30 @@ fn Detail(d: ImageDetail, runner: Runner<ImageOp>) -> impl IntoView {
                 }
             </section>
         </Show>
+        <section class="card">
+            <h2>"Timeline"</h2>
+            {
+                let rows: Vec<Row> = d.events.iter().rev().map(|e| Row {
+                    id: e.seq.to_string(),
+                    name: e.action.clone(),
+                    cells: vec![
+                        Cell::Text(e.at.clone()),
+                        Cell::Text(e.action.clone()),
+                        Cell::Text(match e.progress {
+                            Some(p) if !e.message.is_empty() => format!("{} ({p}%)", e.message),
+                            _ if !e.message.is_empty() => e.message.clone(),
+                            _ => e.status.clone(),
+                        }),
+                        Cell::Text(e.user_name.clone()),
+                        Cell::Text(e.request_id.clone().unwrap_or_default()),
+                    ],
+                    actions: Vec::new(),
+                }).collect();
+                view! {
+                    <DataTable test="timeline" columns=vec!["When", "What", "Detail", "By", "Request"] rows=Signal::stored(rows)
+                        on_action=Callback::new(|_| ()) empty="Nothing recorded yet."/>
+                }
+            }
+        </section>
     }
 }

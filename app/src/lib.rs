@@ -12,6 +12,7 @@ pub mod identity_projects;
 pub mod identity_users;
 pub mod images;
 pub mod kit;
+pub mod live;
 pub mod settings;
 pub mod shell;
 pub mod status;

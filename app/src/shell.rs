@@ -62,6 +62,10 @@ pub fn Shell() -> impl IntoView {
     let who = Resource::new(|| (), |_| who_am_i());
     provide_context(Signed(who));
     provide_context(Toaster(RwSignal::new(Vec::new())));
+    crate::live::provide_live(move || match who.get() {
+        Some(Ok(Some(me))) => Some(me.is_admin),
+        _ => None,
+    });
     view! {
         <Suspense fallback=|| view! { <p class="page muted">"Loading…"</p> }>
             {move || who.get().map(|r| match r {

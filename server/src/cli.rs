@@ -49,6 +49,9 @@ pub enum Command {
     /// Token key maintenance.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Show every event and log line one request caused (the request id an error
+    /// message or the x-openstack-request-id header gives).
+    Trace { request_id: String },
 }
 
 #[derive(Args, Debug)]
@@ -110,5 +113,6 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Bootstrap(a) => runtime::bootstrap_only(cfg, a.admin_password).await,
         Command::Db(DbCommand::Migrate) => runtime::migrate_only(cfg).await,
         Command::Keys(KeysCommand::Rotate) => runtime::rotate_keys(cfg).await,
+        Command::Trace { request_id } => runtime::trace(cfg, request_id).await,
     }
 }

@@ -18,6 +18,27 @@ pub struct Config {
     pub region: String,
     pub identity: IdentitySection,
     pub image: ImageSection,
+    pub jobs: JobsSection,
+}
+
+/// Durable jobs: how long a worker's claim holds without renewal (another process
+/// takes a job over once it ran out), and how often idle workers look for work queued
+/// by other processes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsSection {
+    pub lease_secs: u64,
+    pub poll_ms: u64,
+}
+
+impl Default for JobsSection {
+    fn default() -> Self {
+        let d = ferrostack_core::jobs::JobsConfig::default();
+        JobsSection {
+            lease_secs: d.lease.as_secs(),
+            poll_ms: d.poll.as_millis() as u64,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,6 +84,7 @@ impl Default for Config {
             region: "RegionOne".into(),
             identity: IdentitySection::default(),
             image: ImageSection::default(),
+            jobs: JobsSection::default(),
         }
     }
 }
@@ -124,6 +146,13 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| ferrostack_core::db::Db::sqlite_url(&self.data_dir))
+    }
+
+    pub fn jobs_config(&self) -> ferrostack_core::jobs::JobsConfig {
+        ferrostack_core::jobs::JobsConfig {
+            lease: std::time::Duration::from_secs(self.jobs.lease_secs.max(1)),
+            poll: std::time::Duration::from_millis(self.jobs.poll_ms.max(50)),
+        }
     }
 
     pub fn image_config(&self) -> ferrostack_image::ImageConfig {

@@ -4,12 +4,14 @@
 
 use app::{shell, App};
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Extension, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::put;
+use axum::routing::{get, put};
 use axum::Router;
+use ferrostack_core::ctx::RequestId;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_sessions::cookie::SameSite;
@@ -34,6 +36,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
     Router::new()
         .route("/console/images/{id}/file", put(upload_image))
+        .route("/console/events", get(event_stream))
         .leptos_routes_with_context(
             state,
             routes,
@@ -81,6 +84,7 @@ async fn same_origin_only(req: Request, next: Next) -> Response {
 /// with the service's reason as plain text, for the dialog to show.
 async fn upload_image(
     State(s): State<AppState>,
+    Extension(rid): Extension<RequestId>,
     session: Session,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -93,7 +97,7 @@ async fn upload_image(
         }
         (status, e.to_string()).into_response()
     };
-    let ctx = match app::auth::ssr::session_caller(&s.identity, &session).await {
+    let ctx = match app::auth::ssr::session_caller(&s.identity, &session, &rid.0).await {
         Ok((ctx, _)) => ctx,
         Err(why) => return (StatusCode::UNAUTHORIZED, why).into_response(),
     };
@@ -105,4 +109,94 @@ async fn upload_image(
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => say(e),
     }
+}
+
+#[derive(serde::Deserialize)]
+struct EventsQuery {
+    /// Every project's events (admins only: the event service refuses others).
+    #[serde(default)]
+    all: bool,
+    /// Resume after this event (what `Last-Event-ID` says, for clients that cannot
+    /// set the header).
+    after: Option<i64>,
+}
+
+/// How often a live connection re-checks that its session still stands (a revoked
+/// token or a sign-out ends the stream within this time).
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The console's live feed: server-sent events of the resources the session's caller
+/// may see (its project's and public ones; every project's for an admin who asks with
+/// `all=true`). Each event's `id` is its number, so a browser that reconnects sends
+/// `Last-Event-ID` and receives what it missed before anything new.
+async fn event_stream(
+    State(s): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    session: Session,
+    headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> Response {
+    let ctx = match app::auth::ssr::session_caller(&s.identity, &session, &rid.0).await {
+        Ok((ctx, _)) => ctx,
+        Err(why) => return (StatusCode::UNAUTHORIZED, why).into_response(),
+    };
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or(q.after);
+    let sub = match s.platform.events.subscribe(&ctx, after, q.all) {
+        Ok(sub) => sub,
+        Err(e) => {
+            let status =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut resp = (status, e.to_string()).into_response();
+            if let ferrostack_core::Error::Unavailable { retry_after, .. } = e {
+                if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
+                    resp.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            return resp;
+        }
+    };
+    // First a `ready` event carrying the position the stream starts from, so that even
+    // a browser that has seen nothing yet resumes from here.
+    let ready = SseEvent::default()
+        .event("ready")
+        .id(sub.last().to_string())
+        .retry(std::time::Duration::from_secs(2))
+        .data("{}");
+    let identity = s.identity.clone();
+    let state = (sub, tokio::time::Instant::now() + RECHECK);
+    let live = futures_util::stream::unfold(Some(state), move |st| {
+        let identity = identity.clone();
+        let session = session.clone();
+        let rid = rid.0.clone();
+        async move {
+            let (mut sub, mut recheck) = st?;
+            loop {
+                tokio::select! {
+                    ev = sub.next() => {
+                        let ev = ev.ok()?;
+                        let data = serde_json::to_string(&ev).ok()?;
+                        let item = SseEvent::default().event("resource").id(ev.seq.to_string()).data(data);
+                        return Some((Ok::<_, std::convert::Infallible>(item), Some((sub, recheck))));
+                    }
+                    _ = tokio::time::sleep_until(recheck) => {
+                        if app::auth::ssr::session_caller(&identity, &session, &rid).await.is_err() {
+                            return None;
+                        }
+                        recheck = tokio::time::Instant::now() + RECHECK;
+                    }
+                }
+            }
+        }
+    });
+    let stream = futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(ready) }),
+        live,
+    );
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response()
 }

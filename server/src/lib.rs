@@ -6,6 +6,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod logs;
 pub mod runtime;
 pub mod sessions;
 pub mod state;

@@ -17,12 +17,26 @@ use tracing_subscriber::EnvFilter;
 use crate::config::Config;
 use crate::state::AppState;
 
+/// Logs go to standard error and, once `serve` has opened it, to the data dir's log
+/// file (crate::logs), which `ferrostack trace` reads.
 pub fn init_tracing() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = EnvFilter::try_from_env("FERROSTACK_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_writer(std::io::stderr),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_ansi(false)
+                .with_writer(|| crate::logs::LogFile),
+        )
         .try_init();
 }
 
@@ -214,6 +228,43 @@ pub async fn bootstrap_only(cfg: Config, password: Option<String>) -> Result<(),
     Ok(())
 }
 
+/// `ferrostack trace REQUEST_ID`: every event the request caused and every log line
+/// that names it (the id an error message gives).
+pub async fn trace(cfg: Config, request_id: String) -> Result<(), String> {
+    let db = open_db(&cfg).await?;
+    let events = ferrostack_core::events::Events::open(db)
+        .await
+        .map_err(|e| e.detail())?;
+    let found = events
+        .for_request(&Ctx::internal(ids::new_request_id()), &request_id)
+        .await
+        .map_err(|e| e.detail())?;
+    println!("events of {request_id}: {}", found.len());
+    for e in &found {
+        println!(
+            "  #{} {} {} {} {} {}{}{}",
+            e.seq,
+            e.at,
+            e.kind,
+            e.resource_id,
+            e.action,
+            e.status,
+            e.progress.map(|p| format!(" {p}%")).unwrap_or_default(),
+            if e.message.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", e.message)
+            },
+        );
+    }
+    let lines = crate::logs::grep(&cfg.data_dir, &request_id);
+    println!("log lines naming {request_id}: {}", lines.len());
+    for l in lines {
+        println!("  {l}");
+    }
+    Ok(())
+}
+
 pub async fn rotate_keys(cfg: Config) -> Result<(), String> {
     prepare_data_dir(&cfg.data_dir)?;
     let ring = ferrostack_identity::tokens::KeyRing::open(
@@ -232,9 +283,13 @@ pub async fn serve(
     seed: Option<PathBuf>,
 ) -> Result<(), String> {
     let db = open_db(&cfg).await?;
+    crate::logs::open(&cfg.data_dir)?;
     let identity = open_identity(&cfg, db).await?;
     let (password, admin_project_id) = bootstrap(&cfg, &identity, admin_password).await?;
-    let images = ferrostack_image::Images::open(identity.db().clone(), cfg.image_config())
+    let platform = ferrostack_core::Platform::open(identity.db().clone(), cfg.jobs_config())
+        .await
+        .map_err(|e| format!("platform: {}", e.detail()))?;
+    let images = ferrostack_image::Images::open(&platform, cfg.image_config())
         .await
         .map_err(|e| format!("image service: {}", e.detail()))?;
     if let Some(path) = &seed {
@@ -248,7 +303,9 @@ pub async fn serve(
         .site_root(cfg.site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .build();
+    spawn_event_pruner(platform.events.clone());
     let state = AppState {
+        platform,
         identity: identity.clone(),
         images,
         public_url: public_url.clone(),
@@ -296,6 +353,21 @@ fn spawn_session_sweeper(store: crate::sessions::DbSessionStore) {
             tick.tick().await;
             if let Err(e) = store.sweep().await {
                 tracing::error!(error = %e, "sweeping expired sessions failed");
+            }
+        }
+    });
+}
+
+/// Keep the event log bounded: events older than a week are dropped, hourly.
+fn spawn_event_pruner(events: Arc<ferrostack_core::events::Events>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match events.prune(Duration::from_secs(7 * 24 * 3600)).await {
+                Ok(n) if n > 0 => tracing::info!(events = n, "pruned old events"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e.detail(), "pruning events failed"),
             }
         }
     });

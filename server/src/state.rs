@@ -10,6 +10,8 @@ use leptos::config::LeptosOptions;
 
 #[derive(Clone)]
 pub struct AppState {
+    /// Database, events and jobs of this process, shared by every service.
+    pub platform: ferrostack_core::Platform,
     pub identity: Arc<Identity>,
     pub images: Arc<Images>,
     /// Base URL clients reach the cloud at, without a trailing slash.

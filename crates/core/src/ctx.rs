@@ -40,6 +40,11 @@ pub struct Ctx {
     pub audit_id: Option<String>,
 }
 
+/// The id of the request being served (`x-openstack-request-id`), put in the request's
+/// extensions by the HTTP front so that both doors hand it to the services in `Ctx`.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
 pub const ROLE_ADMIN: &str = "admin";
 pub const ROLE_MEMBER: &str = "member";
 pub const ROLE_READER: &str = "reader";
@@ -85,5 +90,106 @@ impl Ctx {
 
     pub fn is_user(&self, user_id: &str) -> bool {
         self.user_id.as_deref() == Some(user_id)
+    }
+}
+
+/// What a caller wants to do with a resource, for [`Ctx::authorize`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// See it.
+    Read,
+    /// Change or delete it: its project's members (not readers) and admins.
+    Write,
+    /// Operator-only changes (a public image's publication, a host's state).
+    Admin,
+}
+
+/// A resource as policy sees it: what it is, which project owns it, and whether
+/// callers outside that project may see it (public images, shared networks; the
+/// service decides that from its own rules, such as image membership).
+#[derive(Clone, Copy, Debug)]
+pub struct Owned<'a> {
+    pub kind: &'static str,
+    pub id: &'a str,
+    /// The owning project; `None` for the cloud's own resources.
+    pub project: Option<&'a str>,
+    pub visible_to_others: bool,
+}
+
+impl Ctx {
+    /// The one policy call. Someone who may not see the resource gets NotFound (so
+    /// existence does not leak); someone who may see it but not do this, Forbidden.
+    pub fn authorize(&self, action: Action, r: &Owned<'_>) -> crate::Result<()> {
+        let own = r.project.is_some() && self.project_id() == r.project;
+        if !(self.is_admin() || own || r.visible_to_others) {
+            return Err(crate::Error::not_found(r.kind, r.id));
+        }
+        let allowed = match action {
+            Action::Read => true,
+            Action::Write => self.is_admin() || (own && self.can_write_project()),
+            Action::Admin => self.is_admin(),
+        };
+        if allowed {
+            return Ok(());
+        }
+        Err(crate::Error::forbidden(match action {
+            Action::Admin => format!("Only an admin may do this to {} {}.", r.kind, r.id),
+            _ if own => format!(
+                "You may not change {} {}: your role in its project is read-only.",
+                r.kind, r.id
+            ),
+            _ => format!(
+                "You may not change {} {}: it belongs to another project.",
+                r.kind, r.id
+            ),
+        }))
+    }
+
+    /// A job acting for the project and user that queued it, under their request id.
+    /// It may change what that project owns (the role it had was checked at queueing).
+    pub fn for_job(project: Option<&str>, user: Option<&str>, request_id: &str) -> Self {
+        Ctx {
+            request_id: request_id.to_string(),
+            user_id: user.map(str::to_string),
+            user_name: "job".into(),
+            user_domain_id: "default".into(),
+            scope: match project {
+                Some(p) => Scope::Project {
+                    id: p.to_string(),
+                    name: String::new(),
+                    domain_id: "default".into(),
+                    domain_name: String::new(),
+                },
+                None => Scope::System,
+            },
+            roles: vec![RoleRef {
+                id: String::new(),
+                name: ROLE_MEMBER.into(),
+            }],
+            application_credential_id: None,
+            audit_id: None,
+        }
+    }
+
+    /// A caller for tests: user `user-of-<project>` holding `role` in `project`.
+    pub fn for_test(project: &str, role: &str) -> Self {
+        Ctx {
+            request_id: format!("req-test-{project}"),
+            user_id: Some(format!("user-of-{project}")),
+            user_name: format!("user-of-{project}"),
+            user_domain_id: "default".into(),
+            scope: Scope::Project {
+                id: project.into(),
+                name: project.into(),
+                domain_id: "default".into(),
+                domain_name: "Default".into(),
+            },
+            roles: vec![RoleRef {
+                id: role.into(),
+                name: role.into(),
+            }],
+            application_credential_id: None,
+            audit_id: None,
+        }
     }
 }

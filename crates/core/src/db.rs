@@ -27,6 +27,8 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// The URL it was opened with (a PostgreSQL listener opens its own connection).
+    url: String,
 }
 
 impl Db {
@@ -74,7 +76,11 @@ impl Db {
             .connect_with(opts)
             .await
             .map_err(|e| Error::internal(format!("cannot connect to the database: {e}")))?;
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, url })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The SQLite URL for the embedded database under `data_dir`.

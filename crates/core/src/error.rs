@@ -26,9 +26,42 @@ pub enum Error {
     /// 413: over a size or quota limit.
     #[error("{0}")]
     TooLarge(String),
+    /// Over a quota: which resource, what is used, the limit (and what was asked).
+    #[error("Quota exceeded for {resource}: {used} of {limit} used{}.", asked_text(*.asked))]
+    QuotaExceeded {
+        resource: String,
+        used: i64,
+        limit: i64,
+        asked: i64,
+    },
+    /// No place has room: the reason, and each candidate's reason for refusing.
+    #[error("{message}{}", reasons_text(.reasons))]
+    InsufficientCapacity {
+        message: String,
+        reasons: Vec<String>,
+    },
+    /// 503: the service cannot take this now (overloaded, a backend down); retry later.
+    #[error("{message}")]
+    Unavailable { message: String, retry_after: u64 },
     /// 500: a fault of ours. The detail is logged, never shown.
     #[error("An unexpected error prevented the server from fulfilling your request.")]
     Internal(String),
+}
+
+fn asked_text(asked: i64) -> String {
+    if asked > 1 {
+        format!(", {asked} more asked")
+    } else {
+        String::new()
+    }
+}
+
+fn reasons_text(reasons: &[String]) -> String {
+    if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", reasons.join("; "))
+    }
 }
 
 impl Error {
@@ -68,6 +101,10 @@ impl Error {
             Error::NotFound { .. } => 404,
             Error::Conflict(_) => 409,
             Error::TooLarge(_) => 413,
+            // Glance answers 413 for quotas; APIs that answer 403 (Nova) map it there.
+            Error::QuotaExceeded { .. } => 413,
+            Error::InsufficientCapacity { .. } => 409,
+            Error::Unavailable { .. } => 503,
             Error::Internal(_) => 500,
         }
     }

@@ -16,7 +16,9 @@ use std::sync::Arc;
 
 use tokio::io::AsyncBufReadExt;
 
-use ferrostack_core::{ids, time, Ctx, Error, Result};
+use ferrostack_core::events::NewEvent;
+use ferrostack_core::jobs::{self, Job, JobFailure, JobRun, NewJob};
+use ferrostack_core::{time, Ctx, Error, Result};
 use ferrostack_types::image::{Image, ImageTask};
 
 use crate::digest::Digest;
@@ -27,50 +29,58 @@ use crate::{inspect, new_part_name, Images};
 /// the network and `copy-image` needs several stores; neither is offered.
 pub const IMPORT_METHODS: &[&str] = &["glance-direct"];
 
+const CONVERTED: &str = ".converted";
+
 /// Formats the operator may ask imports to be converted to.
 pub const CONVERT_TARGETS: &[&str] = &["raw", "qcow2"];
 
-const TASK_COLUMNS: &str = "SELECT id, image_id, owner, user_id, request_id, method, status, step, progress, message, created_at, updated_at FROM image_tasks";
+/// The job kind of an import (its rows in `jobs` are Glance's import tasks).
+pub(crate) const JOB_KIND: &str = "image.import";
 
-#[derive(sqlx::FromRow)]
-struct TaskRow {
-    id: String,
-    image_id: String,
-    owner: String,
-    user_id: Option<String>,
-    request_id: Option<String>,
-    method: String,
-    status: String,
-    step: String,
-    progress: i64,
-    message: String,
-    created_at: String,
-    updated_at: String,
-}
-
-impl From<TaskRow> for ImageTask {
-    fn from(r: TaskRow) -> Self {
-        ImageTask {
-            id: r.id,
-            image_id: r.image_id,
-            owner: r.owner,
-            user_id: r.user_id,
-            request_id: r.request_id,
-            method: r.method,
-            status: r.status,
-            step: r.step,
-            progress: r.progress,
-            message: r.message,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+/// An import job as Glance shows a task.
+fn task_view(j: Job) -> ImageTask {
+    let method = j
+        .payload_value()
+        .get("method")
+        .and_then(|m| m.as_str())
+        .unwrap_or("glance-direct")
+        .to_string();
+    ImageTask {
+        status: match j.state.as_str() {
+            jobs::PENDING => "pending",
+            jobs::RUNNING => "processing",
+            jobs::SUCCEEDED => "success",
+            _ => "failure",
         }
+        .to_string(),
+        id: j.id,
+        image_id: j.subject,
+        owner: j.project_id.unwrap_or_default(),
+        user_id: j.user_id,
+        request_id: j.request_id,
+        method,
+        step: j.step,
+        progress: j.progress,
+        message: j.message,
+        created_at: j.created_at,
+        updated_at: j.updated_at,
     }
 }
 
-/// Why a task failed, in words for the user; the image goes back to `queued`.
-struct Failed(String);
+/// Why an import failed: for the user, with the cause for the log when there is one.
+type Failed = JobFailure;
+
+fn failed(msg: impl Into<String>) -> Failed {
+    JobFailure::user(msg)
+}
 
 impl Images {
+    /// Where an import keeps its conversion once done (`staged/<id>.converted`), so a
+    /// job taken over after that step does not convert again.
+    fn converted_path(&self, id: &str) -> PathBuf {
+        self.staged_dir().join(format!("{id}{CONVERTED}"))
+    }
+
     fn staged_dir(&self) -> PathBuf {
         self.cfg.dir.join("staged")
     }
@@ -95,8 +105,11 @@ impl Images {
         let mut present = Vec::new();
         while let Some(e) = entries.next_entry().await.map_err(Error::internal)? {
             let name = e.file_name().to_string_lossy().into_owned();
-            if waiting.contains(&name) {
-                present.push(name);
+            let id = name.strip_suffix(CONVERTED).unwrap_or(&name).to_string();
+            if waiting.contains(&id) {
+                if id == name {
+                    present.push(name);
+                }
             } else {
                 tracing::warn!(file = %e.path().display(), "removing staged data no import waits for");
                 let _ = tokio::fs::remove_file(e.path()).await;
@@ -112,8 +125,8 @@ impl Images {
             .execute(&self.db.pool)
             .await?;
             sqlx::query(
-                "UPDATE image_tasks SET status = 'failure', message = $2, updated_at = $3 \
-                 WHERE image_id = $1 AND status IN ('pending', 'processing')",
+                "UPDATE jobs SET state = 'failed', message = $2, lease_owner = NULL, updated_at = $3 \
+                 WHERE kind = 'image.import' AND subject = $1 AND state IN ('pending', 'running')",
             )
             .bind(id)
             .bind("The staged data was lost in a restart; stage the image again.")
@@ -136,7 +149,7 @@ impl Images {
             )));
         }
         let room = self.cfg.quota_bytes - self.used_bytes(&row.owner).await?;
-        if !self.set_status(id, "queued", "uploading").await? {
+        if !self.set_status(ctx, id, "queued", "uploading").await? {
             return Err(Error::conflict(format!(
                 "Image {id} is already receiving data."
             )));
@@ -154,7 +167,7 @@ impl Images {
             Ok(n) => n,
             Err(e) => {
                 let _ = tokio::fs::remove_file(&part).await;
-                self.set_status(id, "uploading", "queued").await?;
+                self.set_status(ctx, id, "uploading", "queued").await?;
                 return Err(e);
             }
         };
@@ -200,7 +213,6 @@ impl Images {
                 row.status
             )));
         }
-        let task_id = ids::new_uuid();
         let now = time::to_db(&time::now());
         let mut tx = self.db.pool.begin().await?;
         let moved = sqlx::query(
@@ -216,19 +228,15 @@ impl Images {
                 "Image {id} is already being imported."
             )));
         }
-        sqlx::query(
-            "INSERT INTO image_tasks (id, image_id, owner, user_id, request_id, method, status, message, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 'Waiting for its turn.', $7, $7)",
-        )
-        .bind(&task_id)
-        .bind(id)
-        .bind(&row.owner)
-        .bind(&ctx.user_id)
-        .bind(&ctx.request_id)
-        .bind(method)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+        let job = NewJob {
+            kind: JOB_KIND.into(),
+            subject_kind: crate::KIND.into(),
+            subject: id.to_string(),
+            project_id: Some(row.owner.clone()),
+            payload: serde_json::json!({ "method": method }),
+            message: "Waiting for its turn.".into(),
+        };
+        let task_id = self.jobs.enqueue(&mut tx, ctx, job).await?;
         sqlx::query(
             "DELETE FROM image_properties WHERE image_id = $1 AND name = 'os_glance_import_task'",
         )
@@ -242,144 +250,72 @@ impl Images {
         .bind(&task_id)
         .execute(&mut *tx)
         .await?;
+        let ev =
+            NewEvent::new(ctx, Some(&row.owner), crate::KIND, id, "importing").status("importing");
+        self.events.record(&mut tx, ev).await?;
         tx.commit().await?;
-        self.jobs.notify_one();
+        self.jobs.wake(JOB_KIND);
         self.task(&task_id).await
     }
 
     async fn task(&self, id: &str) -> Result<ImageTask> {
-        sqlx::query_as::<_, TaskRow>(&format!("{TASK_COLUMNS} WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.db.pool)
-            .await?
-            .map(ImageTask::from)
-            .ok_or_else(|| Error::not_found("task", id))
+        let j = self
+            .jobs
+            .get(id)
+            .await
+            .map_err(|_| Error::not_found("task", id))?;
+        if j.kind != JOB_KIND {
+            return Err(Error::not_found("task", id));
+        }
+        Ok(task_view(j))
     }
 
     /// An image's import tasks, newest first (GET /v2/images/{id}/tasks).
     pub async fn image_tasks(&self, ctx: &Ctx, id: &str) -> Result<Vec<ImageTask>> {
         self.writable_row(ctx, id).await?;
-        let rows = sqlx::query_as::<_, TaskRow>(&format!(
-            "{TASK_COLUMNS} WHERE image_id = $1 ORDER BY created_at DESC, id"
-        ))
-        .bind(id)
-        .fetch_all(&self.db.pool)
-        .await?;
-        Ok(rows.into_iter().map(ImageTask::from).collect())
+        let rows = self.jobs.for_subject(JOB_KIND, id).await?;
+        Ok(rows.into_iter().map(task_view).collect())
     }
 
     /// One task (GET /v2/tasks/{id}): its project's members and admins see it.
     pub async fn task_get(&self, ctx: &Ctx, id: &str) -> Result<ImageTask> {
         let t = self.task(id).await?;
-        if ctx.is_admin() || ctx.project_id() == Some(t.owner.as_str()) {
-            Ok(t)
-        } else {
-            Err(Error::not_found("task", id))
-        }
+        ctx.authorize(
+            ferrostack_core::Action::Read,
+            &ferrostack_core::Owned {
+                kind: "task",
+                id,
+                project: Some(&t.owner),
+                visible_to_others: false,
+            },
+        )?;
+        Ok(t)
     }
 
-    /// Run import tasks in the background, one at a time (conversion is heavy work):
-    /// first those a restart interrupted, then each new one as it arrives.
+    /// Run imports as jobs of this process's runner, one at a time here (conversion
+    /// is heavy work; other processes sharing the database run their own).
     pub fn start_jobs(self: &Arc<Self>) {
         let me = self.clone();
-        tokio::spawn(async move {
-            if let Err(e) = me.requeue_interrupted().await {
-                tracing::error!(error = %e.detail(), "cannot requeue interrupted image imports");
-            }
-            loop {
-                match me.claim_next().await {
-                    Ok(Some(task)) => me.run(task).await,
-                    Ok(None) => me.jobs.notified().await,
-                    Err(e) => {
-                        tracing::error!(error = %e.detail(), "image import worker");
-                        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-                    }
-                }
-            }
+        self.jobs.register(JOB_KIND, crate::KIND, 1, move |run| {
+            let me = me.clone();
+            async move { me.run(run).await }
         });
     }
 
-    async fn requeue_interrupted(&self) -> Result<()> {
-        let n = sqlx::query(
-            "UPDATE image_tasks SET status = 'pending', step = '', progress = 0, \
-             message = 'Interrupted by a restart; starting again.', updated_at = $1 WHERE status = 'processing'",
-        )
-        .bind(time::to_db(&time::now()))
-        .execute(&self.db.pool)
-        .await?
-        .rows_affected();
-        if n > 0 {
-            tracing::warn!(
-                tasks = n,
-                "image imports interrupted by a restart are starting again"
-            );
-        }
-        Ok(())
-    }
-
-    /// The oldest pending task, claimed (pending → processing) so nothing else runs it.
-    async fn claim_next(&self) -> Result<Option<ImageTask>> {
-        loop {
-            let next: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM image_tasks WHERE status = 'pending' ORDER BY created_at, id LIMIT 1",
-            )
-            .fetch_optional(&self.db.pool)
-            .await?;
-            let Some(id) = next else { return Ok(None) };
-            let claimed = sqlx::query(
-                "UPDATE image_tasks SET status = 'processing', message = 'Started.', updated_at = $2 \
-                 WHERE id = $1 AND status = 'pending'",
-            )
-            .bind(&id)
-            .bind(time::to_db(&time::now()))
-            .execute(&self.db.pool)
-            .await?
-            .rows_affected();
-            if claimed == 1 {
-                return self.task(&id).await.map(Some);
+    async fn run(&self, mut run: JobRun) -> jobs::Outcome {
+        let id = run.job.subject.clone();
+        let ctx = run.job.ctx();
+        match self.import_steps(&mut run).await {
+            Ok(msg) => {
+                self.changed(&ctx, &id, "active").await;
+                Ok(msg)
             }
-        }
-    }
-
-    async fn progress(&self, task: &str, step: &str, percent: i64, message: &str) {
-        let r = sqlx::query(
-            "UPDATE image_tasks SET step = $2, progress = $3, message = $4, updated_at = $5 WHERE id = $1",
-        )
-        .bind(task)
-        .bind(step)
-        .bind(percent.clamp(0, 100))
-        .bind(message)
-        .bind(time::to_db(&time::now()))
-        .execute(&self.db.pool)
-        .await;
-        if let Err(e) = r {
-            tracing::warn!(error = %e, "cannot record import progress");
-        }
-    }
-
-    async fn finish(&self, task: &str, status: &str, message: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE image_tasks SET status = $2, message = $3, progress = CASE WHEN $2 = 'success' THEN 100 ELSE progress END, \
-             updated_at = $4 WHERE id = $1",
-        )
-        .bind(task)
-        .bind(status)
-        .bind(message)
-        .bind(time::to_db(&time::now()))
-        .execute(&self.db.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn run(&self, task: ImageTask) {
-        let id = task.image_id.clone();
-        tracing::info!(image = %id, task = %task.id, "importing image");
-        let outcome = self.import_steps(&task).await;
-        let result = match outcome {
-            Ok(msg) => self.finish(&task.id, "success", &msg).await,
-            Err(Failed(msg)) => {
-                tracing::info!(image = %id, reason = %msg, "image import failed");
+            Err(f) => {
+                if f.is_lost() {
+                    return Err(f);
+                }
                 let _ = tokio::fs::remove_file(self.staged_path(&id)).await;
+                let _ = tokio::fs::remove_file(self.converted_path(&id)).await;
                 let back = sqlx::query(
                     "UPDATE images SET status = 'queued', size = NULL, updated_at = $2 \
                      WHERE id = $1 AND status = 'importing'",
@@ -388,156 +324,167 @@ impl Images {
                 .bind(time::to_db(&time::now()))
                 .execute(&self.db.pool)
                 .await;
-                match back {
-                    Ok(_) => self.finish(&task.id, "failure", &msg).await,
-                    Err(e) => Err(e.into()),
+                if let Err(e) = back {
+                    return Err(JobFailure::because(
+                        f.message,
+                        format!("cannot put the image back to queued: {e}"),
+                    ));
                 }
+                self.changed(&ctx, &id, "queued").await;
+                Err(f)
             }
-        };
-        if let Err(e) = result {
-            // The row stays 'processing' and is retried after the next restart.
-            tracing::error!(image = %id, error = %e.detail(), "cannot record the end of an import");
         }
     }
 
-    /// Inspect, convert, checksum, store. Returns what was done, in words.
-    async fn import_steps(&self, task: &ImageTask) -> std::result::Result<String, Failed> {
-        let id = &task.image_id;
-        let ours = |e: Error| Failed(e.to_string());
-        let row = match self.row(id).await {
+    /// Record progress; a lost lease stops the job.
+    async fn progress(
+        &self,
+        run: &JobRun,
+        step: &str,
+        percent: i64,
+        message: &str,
+    ) -> std::result::Result<(), Failed> {
+        run.progress(step, percent, message)
+            .await
+            .map_err(Failed::from)
+    }
+
+    /// Inspect, convert, checksum, store; each finished step is recorded in the job,
+    /// so a job taken over (its worker killed) resumes after the last one. Returns what
+    /// was done, in words.
+    async fn import_steps(&self, run: &mut JobRun) -> std::result::Result<String, Failed> {
+        let id = run.job.subject.clone();
+        let row = match self.row(&id).await {
             Ok(r) => r,
-            Err(_) => {
-                return Err(Failed(
-                    "The image was deleted before its import ran.".into(),
-                ))
-            }
+            Err(_) => return Err(failed("The image was deleted before its import ran.")),
         };
         if row.status == "active" {
-            // Finished just before a restart; only the task row missed it.
+            // Finished just before a crash; only the job row missed it.
             return Ok("Imported.".into());
         }
         if row.status != "importing" {
-            return Err(Failed(format!(
+            return Err(failed(format!(
                 "The image is {}, not importing.",
                 row.status
             )));
         }
-        let staged = self.staged_path(id);
+        let staged = self.staged_path(&id);
+        let converted = self.converted_path(&id);
         let disk_format = row.disk_format.clone().unwrap_or_default();
 
-        self.progress(&task.id, "inspect", 0, "Inspecting the staged data.")
-            .await;
-        let path = staged.clone();
-        let found = tokio::task::spawn_blocking(move || inspect::sniff(&path))
-            .await
-            .map_err(|e| ours(Error::internal(e)))?
-            .map_err(ours)?;
-        inspect::agrees(&disk_format, found).map_err(ours)?;
-        let info = inspect::qemu_info(&self.cfg.qemu_img, &staged, found)
-            .await
-            .map_err(ours)?;
-
-        // Convert when the operator asked for a format and this is another one. ISOs are
-        // kept as they are: they boot as CD-ROMs, not as disks.
-        let target = self
-            .cfg
-            .convert_to
-            .clone()
-            .filter(|t| t != found.name() && found != inspect::Format::Iso);
         // Room left in the project's storage quota, not counting this image's staged
         // bytes (they are replaced by what is stored).
-        let used = self.used_bytes(&row.owner).await.map_err(ours)?;
+        let used = self.used_bytes(&row.owner).await?;
         let room = self.cfg.quota_bytes - (used - row.size.unwrap_or(0));
-        if let (Some(t), Some(v)) = (&target, info.virtual_size) {
-            // A raw conversion writes the whole virtual disk: refuse before doing it.
-            if t == "raw" && v > room {
-                return Err(Failed(format!(
-                    "Converted to raw the image would be {v} bytes; the project's image storage quota has {} bytes free.",
-                    room.max(0)
-                )));
-            }
-        }
-        let mut done = format!("Imported {} data.", found.name());
-        let (file, final_format, virtual_size) = match &target {
-            None => (
-                staged.clone(),
-                disk_format.clone(),
-                match found {
-                    inspect::Format::Raw | inspect::Format::Iso => None,
-                    _ => info.virtual_size,
-                },
-            ),
-            Some(t) => {
-                let out = self.staging().join(new_part_name(id));
-                if let Err(e) = self.convert(&task.id, &staged, found, t, &out).await {
-                    let _ = tokio::fs::remove_file(&out).await;
-                    return Err(e);
+
+        let resumed =
+            run.job.step == "converted" && tokio::fs::try_exists(&converted).await.unwrap_or(false);
+        let (file, final_format, virtual_size, done) = if resumed {
+            let p = run.job.payload_value();
+            let t = p["target"].as_str().unwrap_or_default().to_string();
+            let from = p["format"].as_str().unwrap_or_default().to_string();
+            tracing::info!(image = %id, "resuming an import after its conversion");
+            let vsize = p["virtual_size"].as_i64();
+            (
+                converted.clone(),
+                t.clone(),
+                vsize,
+                format!("Imported {from} data, converted to {t}."),
+            )
+        } else {
+            self.progress(run, "inspect", 0, "Inspecting the staged data.")
+                .await?;
+            let path = staged.clone();
+            let found = tokio::task::spawn_blocking(move || inspect::sniff(&path))
+                .await
+                .map_err(|e| Failed::from(Error::internal(e)))??;
+            inspect::agrees(&disk_format, found)?;
+            let info = inspect::qemu_info(&self.cfg.qemu_img, &staged, found).await?;
+            // Convert when the operator asked for a format and this is another one. ISOs
+            // are kept as they are: they boot as CD-ROMs, not as disks.
+            let target = self
+                .cfg
+                .convert_to
+                .clone()
+                .filter(|t| t != found.name() && found != inspect::Format::Iso);
+            if let (Some(t), Some(v)) = (&target, info.virtual_size) {
+                // A raw conversion writes the whole virtual disk: refuse before doing it.
+                if t == "raw" && v > room {
+                    return Err(failed(format!(
+                        "Converted to raw the image would be {v} bytes; the project's image storage quota has {} bytes free.",
+                        room.max(0)
+                    )));
                 }
-                let converted = inspect::Format::from_name(t)
-                    .ok_or_else(|| Failed(format!("Unknown conversion target {t}.")))?;
-                let vinfo = inspect::qemu_info(&self.cfg.qemu_img, &out, converted)
-                    .await
-                    .map_err(ours)?;
-                done = format!("Imported {} data, converted to {t}.", found.name());
-                (out, t.clone(), vinfo.virtual_size)
             }
-        };
-        // Removes a converted file that will not be stored (the staged one stays).
-        let cleanup = |f: PathBuf| {
-            let converted = f != staged;
-            async move {
-                if converted {
-                    let _ = tokio::fs::remove_file(f).await;
+            match &target {
+                None => (
+                    staged.clone(),
+                    disk_format.clone(),
+                    match found {
+                        inspect::Format::Raw | inspect::Format::Iso => None,
+                        _ => info.virtual_size,
+                    },
+                    format!("Imported {} data.", found.name()),
+                ),
+                Some(t) => {
+                    let out = self.staging().join(format!("{id}.convert.part"));
+                    // A conversion a killed worker left half done starts again.
+                    let _ = tokio::fs::remove_file(&out).await;
+                    if let Err(e) = self.convert(run, &staged, found, t, &out).await {
+                        let _ = tokio::fs::remove_file(&out).await;
+                        return Err(e);
+                    }
+                    let to = inspect::Format::from_name(t)
+                        .ok_or_else(|| failed(format!("Unknown conversion target {t}.")))?;
+                    let vinfo = inspect::qemu_info(&self.cfg.qemu_img, &out, to).await?;
+                    tokio::fs::rename(&out, &converted)
+                        .await
+                        .map_err(|e| Failed::from(Error::internal(e)))?;
+                    sync_dir(&self.staged_dir()).await;
+                    run.checkpoint(
+                        "converted",
+                        serde_json::json!({"target": t, "format": found.name(), "virtual_size": vinfo.virtual_size}),
+                    )
+                    .await?;
+                    (
+                        converted.clone(),
+                        t.clone(),
+                        vinfo.virtual_size,
+                        format!("Imported {} data, converted to {t}.", found.name()),
+                    )
                 }
             }
         };
 
-        self.progress(&task.id, "checksum", 0, "Computing checksums.")
-            .await;
+        self.progress(run, "checksum", 0, "Computing checksums.")
+            .await?;
         let path = file.clone();
-        let sums = tokio::task::spawn_blocking(move || checksums(&path))
+        let (size, md5, sha512) = tokio::task::spawn_blocking(move || checksums(&path))
             .await
-            .map_err(|e| ours(Error::internal(e)))
-            .and_then(|r| r.map_err(ours));
-        let (size, md5, sha512) = match sums {
-            Ok(s) => s,
-            Err(e) => {
-                cleanup(file.clone()).await;
-                return Err(e);
-            }
-        };
+            .map_err(|e| Failed::from(Error::internal(e)))??;
         if size > room {
-            cleanup(file.clone()).await;
-            return Err(Failed(format!(
+            return Err(failed(format!(
                 "The imported image is {size} bytes; the project's image storage quota has {} bytes free.",
                 room.max(0)
             )));
         }
 
-        self.progress(&task.id, "store", 0, "Storing the image.")
-            .await;
+        self.progress(run, "store", 0, "Storing the image.").await?;
         let virtual_size = virtual_size.or(Some(size));
-        // Unconverted data is linked into place, so the staged file stays until the row
-        // says active: a crash before that finds it and runs the import again.
-        let dest = self.data_path(id);
-        let placed = if file == staged {
-            tokio::fs::hard_link(&file, &dest).await
-        } else {
-            tokio::fs::rename(&file, &dest).await
-        };
-        if let Err(e) = placed {
-            cleanup(file.clone()).await;
-            return Err(ours(Error::internal(e)));
-        }
-        if let Ok(d) = tokio::fs::File::open(&self.cfg.dir).await {
-            let _ = d.sync_all().await;
-        }
+        // Linked into place, so the staged (or converted) file stays until the row says
+        // active: a crash before that finds it and runs the step again.
+        let dest = self.data_path(&id);
+        let _ = tokio::fs::remove_file(&dest).await;
+        tokio::fs::hard_link(&file, &dest)
+            .await
+            .map_err(|e| Failed::from(Error::internal(e)))?;
+        sync_dir(&self.cfg.dir).await;
         let r = sqlx::query(
             "UPDATE images SET status = 'active', size = $2, virtual_size = $3, checksum = $4, \
              os_hash_algo = 'sha512', os_hash_value = $5, disk_format = $6, updated_at = $7 \
              WHERE id = $1 AND status = 'importing'",
         )
-        .bind(id)
+        .bind(&id)
         .bind(size)
         .bind(virtual_size)
         .bind(&md5)
@@ -546,35 +493,35 @@ impl Images {
         .bind(time::to_db(&time::now()))
         .execute(&self.db.pool)
         .await;
-        let r = match r {
-            Ok(r) => r,
-            Err(e) => {
-                self.remove_data(id).await;
-                return Err(ours(e.into()));
+        match r {
+            Ok(r) if r.rows_affected() == 1 => {}
+            Ok(_) => {
+                self.remove_data(&id).await;
+                return Err(failed("The image was deleted while it was imported."));
             }
-        };
-        if r.rows_affected() != 1 {
-            self.remove_data(id).await;
-            return Err(Failed(
-                "The image was deleted while it was imported.".into(),
-            ));
+            Err(e) => {
+                self.remove_data(&id).await;
+                return Err(Error::from(e).into());
+            }
         }
         let _ = tokio::fs::remove_file(&staged).await;
+        let _ = tokio::fs::remove_file(&converted).await;
         Ok(done)
     }
 
-    /// `qemu-img convert -p`, its progress recorded in the task as it goes.
+    /// `qemu-img convert -p`, its progress recorded in the job as it goes.
     async fn convert(
         &self,
-        task: &str,
+        run: &JobRun,
         src: &Path,
         from: inspect::Format,
         to: &str,
         out: &Path,
     ) -> std::result::Result<(), Failed> {
         let what = format!("Converting {} to {to}", from.name());
-        self.progress(task, "convert", 0, &format!("{what}.")).await;
-        let mut child = tokio::process::Command::new(&self.cfg.qemu_img)
+        self.progress(run, "convert", 0, &format!("{what}."))
+            .await?;
+        let mut child = inspect::qemu_img_command(&self.cfg.qemu_img, inspect::Limits::CONVERT)
             .args(["convert", "-p", "-f", from.qemu(), "-O", to])
             .arg(src)
             .arg(out)
@@ -584,51 +531,80 @@ impl Images {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| {
-                Failed(Error::internal(format!("cannot run qemu-img: {e}")).to_string())
+                JobFailure::because(
+                    "The conversion tool could not be started.",
+                    format!("cannot run qemu-img: {e}"),
+                )
             })?;
-        // Progress lines look like "    (42.01/100%)\r".
-        if let Some(stdout) = child.stdout.take() {
-            let mut reader = tokio::io::BufReader::new(stdout);
-            let mut buf = Vec::new();
-            let mut last = -1;
-            while let Ok(n) = reader.read_until(b'\r', &mut buf).await {
-                if n == 0 {
-                    break;
-                }
-                let line = String::from_utf8_lossy(&buf);
-                if let Some(p) = line
-                    .trim()
-                    .strip_prefix('(')
-                    .and_then(|s| s.split('/').next())
-                    .and_then(|s| s.parse::<f64>().ok())
-                {
-                    let p = p as i64;
-                    if p >= last + 5 || p == 100 {
-                        last = p;
-                        self.progress(task, "convert", p, &format!("{what}: {p}%."))
-                            .await;
+        let stdout = child.stdout.take();
+        let follow = async {
+            // Progress lines look like "    (42.01/100%)\r".
+            if let Some(stdout) = stdout {
+                let mut reader = tokio::io::BufReader::new(stdout);
+                let mut buf = Vec::new();
+                let mut last = -1;
+                while let Ok(n) = reader.read_until(b'\r', &mut buf).await {
+                    if n == 0 {
+                        break;
                     }
+                    let line = String::from_utf8_lossy(&buf);
+                    if let Some(p) = line
+                        .trim()
+                        .strip_prefix('(')
+                        .and_then(|s| s.split('/').next())
+                        .and_then(|s| s.parse::<f64>().ok())
+                    {
+                        let p = p as i64;
+                        if p >= last + 5 || p == 100 {
+                            last = p;
+                            self.progress(run, "convert", p, &format!("{what}: {p}%."))
+                                .await?;
+                        }
+                    }
+                    buf.clear();
                 }
-                buf.clear();
             }
-        }
-        let output = child
-            .wait_with_output()
-            .await
-            .map_err(|e| Failed(Error::internal(e).to_string()))?;
+            child
+                .wait_with_output()
+                .await
+                .map_err(|e| Failed::from(Error::internal(e)))
+        };
+        let output = match tokio::time::timeout(inspect::Limits::CONVERT.wall, follow).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(failed(format!(
+                    "Conversion to {to} took longer than {} minutes and was stopped.",
+                    inspect::Limits::CONVERT.wall.as_secs() / 60
+                )))
+            }
+        };
         if !output.status.success() {
-            return Err(Failed(format!(
-                "Conversion to {to} failed: qemu-img says {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            )));
+            // qemu-img's own words can name host paths: they go to the log only.
+            return Err(JobFailure::because(
+                format!(
+                    "Conversion to {to} failed: the data could not be read as {}.",
+                    from.name()
+                ),
+                format!(
+                    "qemu-img convert exited with {}: {}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+            ));
         }
         let f = tokio::fs::File::open(out)
             .await
-            .map_err(|e| Failed(Error::internal(e).to_string()))?;
+            .map_err(|e| Failed::from(Error::internal(e)))?;
         f.sync_all()
             .await
-            .map_err(|e| Failed(Error::internal(e).to_string()))?;
+            .map_err(|e| Failed::from(Error::internal(e)))?;
         Ok(())
+    }
+}
+
+async fn sync_dir(dir: &Path) {
+    if let Ok(d) = tokio::fs::File::open(dir).await {
+        let _ = d.sync_all().await;
     }
 }
 

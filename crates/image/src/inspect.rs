@@ -202,6 +202,42 @@ pub fn agrees(declared: &str, found: Format) -> Result<()> {
     }
 }
 
+/// Resource limits for one qemu-img run (as OpenStack runs it: `prlimit` with an
+/// address-space and a CPU-time cap, plus a wall-clock timeout here), so a crafted
+/// image cannot make it eat the host's memory or run for ever.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub address_space: u64,
+    pub cpu_secs: u64,
+    pub wall: std::time::Duration,
+}
+
+impl Limits {
+    /// `qemu-img info`: 1 GiB, 30 s of CPU (Glance's and Nova's figures), 60 s wall.
+    pub const INFO: Limits = Limits {
+        address_space: 1 << 30,
+        cpu_secs: 30,
+        wall: std::time::Duration::from_secs(60),
+    };
+    /// `qemu-img convert`: 2 GiB, 1 h of CPU and 2 h of wall time at most.
+    pub const CONVERT: Limits = Limits {
+        address_space: 2 << 30,
+        cpu_secs: 3600,
+        wall: std::time::Duration::from_secs(7200),
+    };
+}
+
+/// A qemu-img command run under `prlimit` with `limits` (the caller adds arguments and
+/// applies `limits.wall`).
+pub fn qemu_img_command(qemu_img: &str, limits: Limits) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new("prlimit");
+    c.arg(format!("--as={}", limits.address_space))
+        .arg(format!("--cpu={}", limits.cpu_secs))
+        .arg("--")
+        .arg(qemu_img);
+    c
+}
+
 /// What `qemu-img info` reports about a vetted file.
 #[derive(Clone, Debug, Default)]
 pub struct Info {
@@ -212,19 +248,28 @@ pub struct Info {
 /// size, and refuse the file if qemu-img sees a backing file, data file or extent file
 /// that the header check missed.
 pub async fn qemu_info(qemu_img: &str, path: &Path, format: Format) -> Result<Info> {
-    let out = tokio::process::Command::new(qemu_img)
+    let run = qemu_img_command(qemu_img, Limits::INFO)
         .args(["info", "--output=json", "-f", format.qemu()])
         .arg(path)
         .current_dir(path.parent().unwrap_or(Path::new("/")))
         .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| Error::internal(format!("cannot run {qemu_img}: {e}")))?;
+        .output();
+    let out = match tokio::time::timeout(Limits::INFO.wall, run).await {
+        Ok(r) => r.map_err(|e| Error::internal(format!("cannot run {qemu_img}: {e}")))?,
+        Err(_) => {
+            tracing::warn!(file = %path.display(), "qemu-img info ran past its time limit and was killed");
+            return Err(Error::bad_request(format!(
+                "The image data is refused: reading it as {} took too long.",
+                format.name()
+            )));
+        }
+    };
     if !out.status.success() {
+        // qemu-img's words can name host paths: the uploader gets ours, the log theirs.
+        tracing::info!(file = %path.display(), status = %out.status, stderr = %String::from_utf8_lossy(&out.stderr).trim(), "qemu-img info refused an image");
         return Err(Error::bad_request(format!(
-            "The image data is not a valid {} file: qemu-img says {}",
-            format.name(),
-            String::from_utf8_lossy(&out.stderr).trim()
+            "The image data is not a valid {} file.",
+            format.name()
         )));
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)

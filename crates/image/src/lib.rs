@@ -13,6 +13,7 @@ mod digest;
 mod import;
 pub mod inspect;
 mod members;
+pub mod status;
 mod store;
 
 use std::collections::BTreeMap;
@@ -20,11 +21,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ferrostack_core::db::{Arg, Db, Sql};
-use ferrostack_core::{ids, time, Ctx, Error, Result};
+use ferrostack_core::events::{Events, NewEvent};
+use ferrostack_core::jobs::Jobs;
+use ferrostack_core::list::{self, Sort, SortKey};
+use ferrostack_core::{ids, quotas, time, Action, Ctx, Error, Owned, Platform, Result};
+use ferrostack_types::events::Event;
 use ferrostack_types::image::Image;
 
 pub use import::{CONVERT_TARGETS, IMPORT_METHODS};
 pub use members::MEMBER_STATUSES;
+pub use status::Status;
 pub use store::UploadBody;
 
 pub const VISIBILITIES: &[&str] = &["public", "private", "shared", "community"];
@@ -60,9 +66,14 @@ impl ImageConfig {
 pub struct Images {
     db: Db,
     cfg: ImageConfig,
-    /// Wakes the import worker when a task is queued.
-    jobs: tokio::sync::Notify,
+    events: Arc<Events>,
+    jobs: Arc<Jobs>,
 }
+
+/// The quota'd resource an image counts as.
+const QUOTA_IMAGES: &str = "images";
+/// The resource kind in events and policy.
+const KIND: &str = "image";
 
 /// A new image record (POST /v2/images).
 #[derive(Clone, Debug, Default)]
@@ -116,20 +127,60 @@ pub struct ImageQuery {
     pub marker: Option<String>,
 }
 
-pub const SORT_KEYS: &[&str] = &[
-    "name",
-    "status",
-    "container_format",
-    "disk_format",
-    "size",
-    "id",
-    "created_at",
-    "updated_at",
-    "visibility",
-    "owner",
-    "min_disk",
-    "min_ram",
+/// The sort keys a listing offers (Glance's), with the SQL ordering each.
+pub const SORT_KEYS: &[SortKey] = &[
+    SortKey {
+        name: "name",
+        expr: "COALESCE(name, '')",
+    },
+    SortKey {
+        name: "status",
+        expr: "status",
+    },
+    SortKey {
+        name: "container_format",
+        expr: "COALESCE(container_format, '')",
+    },
+    SortKey {
+        name: "disk_format",
+        expr: "COALESCE(disk_format, '')",
+    },
+    SortKey {
+        name: "size",
+        expr: "COALESCE(size, -1)",
+    },
+    SortKey {
+        name: "id",
+        expr: "id",
+    },
+    SortKey {
+        name: "created_at",
+        expr: "created_at",
+    },
+    SortKey {
+        name: "updated_at",
+        expr: "updated_at",
+    },
+    SortKey {
+        name: "visibility",
+        expr: "visibility",
+    },
+    SortKey {
+        name: "owner",
+        expr: "owner",
+    },
+    SortKey {
+        name: "min_disk",
+        expr: "min_disk",
+    },
+    SortKey {
+        name: "min_ram",
+        expr: "min_ram",
+    },
 ];
+
+/// The order a listing has when the caller gives none (Glance's).
+pub const DEFAULT_SORT: (&str, &str) = ("created_at", "desc");
 
 /// Attributes a client may never set.
 const READ_ONLY: &[&str] = &[
@@ -173,18 +224,8 @@ struct ImageRow {
     updated_at: String,
 }
 
-/// A sort key as the SQL orders and compares it: NULL-able columns through COALESCE
-/// (NULL first when ascending, on every backend).
-fn sort_expr(key: &str) -> String {
-    match key {
-        "name" | "container_format" | "disk_format" => format!("COALESCE({key}, '')"),
-        "size" => "COALESCE(size, -1)".into(),
-        other => other.to_string(),
-    }
-}
-
 impl ImageRow {
-    /// This row's value for a sort key, as `sort_expr` computes it.
+    /// This row's value for a sort key, as its `SortKey::expr` computes it.
     fn sort_value(&self, key: &str) -> Arg {
         let text = |v: &Option<String>| Arg::Text(v.clone().unwrap_or_default());
         match key {
@@ -288,7 +329,7 @@ fn check_publish(ctx: &Ctx, visibility: &str) -> Result<()> {
 impl Images {
     /// Open the service over a migrated database, creating the data directory and
     /// cleaning up after a crash (see the module documentation).
-    pub async fn open(db: Db, cfg: ImageConfig) -> Result<Arc<Images>> {
+    pub async fn open(platform: &Platform, cfg: ImageConfig) -> Result<Arc<Images>> {
         if let Some(t) = &cfg.convert_to {
             if !import::CONVERT_TARGETS.contains(&t.as_str()) {
                 return Err(Error::bad_request(format!(
@@ -298,9 +339,10 @@ impl Images {
             }
         }
         let images = Images {
-            db,
+            db: platform.db.clone(),
             cfg,
-            jobs: tokio::sync::Notify::new(),
+            events: platform.events.clone(),
+            jobs: platform.jobs.clone(),
         };
         images.recover().await?;
         images.recover_staged().await?;
@@ -319,12 +361,9 @@ impl Images {
             .ok_or_else(|| Error::not_found("image", id))
     }
 
-    /// Whether the caller may see the image: its owner, an admin, anyone for public
-    /// and community images, members for shared ones.
-    async fn visible(&self, ctx: &Ctx, row: &ImageRow) -> Result<bool> {
-        if ctx.is_admin() || ctx.project_id() == Some(row.owner.as_str()) {
-            return Ok(true);
-        }
+    /// Whether callers outside the owning project may see the image: anyone for public
+    /// and community images, member projects for shared ones.
+    async fn seen_by_others(&self, ctx: &Ctx, row: &ImageRow) -> Result<bool> {
         match row.visibility.as_str() {
             "public" | "community" => Ok(true),
             "shared" => {
@@ -344,32 +383,86 @@ impl Images {
         }
     }
 
+    /// The one policy check of this service, with the image in hand (core's
+    /// `Ctx::authorize`: NotFound for what the caller may not see, Forbidden for what
+    /// it sees but may not change).
+    async fn authorize(&self, ctx: &Ctx, action: Action, row: &ImageRow) -> Result<()> {
+        // Only asked when it matters: admins and the owner see it anyway.
+        let others = if ctx.is_admin() || ctx.project_id() == Some(row.owner.as_str()) {
+            false
+        } else {
+            self.seen_by_others(ctx, row).await?
+        };
+        ctx.authorize(
+            action,
+            &Owned {
+                kind: KIND,
+                id: &row.id,
+                project: Some(&row.owner),
+                visible_to_others: others,
+            },
+        )
+    }
+
+    async fn visible(&self, ctx: &Ctx, row: &ImageRow) -> Result<bool> {
+        match self.authorize(ctx, Action::Read, row).await {
+            Ok(()) => Ok(true),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The image if the caller may see it; "not found" otherwise, so nobody learns
     /// what exists in other projects.
     async fn visible_row(&self, ctx: &Ctx, id: &str) -> Result<ImageRow> {
         let row = self.row(id).await?;
-        if self.visible(ctx, &row).await? {
-            Ok(row)
-        } else {
-            Err(Error::not_found("image", id))
-        }
-    }
-
-    /// The image if the caller may change it: its owner (with a member role) or an admin.
-    /// Whether the caller may change an image of project `owner`: that project's
-    /// members (a role that writes) and admins. The console asks this to offer actions.
-    pub fn may_change(&self, ctx: &Ctx, owner: &str) -> bool {
-        ctx.is_admin() || (ctx.project_id() == Some(owner) && ctx.can_write_project())
-    }
-
-    async fn writable_row(&self, ctx: &Ctx, id: &str) -> Result<ImageRow> {
-        let row = self.visible_row(ctx, id).await?;
-        if !self.may_change(ctx, &row.owner) {
-            return Err(Error::forbidden(format!(
-                "You may not change image {id}: it belongs to another project."
-            )));
-        }
+        self.authorize(ctx, Action::Read, &row).await?;
         Ok(row)
+    }
+
+    /// Whether the caller may change an image of project `owner` (the console asks
+    /// this to offer actions; the same rule as every change's check).
+    pub fn may_change(&self, ctx: &Ctx, owner: &str) -> bool {
+        ctx.authorize(
+            Action::Write,
+            &Owned {
+                kind: KIND,
+                id: "",
+                project: Some(owner),
+                visible_to_others: true,
+            },
+        )
+        .is_ok()
+    }
+
+    /// The image if the caller may change it: its project's members and admins.
+    async fn writable_row(&self, ctx: &Ctx, id: &str) -> Result<ImageRow> {
+        let row = self.row(id).await?;
+        self.authorize(ctx, Action::Write, &row).await?;
+        Ok(row)
+    }
+
+    /// Tell watchers that image `id` changed (after the change committed).
+    async fn changed(&self, ctx: &Ctx, id: &str, action: &str) {
+        let ev = match self.row(id).await {
+            Ok(r) => self.event(ctx, &r, action),
+            Err(_) => return,
+        };
+        if let Err(e) = self.events.publish(ev).await {
+            tracing::warn!(image = %id, error = %e.detail(), "cannot publish an image event");
+        }
+    }
+
+    fn event(&self, ctx: &Ctx, r: &ImageRow, action: &str) -> NewEvent {
+        NewEvent::new(ctx, Some(&r.owner), KIND, &r.id, action)
+            .status(r.status.clone())
+            .public(r.visibility == "public" || r.visibility == "community")
+    }
+
+    /// An image's timeline: its events, oldest first, for whoever may see it.
+    pub async fn image_events(&self, ctx: &Ctx, id: &str) -> Result<Vec<Event>> {
+        self.visible_row(ctx, id).await?;
+        self.events.for_resource(KIND, id, 200).await
     }
 
     async fn view(&self, rows: Vec<ImageRow>) -> Result<Vec<Image>> {
@@ -463,17 +556,21 @@ impl Images {
             Some(id) => ids::check_uuid(&id)?,
             None => ids::new_uuid(),
         };
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM images WHERE owner = $1")
-            .bind(&owner)
-            .fetch_one(&self.db.pool)
-            .await?;
-        if count >= self.cfg.quota_images {
-            return Err(Error::TooLarge(format!(
-                "The project has {count} images, its quota; delete one before creating another."
-            )));
-        }
         let now = time::to_db(&time::now());
         let mut tx = self.db.pool.begin().await?;
+        // First, so that the count and the insert are one step however many creates
+        // run at once.
+        quotas::claim(&mut tx, &owner, QUOTA_IMAGES, 1, self.cfg.quota_images).await?;
+        let gone: Option<String> =
+            sqlx::query_scalar("SELECT id FROM image_deleted_ids WHERE id = $1")
+                .bind(&id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if gone.is_some() {
+            return Err(Error::conflict(format!(
+                "Image id {id} belonged to an image that was deleted; ids are never reused. Leave out the id to get a new one."
+            )));
+        }
         sqlx::query(
             "INSERT INTO images (id, name, owner, status, visibility, protected, hidden, disk_format, \
              container_format, min_disk, min_ram, created_at, updated_at) \
@@ -511,7 +608,12 @@ impl Images {
                 .execute(&mut *tx)
                 .await?;
         }
+        let ev = NewEvent::new(ctx, Some(&owner), KIND, &id, "created")
+            .status("queued")
+            .public(visibility == "public" || visibility == "community");
+        self.events.record(&mut tx, ev).await?;
         tx.commit().await?;
+        self.events.committed();
         self.one(self.row(&id).await?).await
     }
 
@@ -534,16 +636,7 @@ impl Images {
             ("container_format", &q.container_format),
         ] {
             if let Some(v) = value {
-                match v.strip_prefix("in:") {
-                    Some(list) => {
-                        let items = in_values(column, list)?;
-                        sql.push(" AND ").push(column).push(" IN ");
-                        sql.in_list(items.iter().map(String::as_str));
-                    }
-                    None => {
-                        sql.and_eq(column, Some(Arg::Text(v.clone())));
-                    }
-                }
+                list::eq_or_in(&mut sql, column, v)?;
             }
         }
         sql.and_eq("owner", q.owner.clone().map(Arg::Text));
@@ -553,26 +646,7 @@ impl Images {
                     "Invalid filter {column:?}: times are compared on created_at or updated_at."
                 )));
             }
-            let cmp = match op.as_str() {
-                "gt" => ">",
-                "gte" => ">=",
-                "lt" => "<",
-                "lte" => "<=",
-                "eq" => "=",
-                "neq" => "<>",
-                other => {
-                    return Err(Error::bad_request(format!(
-                        "Invalid operator {other:?} for {column}; use gt, gte, lt, lte, eq or neq."
-                    )))
-                }
-            };
-            let t = time::parse_client(at).ok_or_else(|| {
-                Error::bad_request(format!(
-                    "Invalid time {at:?} for {column}: use ISO 8601, like 2026-11-24T10:00:00Z."
-                ))
-            })?;
-            sql.push(&format!(" AND {column} {cmp} "))
-                .bind(Arg::Text(time::to_db(&t)));
+            list::time_compare(&mut sql, column, op, at)?;
         }
         if let Some(n) = q.size_min {
             sql.push(" AND size >= ").bind(Arg::Int(n));
@@ -627,31 +701,8 @@ impl Images {
             sql.push(" AND value = ").bind(Arg::Text(v.clone()));
             sql.push(")");
         }
-        let mut sort = q.sort.clone();
-        if sort.is_empty() {
-            sort.push(("created_at".into(), "desc".into()));
-        }
-        for (k, d) in &sort {
-            if !SORT_KEYS.contains(&k.as_str()) {
-                return Err(Error::bad_request(format!(
-                    "Invalid sort key {k:?}; use one of {}.",
-                    SORT_KEYS.join(", ")
-                )));
-            }
-            if d != "asc" && d != "desc" {
-                return Err(Error::bad_request(format!(
-                    "Invalid sort direction {d:?}; use asc or desc."
-                )));
-            }
-        }
-        if !sort.iter().any(|(k, _)| k == "id") {
-            let d = sort[0].1.clone();
-            sort.push(("id".into(), d));
-        }
-        // Keyset paging: the page starts after the marker's position in the sort order,
-        // so the database reads just the page however long the listing is. Sort keys
-        // that may be NULL are compared through COALESCE, which also makes SQLite and
-        // PostgreSQL (which place NULLs differently) order them alike.
+        let sort = Sort::parse(&q.sort, SORT_KEYS, DEFAULT_SORT)?;
+        // Keyset paging: the page starts after the marker's position in the sort order.
         if let Some(m) = &q.marker {
             let marker = match self.row(m).await {
                 Ok(r) if self.visible(ctx, &r).await? => r,
@@ -661,35 +712,12 @@ impl Images {
                     )))
                 }
             };
-            sql.push(" AND (");
-            for (i, (k, d)) in sort.iter().enumerate() {
-                if i > 0 {
-                    sql.push(" OR ");
-                }
-                sql.push("(");
-                for (pk, _) in &sort[..i] {
-                    sql.push(&format!("{} = ", sort_expr(pk)))
-                        .bind(marker.sort_value(pk));
-                    sql.push(" AND ");
-                }
-                let cmp = if d == "asc" { ">" } else { "<" };
-                sql.push(&format!("{} {cmp} ", sort_expr(k)))
-                    .bind(marker.sort_value(k));
-                sql.push(")");
-            }
-            sql.push(")");
+            sort.after(&mut sql, |k| marker.sort_value(k));
         }
-        let order: Vec<String> = sort
-            .iter()
-            .map(|(k, d)| format!("{} {d}", sort_expr(k)))
-            .collect();
-        sql.push(&format!(" ORDER BY {}", order.join(", ")));
-        // One row more than the page, to know whether there is a next one.
-        let limit = q.limit.unwrap_or(25).min(1000);
-        sql.push(" LIMIT ").bind(Arg::Int(limit as i64 + 1));
-        let mut page: Vec<ImageRow> = sql.fetch_all::<ImageRow, _>(&self.db.pool).await?;
-        let more = page.len() > limit;
-        page.truncate(limit);
+        let limit = list::limit(q.limit);
+        sort.order_and_limit(&mut sql, limit);
+        let rows: Vec<ImageRow> = sql.fetch_all::<ImageRow, _>(&self.db.pool).await?;
+        let (page, more) = list::page(rows, limit);
         Ok((self.view(page).await?, more))
     }
 
@@ -821,6 +849,7 @@ impl Images {
             }
         }
         self.store_record(&img).await?;
+        self.changed(ctx, id, "updated").await;
         self.image_get(ctx, id).await
     }
 
@@ -889,22 +918,32 @@ impl Images {
             )));
         }
         let mut tx = self.db.pool.begin().await?;
-        for table in [
-            "image_properties",
-            "image_tags",
-            "image_members",
-            "image_tasks",
-        ] {
+        for table in ["image_properties", "image_tags", "image_members"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE image_id = $1"))
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("DELETE FROM images WHERE id = $1")
+        let gone = sqlx::query("DELETE FROM images WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if gone != 1 {
+            return Err(Error::not_found(KIND, id));
+        }
+        quotas::release(&mut tx, &row.owner, QUOTA_IMAGES, 1).await?;
+        sqlx::query("INSERT INTO image_deleted_ids (id, deleted_at) VALUES ($1, $2)")
+            .bind(id)
+            .bind(time::to_db(&time::now()))
+            .execute(&mut *tx)
+            .await?;
+        Jobs::delete_for_subject(&mut tx, import::JOB_KIND, id).await?;
+        self.events
+            .record(&mut tx, self.event(ctx, &row, "deleted").status("deleted"))
             .await?;
         tx.commit().await?;
+        self.events.committed();
         self.remove_data(id).await;
         let _ = tokio::fs::remove_file(self.staged_path(id)).await;
         Ok(())
@@ -922,7 +961,17 @@ impl Images {
         Ok(n)
     }
 
-    async fn set_status(&self, id: &str, from: &str, to: &str) -> Result<bool> {
+    /// Move image `id` from status `from` to `to` if it is still `from`; watchers are
+    /// told when it moved.
+    async fn set_status(&self, ctx: &Ctx, id: &str, from: &str, to: &str) -> Result<bool> {
+        match (Status::parse(from), Status::parse(to)) {
+            (Some(f), Some(t)) if f.can_become(t) => {}
+            _ => {
+                return Err(Error::internal(format!(
+                    "image {id}: no move from {from} to {to}"
+                )))
+            }
+        }
         let r = sqlx::query(
             "UPDATE images SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
         )
@@ -932,7 +981,11 @@ impl Images {
         .bind(time::to_db(&time::now()))
         .execute(&self.db.pool)
         .await?;
-        Ok(r.rows_affected() == 1)
+        let moved = r.rows_affected() == 1;
+        if moved {
+            self.changed(ctx, id, to).await;
+        }
+        Ok(moved)
     }
 }
 
@@ -951,10 +1004,7 @@ impl Images {
         let project = ctx.project_id().ok_or_else(|| {
             Error::forbidden("Usage is counted per project: choose a project first.")
         })?;
-        let images: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM images WHERE owner = $1")
-            .bind(project)
-            .fetch_one(&self.db.pool)
-            .await?;
+        let images = quotas::in_use(&self.db.pool, project, QUOTA_IMAGES).await?;
         Ok(Usage {
             images,
             bytes: self.used_bytes(project).await?,
@@ -962,28 +1012,6 @@ impl Images {
             quota_bytes: self.cfg.quota_bytes,
         })
     }
-}
-
-/// The values of an `in:` filter: comma-separated, double quotes around values that
-/// hold commas.
-fn in_values(column: &str, list: &str) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in list.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    if quoted {
-        return Err(Error::bad_request(format!(
-            "Invalid filter for {column}: a quote in {list:?} is not closed."
-        )));
-    }
-    out.push(cur);
-    Ok(out)
 }
 
 pub(crate) fn new_part_name(id: &str) -> String {

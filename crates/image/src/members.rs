@@ -71,6 +71,7 @@ impl Images {
             .map_err(|e| {
                 ferrostack_core::error::unique_or(e, || format!("Project {member_id} is already a member of image {image_id}."))
             })?;
+        self.changed(ctx, image_id, "member.added").await;
         self.member_get(ctx, image_id, member_id).await
     }
 
@@ -147,6 +148,7 @@ impl Images {
             .bind(time::to_db(&time::now()))
             .execute(&self.db.pool)
             .await?;
+        self.changed(ctx, image_id, "member.updated").await;
         self.member_get(ctx, image_id, member_id).await
     }
 
@@ -161,6 +163,7 @@ impl Images {
         if r.rows_affected() == 0 {
             return Err(Error::not_found("image member", member_id));
         }
+        self.changed(ctx, image_id, "member.removed").await;
         Ok(())
     }
 
@@ -201,7 +204,7 @@ impl Images {
         if row.status == to {
             return Ok(());
         }
-        if !self.set_status(image_id, from, to).await? {
+        if !self.set_status(ctx, image_id, from, to).await? {
             return Err(Error::forbidden(format!(
                 "Image {image_id} is {}; only {from} images can be {}.",
                 row.status,

@@ -94,7 +94,7 @@ impl Images {
             ));
         };
         let room = self.cfg.quota_bytes - self.used_bytes(&row.owner).await?;
-        if !self.set_status(id, "queued", "saving").await? {
+        if !self.set_status(ctx, id, "queued", "saving").await? {
             return Err(Error::conflict(format!(
                 "Image {id} is already receiving data."
             )));
@@ -102,16 +102,19 @@ impl Images {
         let part = self.staging().join(new_part_name(id));
         match self.receive(&part, body, room).await {
             Ok(got) => match self.vet_and_activate(id, &part, &disk_format, got).await {
-                Ok(()) => self.image_get(ctx, id).await,
+                Ok(()) => {
+                    self.changed(ctx, id, "active").await;
+                    self.image_get(ctx, id).await
+                }
                 Err(e) => {
                     let _ = tokio::fs::remove_file(&part).await;
-                    self.set_status(id, "saving", "queued").await?;
+                    self.set_status(ctx, id, "saving", "queued").await?;
                     Err(e)
                 }
             },
             Err((e, cut)) => {
                 let _ = tokio::fs::remove_file(&part).await;
-                self.set_status(id, "saving", if cut { "killed" } else { "queued" })
+                self.set_status(ctx, id, "saving", if cut { "killed" } else { "queued" })
                     .await?;
                 Err(e)
             }

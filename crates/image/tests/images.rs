@@ -8,23 +8,29 @@ use std::sync::Arc;
 
 use common::{body, bytes, ctx, files_under, new, qemu_img};
 use ferrostack_core::db::Db;
-use ferrostack_core::Ctx;
+use ferrostack_core::{Ctx, Platform};
 use ferrostack_image::{ImageConfig, ImageQuery, Images, NewImage, Patch};
 use serde_json::json;
 
 struct T {
     images: Arc<Images>,
     db: Db,
+    platform: Platform,
     dir: tempfile::TempDir,
 }
 
 async fn setup() -> T {
-    let db = Db::for_tests().await.unwrap();
+    let platform = Platform::for_tests().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let images = Images::open(db.clone(), ImageConfig::new(dir.path().join("images")))
+    let images = Images::open(&platform, ImageConfig::new(dir.path().join("images")))
         .await
         .unwrap();
-    T { images, db, dir }
+    T {
+        images,
+        db: platform.db.clone(),
+        platform,
+        dir,
+    }
 }
 
 #[tokio::test]
@@ -555,7 +561,7 @@ async fn a_restart_after_a_crash_mid_upload_cleans_up() {
     )
     .unwrap();
     std::fs::write(root.join("stray"), b"junk").unwrap();
-    let restarted = Images::open(t.db.clone(), ImageConfig::new(root.clone()))
+    let restarted = Images::open(&t.platform, ImageConfig::new(root.clone()))
         .await
         .unwrap();
     assert_eq!(
@@ -567,12 +573,12 @@ async fn a_restart_after_a_crash_mid_upload_cleans_up() {
 
 #[tokio::test]
 async fn quotas_limit_bytes_at_upload_time() {
-    let db = Db::for_tests().await.unwrap();
+    let platform = Platform::for_tests().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = ImageConfig::new(dir.path().join("images"));
     cfg.quota_bytes = 250_000;
     cfg.quota_images = 2;
-    let images = Images::open(db, cfg).await.unwrap();
+    let images = Images::open(&platform, cfg).await.unwrap();
     let a = ctx("proj-a", "member");
     let one = images.image_create(&a, new("one", "raw")).await.unwrap();
     images

@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{bytes, ctx, files_under, new, qemu_img};
-use ferrostack_core::db::Db;
-use ferrostack_core::Ctx;
+use ferrostack_core::{Ctx, Platform};
 use ferrostack_image::{ImageConfig, Images, Patch, UploadBody};
 use ferrostack_types::image::ImageTask;
 use md5::Digest;
@@ -30,11 +29,11 @@ async fn service(
     convert_to: Option<&str>,
     tweak: impl FnOnce(&mut ImageConfig),
 ) -> (Arc<Images>, tempfile::TempDir) {
-    let db = Db::for_tests().await.unwrap();
+    let platform = Platform::for_tests().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path(), convert_to);
     tweak(&mut cfg);
-    let images = Images::open(db, cfg).await.unwrap();
+    let images = Images::open(&platform, cfg).await.unwrap();
     images.start_jobs();
     (images, dir)
 }
@@ -240,14 +239,15 @@ async fn an_unsafe_staged_image_fails_its_import_with_the_reason() {
 
 #[tokio::test]
 async fn an_import_survives_a_restart() {
-    let db = Db::for_tests().await.unwrap();
+    let platform = Platform::for_tests().await.unwrap();
+    let db = platform.db.clone();
     let dir = tempfile::tempdir().unwrap();
     let a = ctx("proj-a", "member");
     let data = raw_disk(2 << 20);
     let (queued, interrupted) = {
         // The first process accepts two imports and stops before its worker runs them
         // (no start_jobs): one still pending, one that a crash caught mid-conversion.
-        let images = Images::open(db.clone(), config(dir.path(), Some("qcow2")))
+        let images = Images::open(&platform, config(dir.path(), Some("qcow2")))
             .await
             .unwrap();
         let mut ids = Vec::new();
@@ -263,7 +263,9 @@ async fn an_import_survives_a_restart() {
                 .unwrap();
             ids.push(img.id);
         }
-        sqlx::query("UPDATE image_tasks SET status = 'processing', step = 'convert', progress = 40 WHERE image_id = $1")
+        // Its worker died: the lease it held ran out.
+        sqlx::query("UPDATE jobs SET state = 'running', step = 'convert', progress = 40, attempts = 1, \
+                     lease_owner = 'elsewhere/1/dead', lease_expires_at = '2000-01-01T00:00:00.000000Z' WHERE subject = $1")
             .bind(&ids[1])
             .execute(&db.pool)
             .await
@@ -271,7 +273,7 @@ async fn an_import_survives_a_restart() {
         std::fs::write(
             dir.path()
                 .join("images/staging")
-                .join(format!("{}.half.part", ids[1])),
+                .join(format!("{}.convert.part", ids[1])),
             b"half a conversion",
         )
         .unwrap();
@@ -284,7 +286,10 @@ async fn an_import_survives_a_restart() {
         .unwrap();
         (ids[0].clone(), ids[1].clone())
     };
-    let images: Arc<Images> = Images::open(db.clone(), config(dir.path(), Some("qcow2")))
+    let platform = Platform::open(db.clone(), Default::default())
+        .await
+        .unwrap();
+    let images: Arc<Images> = Images::open(&platform, config(dir.path(), Some("qcow2")))
         .await
         .unwrap();
     images.start_jobs();

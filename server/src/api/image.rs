@@ -14,13 +14,13 @@ use axum::{Json, Router};
 use ferrostack_core::Error;
 use ferrostack_image::{ImageQuery, NewImage, Patch, UploadBody, IMPORT_METHODS};
 use ferrostack_types::image::{Image, ImageMember, ImageTask};
-use ferrostack_types::url::encode;
 use futures_util::TryStreamExt;
 use serde_json::{json, Map, Value};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::error::title;
 use super::extract::{parse_json, Authed, Filters};
+use super::paging::Paging;
 use crate::state::AppState;
 
 /// A service error in Glance's shape: `{"code": N, "title": "...", "message": "..."}`.
@@ -213,9 +213,14 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> GResult<Json<Value>> {
     let pairs = Filters::pairs(raw.as_deref());
-    let mut q = ImageQuery::default();
-    let (mut keys, mut dirs) = (Vec::new(), Vec::new());
-    for (k, v) in &pairs {
+    let (paging, filters) = Paging::take(&pairs, ferrostack_image::DEFAULT_SORT.0)?;
+    let mut q = ImageQuery {
+        limit: paging.limit,
+        marker: paging.marker.clone(),
+        sort: paging.sort.clone(),
+        ..Default::default()
+    };
+    for (k, v) in &filters {
         match k.as_str() {
             "name" => q.name = Some(v.clone()),
             "status" => q.status = Some(v.clone()),
@@ -225,29 +230,10 @@ async fn list(
             "container_format" => q.container_format = Some(v.clone()),
             "tag" => q.tags.push(v.clone()),
             "os_hidden" => q.hidden = v.eq_ignore_ascii_case("true"),
-            "marker" => q.marker = Some(v.clone()),
-            "limit" => {
-                q.limit = Some(v.parse().map_err(|_| {
-                    Error::bad_request(format!(
-                        "Invalid limit {v:?}: it must be a whole number of 0 or more."
-                    ))
-                })?)
-            }
-            "sort_key" => keys.extend(v.split(',').map(str::to_string)),
-            "sort_dir" => dirs.extend(v.split(',').map(str::to_string)),
-            "sort" => {
-                for part in v.split(',') {
-                    let (k, d) = part.split_once(':').unwrap_or((part, "desc"));
-                    q.sort.push((k.to_string(), d.to_string()));
-                }
-            }
             "member_status" => {}
             "id" => q.id = Some(v.clone()),
             "created_at" | "updated_at" => {
-                let (op, at) = v
-                    .split_once(':')
-                    .filter(|(op, _)| ["gt", "gte", "lt", "lte", "eq", "neq"].contains(op))
-                    .unwrap_or(("eq", v.as_str()));
+                let (op, at) = ferrostack_core::list::split_operator(v);
                 q.times.push((k.clone(), op.to_string(), at.to_string()));
             }
             "size_min" | "size_max" => {
@@ -265,18 +251,6 @@ async fn list(
             prop => q.properties.push((prop.to_string(), v.clone())),
         }
     }
-    for (i, k) in keys.iter().enumerate() {
-        let d = dirs
-            .get(i)
-            .or(dirs.last())
-            .cloned()
-            .unwrap_or_else(|| "desc".into());
-        q.sort.push((k.clone(), d));
-    }
-    if keys.is_empty() && !dirs.is_empty() && q.sort.is_empty() {
-        q.sort.push(("created_at".into(), dirs[0].clone()));
-    }
-    let limit = q.limit;
     let (images, more) = s.images.image_list(&ctx, q).await?;
     let mut body = json!({
         "images": images.iter().map(view).collect::<Vec<_>>(),
@@ -285,17 +259,7 @@ async fn list(
     });
     if more {
         if let Some(last) = images.last() {
-            // The same query with the marker moved on.
-            let mut next: Vec<String> = pairs
-                .iter()
-                .filter(|(k, _)| k != "marker")
-                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-                .collect();
-            next.push(format!("marker={}", last.id));
-            if limit.is_none() {
-                next.push("limit=25".into());
-            }
-            body["next"] = Value::String(format!("/v2/images?{}", next.join("&")));
+            body["next"] = Value::String(paging.next_link("/v2/images", &pairs, &last.id));
         }
     }
     Ok(Json(body))
@@ -571,11 +535,11 @@ fn core_schema() -> BTreeMap<&'static str, Value> {
         ("name", n("string")),
         (
             "status",
-            json!({"type": "string", "readOnly": true, "enum": ["queued", "saving", "active", "killed", "deleted", "uploading", "importing", "pending_delete", "deactivated"]}),
+            json!({"type": "string", "readOnly": true, "enum": ferrostack_image::status::SCHEMA_STATUSES}),
         ),
         (
             "visibility",
-            json!({"type": "string", "enum": ["community", "public", "private", "shared"]}),
+            json!({"type": "string", "enum": ferrostack_image::VISIBILITIES}),
         ),
         ("protected", s("boolean")),
         ("os_hidden", s("boolean")),
@@ -604,11 +568,11 @@ fn core_schema() -> BTreeMap<&'static str, Value> {
         ("min_disk", s("integer")),
         (
             "disk_format",
-            json!({"type": ["null", "string"], "enum": [null, "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]}),
+            json!({"type": ["null", "string"], "enum": nullable(ferrostack_image::inspect::DISK_FORMATS)}),
         ),
         (
             "container_format",
-            json!({"type": ["null", "string"], "enum": [null, "ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]}),
+            json!({"type": ["null", "string"], "enum": nullable(ferrostack_image::inspect::CONTAINER_FORMATS)}),
         ),
         (
             "tags",
@@ -768,7 +732,7 @@ fn member_schema() -> Value {
         "name": "member",
         "properties": {
             "image_id": {"type": "string"}, "member_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["pending", "accepted", "rejected"]},
+            "status": {"type": "string", "enum": ferrostack_image::MEMBER_STATUSES},
             "created_at": {"type": "string"}, "updated_at": {"type": "string"}, "schema": {"type": "string"},
         },
     })
@@ -778,4 +742,11 @@ async fn schema_members() -> Json<Value> {
     Json(
         json!({"name": "members", "properties": {"members": {"type": "array", "items": member_schema()}, "schema": {"type": "string"}}}),
     )
+}
+
+/// A schema enum that also allows null.
+fn nullable(values: &[&str]) -> Vec<Value> {
+    std::iter::once(Value::Null)
+        .chain(values.iter().map(|v| Value::String(v.to_string())))
+        .collect()
 }

@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod identity;
 pub mod image;
+pub mod paging;
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
@@ -15,9 +16,7 @@ use tracing::Instrument;
 
 use crate::state::AppState;
 
-/// The request id of the current request (Ctx carries it into the services).
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+pub use ferrostack_core::ctx::RequestId;
 
 pub const REQUEST_ID_HEADER: &str = "x-openstack-request-id";
 

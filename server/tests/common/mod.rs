@@ -75,14 +75,18 @@ impl Api {
             )
             .await
             .expect("bootstrap");
+        let platform = ferrostack_core::Platform::open(db.clone(), Default::default())
+            .await
+            .expect("platform");
         let images = ferrostack_image::Images::open(
-            db.clone(),
+            &platform,
             ferrostack_image::ImageConfig::new(dir.path().join("images")),
         )
         .await
         .expect("images");
         images.start_jobs();
         let state = AppState {
+            platform,
             identity,
             images,
             public_url: PUBLIC_URL.into(),
