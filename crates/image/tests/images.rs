@@ -848,3 +848,96 @@ async fn marker_paging_walks_any_sort_without_gaps_or_repeats() {
         .unwrap_err();
     assert_eq!(e.status(), 400);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_parallel_creates_against_a_quota_of_ten_leave_exactly_ten() {
+    let platform = Platform::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ImageConfig::new(dir.path().join("images"));
+    cfg.quota_images = 10;
+    let images = Images::open(&platform, cfg).await.unwrap();
+    let a = ctx("proj-a", "member");
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let (images, a) = (images.clone(), a.clone());
+        tasks.push(tokio::spawn(async move {
+            images.image_create(&a, new(&format!("i{i}"), "raw")).await
+        }));
+    }
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                assert_eq!(e.status(), 413, "{}", e.detail());
+                assert_eq!(e.to_string(), "Quota exceeded for images: 10 of 10 used.");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((ok, refused), (10, 40));
+    let (all, _) = images
+        .image_list(&a, ImageQuery { limit: Some(100), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(all.iter().filter(|i| i.owner == "proj-a").count(), 10);
+    // A delete gives one back.
+    images.image_delete(&a, &all[0].id).await.unwrap();
+    images.image_create(&a, new("again", "raw")).await.unwrap();
+    assert_eq!(images.project_usage(&a).await.unwrap().images, 10);
+}
+
+#[tokio::test]
+async fn a_deleted_images_id_cannot_be_taken_again() {
+    let t = setup().await;
+    let admin = ctx("admin-proj", "admin");
+    let mallory = ctx("proj-m", "member");
+    let trusted = NewImage {
+        visibility: Some("public".into()),
+        ..new("debian-12", "raw")
+    };
+    let img = t.images.image_create(&admin, trusted).await.unwrap();
+    t.images.image_delete(&admin, &img.id).await.unwrap();
+    // Another tenant recreates the well-known id as a community image (OSSN-0075).
+    let copy = NewImage {
+        id: Some(img.id.clone()),
+        visibility: Some("community".into()),
+        ..new("debian-12", "raw")
+    };
+    let e = t.images.image_create(&mallory, copy).await.unwrap_err();
+    assert_eq!(e.status(), 409);
+    assert!(e.to_string().contains("ids are never reused"), "{e}");
+    // Nor can its first owner.
+    let e = t
+        .images
+        .image_create(&admin, NewImage { id: Some(img.id.clone()), ..new("x", "raw") })
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 409);
+}
+
+#[tokio::test]
+async fn an_images_timeline_shows_what_happened_by_whom_under_which_request() {
+    let t = setup().await;
+    let a = ctx("proj-a", "member");
+    let img = t.images.image_create(&a, new("blob", "raw")).await.unwrap();
+    t.images
+        .image_upload(&a, &img.id, bytes(vec![7u8; 100_000]))
+        .await
+        .unwrap();
+    t.images
+        .image_update(&a, &img.id, vec![Patch::Replace("name".into(), json!("renamed"))])
+        .await
+        .unwrap();
+    let evs = t.images.image_events(&a, &img.id).await.unwrap();
+    let seen: Vec<(&str, &str)> = evs.iter().map(|e| (e.action.as_str(), e.status.as_str())).collect();
+    assert_eq!(
+        seen,
+        [("created", "queued"), ("saving", "saving"), ("active", "active"), ("updated", "active")]
+    );
+    assert!(evs.iter().all(|e| e.user_id.as_deref() == Some("user-of-proj-a")));
+    assert!(evs.iter().all(|e| e.project_id.as_deref() == Some("proj-a")));
+    // Another project sees neither the image nor its timeline.
+    let b = ctx("proj-b", "member");
+    assert_eq!(t.images.image_events(&b, &img.id).await.unwrap_err().status(), 404);
+}
