@@ -76,9 +76,14 @@ pub struct ServeArgs {
 
 #[derive(Args, Debug)]
 pub struct BootstrapArgs {
-    /// Admin password; default: the stored one, or a generated one (stored 0600).
+    /// Admin password for a new admin (or with --reset-admin-password); default: the
+    /// stored one, or a generated one (stored 0600, shown once).
     #[arg(long, env = "FERROSTACK_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    /// Set the existing admin's password (and its admin grants) again; without it an
+    /// existing admin is never changed.
+    #[arg(long)]
+    pub reset_admin_password: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -110,7 +115,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             }
             runtime::serve(cfg, a.admin_password, a.seed_image).await
         }
-        Command::Bootstrap(a) => runtime::bootstrap_only(cfg, a.admin_password).await,
+        Command::Bootstrap(a) => {
+            runtime::bootstrap_only(cfg, a.admin_password, a.reset_admin_password).await
+        }
         Command::Db(DbCommand::Migrate) => runtime::migrate_only(cfg).await,
         Command::Keys(KeysCommand::Rotate) => runtime::rotate_keys(cfg).await,
         Command::Trace { request_id } => runtime::trace(cfg, request_id).await,

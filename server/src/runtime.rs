@@ -58,10 +58,11 @@ async fn open_db(cfg: &Config) -> Result<Db, String> {
 
 const CREDENTIALS_FILE: &str = "admin-openrc.sh";
 
-/// The admin password: the one given, else the stored one, else a new random one.
-fn admin_password(data_dir: &Path, given: Option<String>) -> Result<String, String> {
+/// The admin password for a new admin (or a reset): the one given, else the stored
+/// one, else a new random one (`true`: generated now).
+fn admin_password(data_dir: &Path, given: Option<String>) -> Result<(String, bool), String> {
     if let Some(p) = given.filter(|p| !p.is_empty()) {
-        return Ok(p);
+        return Ok((p, false));
     }
     let path = data_dir.join(CREDENTIALS_FILE);
     if let Ok(text) = fs::read_to_string(&path) {
@@ -69,10 +70,10 @@ fn admin_password(data_dir: &Path, given: Option<String>) -> Result<String, Stri
             .lines()
             .find_map(|l| l.strip_prefix("export OS_PASSWORD="))
         {
-            return Ok(shell_unquote(p));
+            return Ok((shell_unquote(p), false));
         }
     }
-    Ok(Alphanumeric.sample_string(&mut rand::rngs::OsRng, 24))
+    Ok((Alphanumeric.sample_string(&mut rand::rngs::OsRng, 24), true))
 }
 
 fn shell_quote(s: &str) -> String {
@@ -120,26 +121,43 @@ async fn open_identity(cfg: &Config, db: Db) -> Result<Arc<Identity>, String> {
         .map_err(|e| e.detail())
 }
 
-/// Bootstrap; returns the admin password and the admin project's id.
+/// Bootstrap; returns the admin password when this run generated and set it (to be
+/// shown once), and the admin project's id. An existing admin is left as it is unless
+/// `reset` asks.
 async fn bootstrap(
     cfg: &Config,
     identity: &Identity,
     given_password: Option<String>,
-) -> Result<(String, String), String> {
-    let password = admin_password(&cfg.data_dir, given_password)?;
+    reset: bool,
+) -> Result<(Option<String>, String), String> {
+    let given = given_password.is_some();
+    let (password, generated) = admin_password(&cfg.data_dir, given_password)?;
     let mut opts = BootstrapOptions::new(password.clone(), cfg.public_url());
     opts.region = cfg.region.clone();
+    opts.reset_admin_password = reset;
     let report = identity
         .bootstrap(&Ctx::internal(ids::new_request_id()), &opts)
         .await
         .map_err(|e| format!("bootstrap failed: {}", e.detail()))?;
-    write_credentials(cfg, &password)?;
+    if report.password_set {
+        write_credentials(cfg, &password)?;
+    } else {
+        if given {
+            tracing::warn!("the admin exists: its password is left as it is (ferrostack bootstrap --reset-admin-password sets it)");
+        }
+        // The credentials file of an older cloud: rewritten only if missing (the
+        // catalog URL may have moved; the password in it is the operator's business).
+        if !cfg.data_dir.join(CREDENTIALS_FILE).exists() {
+            tracing::warn!(file = %cfg.data_dir.join(CREDENTIALS_FILE).display(), "no admin credentials file, and the admin exists: reset its password to get one");
+        }
+    }
     if report.changed.is_empty() {
         tracing::info!("bootstrap: everything was in place");
     } else {
         tracing::info!(changed = %report.changed.join(", "), "bootstrap: created or updated");
     }
-    Ok((password, report.admin_project_id))
+    let shown = (report.password_set && generated).then_some(password);
+    Ok((shown, report.admin_project_id))
 }
 
 /// Offer `path` as a public image named after the file (admin project's), unless an
@@ -217,10 +235,17 @@ pub async fn migrate_only(cfg: Config) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn bootstrap_only(cfg: Config, password: Option<String>) -> Result<(), String> {
+pub async fn bootstrap_only(
+    cfg: Config,
+    password: Option<String>,
+    reset: bool,
+) -> Result<(), String> {
     let db = open_db(&cfg).await?;
     let identity = open_identity(&cfg, db).await?;
-    bootstrap(&cfg, &identity, password).await?;
+    let (shown, _) = bootstrap(&cfg, &identity, password, reset).await?;
+    if let Some(p) = shown {
+        println!("admin password (generated, shown once): {p}");
+    }
     println!(
         "bootstrap done; admin credentials in {}",
         cfg.data_dir.join(CREDENTIALS_FILE).display()
@@ -285,7 +310,7 @@ pub async fn serve(
     let db = open_db(&cfg).await?;
     crate::logs::open(&cfg.data_dir)?;
     let identity = open_identity(&cfg, db).await?;
-    let (password, admin_project_id) = bootstrap(&cfg, &identity, admin_password).await?;
+    let (shown, admin_project_id) = bootstrap(&cfg, &identity, admin_password, false).await?;
     let platform = ferrostack_core::Platform::open(identity.db().clone(), cfg.jobs_config())
         .await
         .map_err(|e| format!("platform: {}", e.detail()))?;
@@ -331,9 +356,14 @@ pub async fn serve(
             let _ = tcp.set_nodelay(true);
         });
     spawn_key_reloader(identity.clone());
+    // The password is shown once, when it was generated; later it is in the file.
+    let password_line = match &shown {
+        Some(p) => format!("{p} (generated: shown this once)"),
+        None => format!("in {}", cfg.data_dir.join(CREDENTIALS_FILE).display()),
+    };
     println!(
         "\nFerrostack is up.\n  Console:        {public_url}/\n  Identity API:   {public_url}/identity/v3\n  \
-         Admin user:     admin\n  Admin password: {password}\n  Credentials:    {} (source it for the openstack CLI)\n  \
+         Admin user:     admin\n  Admin password: {password_line}\n  Credentials:    {} (source it for the openstack CLI)\n  \
          clouds.yaml:    {}\n",
         cfg.data_dir.join(CREDENTIALS_FILE).display(),
         cfg.data_dir.join("clouds.yaml").display(),

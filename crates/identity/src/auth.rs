@@ -148,11 +148,8 @@ impl Identity {
         let (user_id, methods, expires_at_us, audit_ids, app_cred, default_scope) = match req.method
         {
             AuthMethod::Password { user, password } => {
-                let user = self
-                    .user_login(&user)
-                    .await?
-                    .ok_or_else(|| unauthenticated(AUTH_FAILED))?;
-                let user = self.check_password(user, &password).await?;
+                let creds = self.user_login(&user).await?;
+                let user = self.check_password(creds, &password).await?;
                 let default = match &user.default_project_id {
                     Some(p) => TokenScope::Project(p.clone()),
                     None => TokenScope::Unscoped,
@@ -299,46 +296,54 @@ impl Identity {
         })
     }
 
-    /// Verify a password, with lockout after repeated failures.
-    async fn check_password(&self, creds: Credentials, password: &str) -> Result<Credentials> {
+    /// Verify a password, with lockout after repeated failures. Every refusal says
+    /// the same to the caller (no user enumeration: an unknown user costs a hash too,
+    /// the password is checked before "disabled" is told, and locked or disabled
+    /// accounts are named only in the log, with the request's id).
+    pub(crate) async fn check_password(
+        &self,
+        creds: Option<Credentials>,
+        password: &str,
+    ) -> Result<Credentials> {
+        let checked = || {
+            self.password_checks
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        };
+        let Some(creds) = creds else {
+            checked();
+            passwords::verify_dummy(self.cfg.password_params, password.to_string()).await?;
+            tracing::info!("login refused: no such user");
+            return Err(unauthenticated(AUTH_FAILED));
+        };
         let user_id = creds.id.as_str();
-        if creds.enabled == 0 || creds.domain_enabled == 0 {
-            return Err(unauthenticated(format!(
-                "The account is disabled for user: {user_id}."
-            )));
-        }
         let attempts = self.cfg.lockout_failure_attempts;
-        let last = creds.failed_auth_at.as_deref().and_then(time::from_db);
-        let lock_ends = last.map(|t| t + chrono::Duration::seconds(self.cfg.lockout_duration_secs));
-        let mut count = creds.failed_auth_count;
-        if attempts > 0 && count >= attempts {
-            match lock_ends {
-                Some(end) if end > time::now() => {
-                    let secs = (end - time::now()).num_seconds().max(1);
-                    return Err(unauthenticated(format!(
-                        "The account is locked for user: {user_id}, after {count} failed logins. Try again in {secs} seconds."
-                    )));
-                }
-                // The lock has run out: start counting afresh.
-                _ => count = 0,
+        let counted = attempts > 0 && creds.ignore_lockout == 0;
+        if counted {
+            let taken = self
+                .user_take_attempt(user_id, attempts, self.cfg.lockout_duration_secs)
+                .await?;
+            if taken.is_none() {
+                tracing::warn!(user = %user_id, "login refused: the account is locked after {attempts} failed attempts");
+                return Err(unauthenticated(AUTH_FAILED));
             }
         }
+        checked();
         let ok = match &creds.password_hash {
             Some(h) => passwords::verify(h.clone(), password.to_string()).await?,
-            None => false,
+            None => {
+                passwords::verify_dummy(self.cfg.password_params, password.to_string()).await?;
+                false
+            }
         };
         if !ok {
-            count += 1;
-            self.user_record_failure(user_id, count).await?;
-            if attempts > 0 && count >= attempts {
-                return Err(unauthenticated(format!(
-                    "The account is locked for user: {user_id}, after {count} failed logins. Try again in {} seconds.",
-                    self.cfg.lockout_duration_secs
-                )));
-            }
+            tracing::info!(user = %user_id, "login refused: wrong password");
             return Err(unauthenticated(AUTH_FAILED));
         }
-        if creds.failed_auth_count > 0 {
+        if creds.enabled == 0 || creds.domain_enabled == 0 {
+            tracing::info!(user = %user_id, "login refused: the user or its domain is disabled");
+            return Err(unauthenticated(AUTH_FAILED));
+        }
+        if counted {
             self.user_clear_failures(user_id).await?;
         }
         Ok(creds)

@@ -1,7 +1,9 @@
 //! Bootstrap: what a new cloud needs before anyone can log in: the default domain,
 //! the admin/member/reader roles, the admin project and user, a region and the
 //! catalog. Idempotent: run it on every start and it only fills what is missing (and
-//! moves the catalog when the public URL changes).
+//! moves the catalog when the public URL changes). It never resets what exists: a
+//! rotated admin password or a removed grant stays as the operator left it, unless
+//! `reset_admin_password` asks (`ferrostack bootstrap --reset-admin-password`).
 
 use ferrostack_core::{Ctx, Result};
 use ferrostack_types::identity::{Actor, Target};
@@ -28,6 +30,9 @@ pub struct BootstrapOptions {
     /// Base URL clients reach the cloud at, e.g. `http://127.0.0.1:8080`.
     pub public_url: String,
     pub services: Vec<CatalogService>,
+    /// Set the existing admin's password to `admin_password` (and grant it admin
+    /// again); without it an existing admin is left alone.
+    pub reset_admin_password: bool,
 }
 
 impl BootstrapOptions {
@@ -50,6 +55,7 @@ impl BootstrapOptions {
                     path: "/image".into(),
                 },
             ],
+            reset_admin_password: false,
         }
     }
 }
@@ -60,6 +66,9 @@ pub struct BootstrapReport {
     pub admin_project_id: String,
     /// What this run created or changed, for the log; empty when all was in place.
     pub changed: Vec<String>,
+    /// The admin's password is `admin_password` because this run set it (the admin
+    /// was created, or its password reset as asked).
+    pub password_set: bool,
 }
 
 impl Identity {
@@ -113,8 +122,10 @@ impl Identity {
                 self.project_create(ctx, p).await?
             }
         };
+        let mut password_set = false;
+        let mut fresh = false;
         let user = match self.user_by_name(DEFAULT_DOMAIN_ID, &o.admin_user).await {
-            Ok(u) => {
+            Ok(u) if o.reset_admin_password => {
                 let creds = self.user_credentials(&u.id).await?;
                 let same = match creds.and_then(|c| c.password_hash) {
                     Some(h) => passwords::verify(h, o.admin_password.clone()).await?,
@@ -128,9 +139,13 @@ impl Identity {
                     };
                     self.user_update(ctx, &u.id, upd).await?;
                 }
+                password_set = true;
                 u
             }
+            Ok(u) => u,
             Err(_) => {
+                fresh = true;
+                password_set = true;
                 changed.push(format!("user {}", o.admin_user));
                 let u = NewUser {
                     name: o.admin_user.clone(),
@@ -139,10 +154,21 @@ impl Identity {
                     default_project_id: Some(project.id.clone()),
                     ..Default::default()
                 };
-                self.user_create(ctx, u).await?
+                let u = self.user_create(ctx, u).await?;
+                // Failed guesses never lock the operator out (Keystone's
+                // ignore_lockout_failure_attempts); they are slowed per address instead.
+                self.user_set_ignore_lockout(&u.id, true).await?;
+                u
             }
         };
-        for target in [Target::Project(project.id.clone()), Target::System] {
+        // Grants are made for a new admin (or when asked to reset it), never put back
+        // behind an operator who removed them.
+        let targets = if fresh || o.reset_admin_password {
+            vec![Target::Project(project.id.clone()), Target::System]
+        } else {
+            Vec::new()
+        };
+        for target in targets {
             let g = Grant {
                 actor: Actor::User(user.id.clone()),
                 target,
@@ -217,6 +243,7 @@ impl Identity {
             admin_user_id: user.id,
             admin_project_id: project.id,
             changed,
+            password_set,
         })
     }
 }

@@ -78,6 +78,9 @@ pub struct Identity {
     keys: tokens::KeyRing,
     revocations: revocations::Revocations,
     cache: cache::AuthCache,
+    /// Passwords checked against a hash (real or, for unknown users, the dummy): what
+    /// a guess costs, counted so tests can see which guesses were verified.
+    password_checks: std::sync::atomic::AtomicU64,
 }
 
 impl Identity {
@@ -92,7 +95,14 @@ impl Identity {
             keys,
             revocations,
             cache: cache::AuthCache::default(),
+            password_checks: std::sync::atomic::AtomicU64::new(0),
         }))
+    }
+
+    /// How many login passwords this service has checked against a hash.
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn db(&self) -> &Db {

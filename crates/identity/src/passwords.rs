@@ -142,9 +142,19 @@ fn pool() -> &'static Sender<Job> {
 }
 
 async fn on_pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    use std::sync::atomic::Ordering;
+    if QUEUED.fetch_add(1, Ordering::SeqCst) >= MAX_QUEUED {
+        QUEUED.fetch_sub(1, Ordering::SeqCst);
+        tracing::warn!("password checks are queued to the limit: refusing one");
+        return Err(Error::Unavailable {
+            message: "The server is busy checking passwords; try again in a moment.".into(),
+            retry_after: 1,
+        });
+    }
     let (tx, rx) = tokio::sync::oneshot::channel();
     pool()
         .send(Box::new(move || {
+            QUEUED.fetch_sub(1, Ordering::SeqCst);
             let _ = tx.send(f());
         }))
         .map_err(|_| Error::internal("the argon2 pool has stopped"))?;
@@ -159,6 +169,27 @@ pub async fn hash(params: PasswordParams, secret: String) -> Result<String> {
 pub async fn verify(phc: String, secret: String) -> Result<bool> {
     on_pool(move || verify_blocking(&phc, &secret)).await
 }
+
+/// Spend what a real check costs on a login for a user that does not exist, so the
+/// answer's timing does not tell who exists (a hash of a random secret, made once).
+pub async fn verify_dummy(params: PasswordParams, secret: String) -> Result<()> {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let phc = match DUMMY.get() {
+        Some(h) => h.clone(),
+        None => {
+            let random = ferrostack_core::ids::new_id();
+            let h = hash(params, random).await?;
+            DUMMY.get_or_init(|| h).clone()
+        }
+    };
+    verify(phc, secret).await.map(|_| ())
+}
+
+/// Jobs waiting for an argon2 thread, and the most that may wait: past it a login is
+/// answered "try again" (503 with Retry-After) at once, so a flood of logins cannot
+/// delay every other login without bound.
+static QUEUED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+pub const MAX_QUEUED: usize = 64;
 
 #[cfg(test)]
 mod tests {

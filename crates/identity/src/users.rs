@@ -27,6 +27,8 @@ pub struct UserUpdate {
     pub default_project_id: Option<Option<String>>,
     pub email: Option<Option<String>>,
     pub description: Option<Option<String>>,
+    /// `options.ignore_lockout_failure_attempts` (admins only, as every user update).
+    pub ignore_lockout: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -46,6 +48,7 @@ struct UserRow {
     default_project_id: Option<String>,
     email: Option<String>,
     description: Option<String>,
+    ignore_lockout: i64,
 }
 
 impl From<UserRow> for User {
@@ -59,12 +62,13 @@ impl From<UserRow> for User {
             email: r.email,
             description: r.description,
             password_expires_at: None,
+            ignore_lockout: r.ignore_lockout != 0,
         }
     }
 }
 
 const COLUMNS: &str =
-    "SELECT id, name, domain_id, enabled, default_project_id, email, description FROM users";
+    "SELECT id, name, domain_id, enabled, default_project_id, email, description, ignore_lockout FROM users";
 
 /// What login needs of a user, beyond the public record.
 #[derive(sqlx::FromRow)]
@@ -74,8 +78,7 @@ pub(crate) struct Credentials {
     pub enabled: i64,
     pub domain_enabled: i64,
     pub password_hash: Option<String>,
-    pub failed_auth_count: i64,
-    pub failed_auth_at: Option<String>,
+    pub ignore_lockout: i64,
 }
 
 impl Identity {
@@ -194,8 +197,9 @@ impl Identity {
     /// name: one query, since every login pays for it.
     pub(crate) async fn user_login(&self, user: &crate::UserRef) -> Result<Option<Credentials>> {
         use crate::{DomainRef, UserRef};
-        const SELECT: &str = "SELECT u.id, u.default_project_id, u.enabled, d.enabled AS domain_enabled, \
-             u.password_hash, u.failed_auth_count, u.failed_auth_at FROM users u JOIN domains d ON d.id = u.domain_id";
+        const SELECT: &str =
+            "SELECT u.id, u.default_project_id, u.enabled, d.enabled AS domain_enabled, \
+             u.password_hash, u.ignore_lockout FROM users u JOIN domains d ON d.id = u.domain_id";
         let (cond, first, second) = match user {
             UserRef::Id(id) => ("u.id = $1", id, None),
             UserRef::Name {
@@ -237,7 +241,7 @@ impl Identity {
 
     pub(crate) async fn user_credentials(&self, id: &str) -> Result<Option<Credentials>> {
         Ok(sqlx::query_as::<_, Credentials>(
-            "SELECT u.id, u.default_project_id, u.enabled, d.enabled AS domain_enabled, u.password_hash, u.failed_auth_count, u.failed_auth_at \
+            "SELECT u.id, u.default_project_id, u.enabled, d.enabled AS domain_enabled, u.password_hash, u.ignore_lockout \
              FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.id = $1",
         )
         .bind(id)
@@ -312,6 +316,14 @@ impl Identity {
         if let Some(h) = &new_hash {
             set_password_in_txn(&mut tx, id, h, &now).await?;
         }
+        if let Some(on) = upd.ignore_lockout {
+            sqlx::query("UPDATE users SET ignore_lockout = $2 WHERE id = $1")
+                .bind(id)
+                .bind(on as i64)
+                .execute(&mut *tx)
+                .await?;
+            u.ignore_lockout = on;
+        }
         let ends_tokens = disabling || new_hash.is_some();
         let events = if ends_tokens {
             self.user_revocations([u.id.clone()])
@@ -332,19 +344,15 @@ impl Identity {
     ) -> Result<()> {
         policy::require_self(ctx, "change_password", id)?;
         validate::password(new)?;
-        let creds = self
-            .user_credentials(id)
-            .await?
-            .ok_or_else(|| Error::not_found("user", id))?;
-        let ok = match creds.password_hash {
-            Some(h) => passwords::verify(h, original.to_string()).await?,
-            None => false,
-        };
-        if !ok {
-            return Err(Error::Unauthenticated(
-                "The original password is not correct.".into(),
-            ));
-        }
+        let creds = self.user_credentials(id).await?;
+        // The same counted, lockable check as a login: holding one of the user's
+        // tokens must not give an unlimited oracle for its password.
+        self.check_password(creds, original).await.map_err(|e| match e {
+            Error::Unauthenticated(_) => Error::Unauthenticated(
+                "The original password is not correct (or the account is locked after too many failures).".into(),
+            ),
+            other => other,
+        })?;
         let hash = passwords::hash(self.cfg.password_params, new.to_string()).await?;
         let mut tx = self.db.pool.begin().await?;
         set_password_in_txn(&mut tx, id, &hash, &time::to_db(&time::now())).await?;
@@ -375,12 +383,37 @@ impl Identity {
             .await
     }
 
-    /// Record a failed login; the count feeds the lockout check.
-    pub(crate) async fn user_record_failure(&self, id: &str, count: i64) -> Result<()> {
-        sqlx::query("UPDATE users SET failed_auth_count = $2, failed_auth_at = $3 WHERE id = $1")
+    /// Count a login attempt against the lockout before its password is checked, in
+    /// one statement (however many guesses run at once, each takes one of the
+    /// `attempts` a lock period allows). `None`: the account is locked now, and the
+    /// guess must not be checked. A count older than the lock period starts afresh.
+    pub(crate) async fn user_take_attempt(
+        &self,
+        id: &str,
+        attempts: i64,
+        lock_secs: i64,
+    ) -> Result<Option<i64>> {
+        let now = time::now();
+        let cutoff = time::to_db(&(now - chrono::Duration::seconds(lock_secs)));
+        Ok(sqlx::query_scalar(
+            "UPDATE users SET failed_auth_count = CASE WHEN failed_auth_at IS NULL OR failed_auth_at < $3 THEN 1 \
+             ELSE failed_auth_count + 1 END, failed_auth_at = $4 \
+             WHERE id = $1 AND NOT (failed_auth_count >= $2 AND failed_auth_at IS NOT NULL AND failed_auth_at >= $3) \
+             RETURNING failed_auth_count",
+        )
+        .bind(id)
+        .bind(attempts)
+        .bind(cutoff)
+        .bind(time::to_db(&now))
+        .fetch_optional(&self.db.pool)
+        .await?)
+    }
+
+    /// Keystone's `ignore_lockout_failure_attempts` option for a user.
+    pub async fn user_set_ignore_lockout(&self, id: &str, on: bool) -> Result<()> {
+        sqlx::query("UPDATE users SET ignore_lockout = $2 WHERE id = $1")
             .bind(id)
-            .bind(count)
-            .bind(time::to_db(&time::now()))
+            .bind(on as i64)
             .execute(&self.db.pool)
             .await?;
         Ok(())

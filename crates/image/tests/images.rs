@@ -877,7 +877,13 @@ async fn fifty_parallel_creates_against_a_quota_of_ten_leave_exactly_ten() {
     }
     assert_eq!((ok, refused), (10, 40));
     let (all, _) = images
-        .image_list(&a, ImageQuery { limit: Some(100), ..Default::default() })
+        .image_list(
+            &a,
+            ImageQuery {
+                limit: Some(100),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(all.iter().filter(|i| i.owner == "proj-a").count(), 10);
@@ -910,7 +916,13 @@ async fn a_deleted_images_id_cannot_be_taken_again() {
     // Nor can its first owner.
     let e = t
         .images
-        .image_create(&admin, NewImage { id: Some(img.id.clone()), ..new("x", "raw") })
+        .image_create(
+            &admin,
+            NewImage {
+                id: Some(img.id.clone()),
+                ..new("x", "raw")
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(e.status(), 409);
@@ -926,18 +938,41 @@ async fn an_images_timeline_shows_what_happened_by_whom_under_which_request() {
         .await
         .unwrap();
     t.images
-        .image_update(&a, &img.id, vec![Patch::Replace("name".into(), json!("renamed"))])
+        .image_update(
+            &a,
+            &img.id,
+            vec![Patch::Replace("name".into(), json!("renamed"))],
+        )
         .await
         .unwrap();
     let evs = t.images.image_events(&a, &img.id).await.unwrap();
-    let seen: Vec<(&str, &str)> = evs.iter().map(|e| (e.action.as_str(), e.status.as_str())).collect();
+    let seen: Vec<(&str, &str)> = evs
+        .iter()
+        .map(|e| (e.action.as_str(), e.status.as_str()))
+        .collect();
     assert_eq!(
         seen,
-        [("created", "queued"), ("saving", "saving"), ("active", "active"), ("updated", "active")]
+        [
+            ("created", "queued"),
+            ("saving", "saving"),
+            ("active", "active"),
+            ("updated", "active")
+        ]
     );
-    assert!(evs.iter().all(|e| e.user_id.as_deref() == Some("user-of-proj-a")));
-    assert!(evs.iter().all(|e| e.project_id.as_deref() == Some("proj-a")));
+    assert!(evs
+        .iter()
+        .all(|e| e.user_id.as_deref() == Some("user-of-proj-a")));
+    assert!(evs
+        .iter()
+        .all(|e| e.project_id.as_deref() == Some("proj-a")));
     // Another project sees neither the image nor its timeline.
     let b = ctx("proj-b", "member");
-    assert_eq!(t.images.image_events(&b, &img.id).await.unwrap_err().status(), 404);
+    assert_eq!(
+        t.images
+            .image_events(&b, &img.id)
+            .await
+            .unwrap_err()
+            .status(),
+        404
+    );
 }

@@ -33,6 +33,9 @@ pub struct User {
     pub email: Option<String>,
     pub description: Option<String>,
     pub password_expires_at: Option<String>,
+    /// Keystone's `options.ignore_lockout_failure_attempts`: failed logins never lock it.
+    #[serde(default)]
+    pub ignore_lockout: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

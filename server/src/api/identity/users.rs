@@ -55,6 +55,13 @@ struct UpdateIn {
     email: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     description: Option<Option<String>>,
+    options: Option<UserOptions>,
+}
+
+/// Keystone's user options; the one we keep is the lockout exemption.
+#[derive(Deserialize)]
+struct UserOptions {
+    ignore_lockout_failure_attempts: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +131,7 @@ async fn update(
         default_project_id: u.default_project_id,
         email: u.email,
         description: u.description,
+        ignore_lockout: u.options.and_then(|o| o.ignore_lockout_failure_attempts),
     };
     let user = s.identity.user_update(&ctx, &id, upd).await?;
     Ok(Json(

@@ -38,7 +38,8 @@ pub fn project(l: &Links, p: &Project) -> Value {
 pub fn user(l: &Links, u: &User) -> Value {
     let mut v = json!({
         "id": u.id, "name": u.name, "domain_id": u.domain_id, "enabled": u.enabled,
-        "password_expires_at": u.password_expires_at, "options": {},
+        "password_expires_at": u.password_expires_at,
+        "options": if u.ignore_lockout { json!({"ignore_lockout_failure_attempts": true}) } else { json!({}) },
         "links": l.to(&format!("users/{}", u.id)),
     });
     if let Some(p) = &u.default_project_id {
