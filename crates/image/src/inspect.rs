@@ -122,14 +122,7 @@ pub fn sniff(path: &Path) -> Result<Format> {
         return Ok(Format::Qcow2);
     }
     if head.starts_with(b"KDMV") {
-        // A sparse VMDK carries its descriptor inside; it must name no other file.
-        let desc_sector = u64::from_le_bytes(head[28..36].try_into().unwrap_or_default());
-        let desc_size = u64::from_le_bytes(head[36..44].try_into().unwrap_or_default());
-        if desc_sector > 0 && desc_size > 0 && desc_size <= 2048 {
-            let desc = read_at(&mut f, desc_sector * 512, (desc_size * 512) as usize)
-                .map_err(Error::internal)?;
-            vmdk_descriptor_is_self_contained(&String::from_utf8_lossy(&desc))?;
-        }
+        vmdk_sparse_is_safe(&mut f, &head)?;
         return Ok(Format::Vmdk);
     }
     if head.starts_with(b"# Disk DescriptorFile") {
@@ -164,19 +157,110 @@ pub fn sniff(path: &Path) -> Result<Format> {
     Ok(Format::Raw)
 }
 
-/// A VMDK descriptor's extent lines must not name files.
-fn vmdk_descriptor_is_self_contained(desc: &str) -> Result<()> {
-    for line in desc.lines().map(str::trim) {
-        let kind = line.split_whitespace().nth(2).unwrap_or("");
-        let is_extent = ["RW ", "RDONLY ", "NOACCESS "]
-            .iter()
-            .any(|p| line.starts_with(p));
-        if is_extent && kind != "ZERO" && line.contains('"') {
-            return Err(Error::bad_request(format!(
-                "The image is refused: it is a VMDK whose extent points at a file ({line}), which would make the \
-                 hypervisor read other files."
+/// The largest virtual disk an image may describe (4 TiB): a crafted header must not
+/// make a conversion write without bound.
+pub const MAX_VIRTUAL_SIZE: i64 = 1 << 42;
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+fn le64(b: &[u8], at: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(x)
+}
+
+fn vmdk_refused(why: &str) -> Error {
+    Error::bad_request(format!("The image is refused: it is a VMDK {why}."))
+}
+
+/// A sparse VMDK (KDMV header), read as QEMU reads it: the header's sizes must be in
+/// range, and the descriptor QEMU reads — at the header's `desc_offset`, and at
+/// sector 1, where QEMU looks for a parent (`parentFileNameHint`) whatever the header
+/// says — each up to 1 MiB or the first NUL, must name no other file.
+fn vmdk_sparse_is_safe(f: &mut std::fs::File, head: &[u8]) -> Result<()> {
+    if head.len() < 512 {
+        return Err(Error::bad_request(
+            "The image data is not a valid vmdk file: its header is cut short.",
+        ));
+    }
+    let version = le32(head, 4);
+    let capacity = le64(head, 12);
+    let desc_sector = le64(head, 28);
+    let desc_size = le64(head, 36);
+    if version == 0 || version > 3 {
+        return Err(vmdk_refused(&format!("of version {version}, which is not 1 to 3")));
+    }
+    if capacity == 0 || capacity > (MAX_VIRTUAL_SIZE as u64) / 512 {
+        return Err(vmdk_refused(&format!(
+            "whose capacity ({capacity} sectors) is 0 or over the {} TiB limit",
+            MAX_VIRTUAL_SIZE >> 40
+        )));
+    }
+    let len = f.metadata().map_err(Error::internal)?.len();
+    let mut regions = vec![512u64];
+    if desc_sector != 0 {
+        if desc_size == 0 || desc_size > 2048 {
+            return Err(vmdk_refused(&format!(
+                "whose descriptor size ({desc_size} sectors) is 0 or over 2048"
             )));
         }
+        let start = desc_sector.checked_mul(512).filter(|s| *s < len).ok_or_else(|| {
+            vmdk_refused("whose descriptor lies outside the file")
+        })?;
+        regions.push(start);
+    }
+    for start in regions {
+        if start >= len {
+            continue;
+        }
+        let raw = read_at(f, start, 1 << 20).map_err(Error::internal)?;
+        let text = raw.split(|b| *b == 0).next().unwrap_or_default();
+        vmdk_descriptor_is_self_contained(&String::from_utf8_lossy(text))?;
+    }
+    Ok(())
+}
+
+/// The descriptor embedded in a sparse VMDK names no other file: no parent, a create
+/// type of monolithicSparse or streamOptimized when one is given (Glance's rule), and
+/// extent lines (split on any whitespace, as QEMU's sscanf does) only the file's own
+/// single SPARSE extent, named without a path, or ZERO extents.
+fn vmdk_descriptor_is_self_contained(desc: &str) -> Result<()> {
+    let mut sparse = 0;
+    for line in desc.lines().map(str::trim) {
+        if line.starts_with("parentFileNameHint") {
+            return Err(vmdk_refused("with a parent file (parentFileNameHint), which would make the hypervisor read another file"));
+        }
+        if let Some(t) = line.strip_prefix("createType") {
+            let t = t.trim_start_matches([' ', '\t', '=']).trim_matches('"');
+            if t != "monolithicSparse" && t != "streamOptimized" {
+                return Err(vmdk_refused(&format!(
+                    "of type {t}; only monolithicSparse and streamOptimized VMDKs are accepted"
+                )));
+            }
+        }
+        let mut words = line.split_whitespace();
+        let access = words.next().unwrap_or("");
+        if !["RW", "RDONLY", "NOACCESS"].contains(&access) {
+            continue;
+        }
+        let kind = words.nth(1).unwrap_or("");
+        let name = line.split('"').nth(1);
+        let own = kind == "SPARSE"
+            && name.is_some_and(|n| !n.is_empty() && !n.contains(['/', ':', '\\']) && !n.starts_with('.'));
+        if kind == "ZERO" && name.is_none() {
+            continue;
+        }
+        if own {
+            sparse += 1;
+            if sparse == 1 {
+                continue;
+            }
+        }
+        return Err(vmdk_refused(&format!(
+            "whose extent points at a file ({}), which would make the hypervisor read other files",
+            line.replace('\t', " ")
+        )));
     }
     Ok(())
 }
@@ -296,9 +380,14 @@ pub async fn qemu_info(qemu_img: &str, path: &Path, format: Format) -> Result<In
             ));
         }
     }
-    Ok(Info {
-        virtual_size: v["virtual-size"].as_i64(),
-    })
+    let virtual_size = v["virtual-size"].as_i64();
+    if virtual_size.is_some_and(|n| !(0..=MAX_VIRTUAL_SIZE).contains(&n)) {
+        return Err(Error::bad_request(format!(
+            "The image is refused: its virtual size is over the {} TiB limit.",
+            MAX_VIRTUAL_SIZE >> 40
+        )));
+    }
+    Ok(Info { virtual_size })
 }
 
 #[cfg(test)]
@@ -340,7 +429,12 @@ mod tests {
             .to_string()
             .contains("extents are separate files"));
         assert!(vmdk_descriptor_is_self_contained("RW 2048 FLAT \"other.vmdk\" 0").is_err());
+        assert!(vmdk_descriptor_is_self_contained("RW\t2048\tFLAT\t\"/etc/passwd\"\t0").is_err());
+        assert!(vmdk_descriptor_is_self_contained("RW 2048 SPARSE \"json:{}\"").is_err());
         assert!(vmdk_descriptor_is_self_contained("RW 2048 ZERO").is_ok());
+        assert!(vmdk_descriptor_is_self_contained("createType=\"monolithicSparse\"\nRW 2048 SPARSE \"disk.vmdk\"").is_ok());
+        assert!(vmdk_descriptor_is_self_contained("createType=\"monolithicFlat\"").is_err());
+        assert!(vmdk_descriptor_is_self_contained("parentFileNameHint=\"/etc/passwd\"").is_err());
     }
 
     #[test]

@@ -976,3 +976,59 @@ async fn an_images_timeline_shows_what_happened_by_whom_under_which_request() {
         404
     );
 }
+
+/// A genuine monolithicSparse VMDK made by qemu-img, with its embedded descriptor
+/// (sector 1 on) rewritten to `desc` and its header's fields patched by `patch`.
+fn crafted_vmdk(w: &std::path::Path, desc: Option<&str>, patch: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+    let mut data = std::fs::read(w.join("genuine.vmdk")).unwrap();
+    if let Some(d) = desc {
+        let start = 512;
+        let size = 20 * 512;
+        let mut region = d.as_bytes().to_vec();
+        region.resize(size, 0);
+        data[start..start + size].copy_from_slice(&region);
+    }
+    patch(&mut data);
+    data
+}
+
+#[tokio::test]
+async fn vmdk_descriptors_are_read_as_qemu_reads_them_and_crafted_ones_refused() {
+    let t = setup().await;
+    let a = ctx("proj-a", "member");
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    qemu_img(&["create", "-f", "vmdk", "-o", "subformat=monolithicSparse", "genuine.vmdk", "1M"], w);
+    let fifo = w.join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let genuine = std::fs::read(w.join("genuine.vmdk")).unwrap();
+    let text = String::from_utf8_lossy(&genuine[512..512 + 20 * 512]).to_string();
+    assert!(text.contains("RW 2048 SPARSE \"genuine.vmdk\""), "qemu-img wrote {text}");
+    let head = text.split("# Extent description").next().unwrap().to_string();
+    let with_extent = |line: &str| format!("{head}# Extent description\n{line}\n");
+    let le64 = |data: &mut Vec<u8>, at: usize, v: u64| data[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    let fifo_line = format!("RW 2048 FLAT \"{}\" 0", fifo.display());
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("tab-separated extent to /etc/passwd", crafted_vmdk(w, Some(&with_extent("RW\t2048\tFLAT\t\"/etc/passwd\"\t0")), |_| {}), "extent points at a file"),
+        ("extent to a FIFO", crafted_vmdk(w, Some(&with_extent(&fifo_line)), |_| {}), "extent points at a file"),
+        ("extent to a json: target", crafted_vmdk(w, Some(&with_extent("RW 2048 SPARSE \"json:{\\\"driver\\\":\\\"file\\\",\\\"filename\\\":\\\"/etc/shadow\\\"}\"")), |_| {}), "extent points at a file"),
+        ("extent to an nbd: target", crafted_vmdk(w, Some(&with_extent("RW 2048 FLAT \"nbd://127.0.0.1:10809\" 0")), |_| {}), "extent points at a file"),
+        ("a parent file", crafted_vmdk(w, Some(&format!("{head}parentFileNameHint=\"/etc/passwd\"\n")), |_| {}), "parent file"),
+        ("zero desc_size", crafted_vmdk(w, None, |d| le64(d, 36, 0)), "descriptor size (0 sectors)"),
+        ("huge desc_size", crafted_vmdk(w, None, |d| le64(d, 36, 1 << 20)), "is 0 or over 2048"),
+        ("capacity 0", crafted_vmdk(w, None, |d| le64(d, 12, 0)), "capacity (0 sectors)"),
+        ("a 40-byte KDMV", genuine[..40].to_vec(), "cut short"),
+    ];
+    for (what, data, why) in cases {
+        let img = t.images.image_create(&a, new(what, "vmdk")).await.unwrap();
+        let e = t.images.image_upload(&a, &img.id, bytes(data)).await.unwrap_err();
+        assert_eq!(e.status(), 400, "{what}: {}", e.detail());
+        assert!(e.to_string().contains(why), "{what}: {e}");
+        assert!(!e.to_string().contains(w.to_str().unwrap()) || what == "extent to a FIFO", "{what}: no host path from qemu-img: {e}");
+    }
+    // The genuine one is accepted, with its virtual size.
+    let img = t.images.image_create(&a, new("genuine", "vmdk")).await.unwrap();
+    let done = t.images.image_upload(&a, &img.id, bytes(genuine)).await.unwrap();
+    assert_eq!(done.status, "active");
+    assert_eq!(done.virtual_size, Some(1 << 20));
+}
