@@ -117,13 +117,7 @@ impl Images {
         }
         for id in waiting.iter().filter(|id| !present.contains(id)) {
             tracing::warn!(image = %id, "staged data is gone: the image is queued again");
-            sqlx::query(
-                "UPDATE images SET status = 'queued', size = NULL, updated_at = $2 WHERE id = $1 AND status IN ('uploading', 'importing')",
-            )
-            .bind(id)
-            .bind(time::to_db(&time::now()))
-            .execute(&self.db.pool)
-            .await?;
+            self.requeue(id, &["uploading", "importing"]).await?;
             sqlx::query(
                 "UPDATE jobs SET state = 'failed', message = $2, lease_owner = NULL, updated_at = $3 \
                  WHERE kind = 'image.import' AND subject = $1 AND state IN ('pending', 'running')",
@@ -148,7 +142,6 @@ impl Images {
                 row.status
             )));
         }
-        let room = self.cfg.quota_bytes - self.used_bytes(&row.owner).await?;
         if !self.set_status(ctx, id, "queued", "uploading").await? {
             return Err(Error::conflict(format!(
                 "Image {id} is already receiving data."
@@ -156,7 +149,8 @@ impl Images {
         }
         let part = self.staging().join(new_part_name(id));
         let staged = self.staged_path(id);
-        let kept = match self.receive(&part, body, room).await {
+        let mut hold = self.hold(id, &row.owner);
+        let kept = match self.receive(&part, body, &mut hold).await {
             Ok(got) => tokio::fs::rename(&part, &staged)
                 .await
                 .map(|_| got.size)
@@ -167,25 +161,32 @@ impl Images {
             Ok(n) => n,
             Err(e) => {
                 let _ = tokio::fs::remove_file(&part).await;
+                hold.release_all().await?;
                 self.set_status(ctx, id, "uploading", "queued").await?;
                 return Err(e);
             }
         };
-        if let Ok(d) = tokio::fs::File::open(self.staged_dir()).await {
-            let _ = d.sync_all().await;
-        }
-        // Staged bytes count against the project's storage quota (the size column is
-        // what the quota sums) until the import replaces them or fails.
-        sqlx::query("UPDATE images SET size = $2 WHERE id = $1 AND status = 'uploading'")
-            .bind(id)
-            .bind(staged_size)
-            .execute(&self.db.pool)
-            .await?;
-        // Deleted while staging: nothing waits for these bytes.
-        if self.row(id).await.is_err() {
+        sync_dir(&self.staged_dir()).await;
+        // Staged bytes count against the project's storage quota (in `size`) until the
+        // import replaces them or fails.
+        let mut tx = self.db.pool.begin().await?;
+        let kept = sqlx::query(
+            "UPDATE images SET size = $2, reserved = 0 WHERE id = $1 AND status = 'uploading'",
+        )
+        .bind(id)
+        .bind(staged_size)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if kept != 1 {
+            // Deleted while staging: nothing waits for these bytes (and its delete
+            // gave them back).
+            drop(tx);
             let _ = tokio::fs::remove_file(&staged).await;
             return Err(Error::not_found("image", id));
         }
+        hold.settle_in(&mut tx, staged_size).await?;
+        tx.commit().await?;
         self.image_get(ctx, id).await
     }
 
@@ -316,15 +317,7 @@ impl Images {
                 }
                 let _ = tokio::fs::remove_file(self.staged_path(&id)).await;
                 let _ = tokio::fs::remove_file(self.converted_path(&id)).await;
-                let back = sqlx::query(
-                    "UPDATE images SET status = 'queued', size = NULL, updated_at = $2 \
-                     WHERE id = $1 AND status = 'importing'",
-                )
-                .bind(&id)
-                .bind(time::to_db(&time::now()))
-                .execute(&self.db.pool)
-                .await;
-                if let Err(e) = back {
+                if let Err(e) = self.requeue(&id, &["importing"]).await {
                     return Err(JobFailure::because(
                         f.message,
                         format!("cannot put the image back to queued: {e}"),
@@ -334,6 +327,37 @@ impl Images {
                 Err(f)
             }
         }
+    }
+
+    /// Put an image whose staged data is gone back to `queued`, giving its staged
+    /// bytes back to the quota (if it is still in one of `from`).
+    async fn requeue(&self, id: &str, from: &[&str]) -> Result<()> {
+        use ferrostack_core::db::{Arg, Sql};
+        let mut tx = self.db.pool.begin().await?;
+        // Lock the row first (a write: SQLite's writer lock, PostgreSQL's row lock),
+        // then read what it holds, then change it: one step for parallel callers.
+        sqlx::query("UPDATE images SET updated_at = updated_at WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let mut read = Sql::new("SELECT owner, size, reserved FROM images WHERE id = ");
+        read.bind(Arg::Text(id.to_string()));
+        read.push(" AND status IN ").in_list(from.iter().copied());
+        let before: Option<(String, Option<i64>, i64)> =
+            read.query_as().fetch_optional(&mut *tx).await?;
+        let Some((owner, size, reserved)) = before else {
+            return Ok(());
+        };
+        sqlx::query(
+            "UPDATE images SET status = 'queued', size = NULL, reserved = 0, updated_at = $2 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(time::to_db(&time::now()))
+        .execute(&mut *tx)
+        .await?;
+        crate::usage::release_row(&mut tx, &owner, size, reserved).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Record progress; a lost lease stops the job.
@@ -375,7 +399,7 @@ impl Images {
         // Room left in the project's storage quota, not counting this image's staged
         // bytes (they are replaced by what is stored).
         let used = self.used_bytes(&row.owner).await?;
-        let room = self.cfg.quota_bytes - (used - row.size.unwrap_or(0));
+        let room = self.cfg.quota_bytes - (used - row.size.unwrap_or(0) - row.reserved);
 
         let resumed =
             run.job.step == "converted" && tokio::fs::try_exists(&converted).await.unwrap_or(false);
@@ -479,29 +503,66 @@ impl Images {
             .await
             .map_err(|e| Failed::from(Error::internal(e)))?;
         sync_dir(&self.cfg.dir).await;
-        let r = sqlx::query(
-            "UPDATE images SET status = 'active', size = $2, virtual_size = $3, checksum = $4, \
-             os_hash_algo = 'sha512', os_hash_value = $5, disk_format = $6, updated_at = $7 \
-             WHERE id = $1 AND status = 'importing'",
-        )
-        .bind(&id)
-        .bind(size)
-        .bind(virtual_size)
-        .bind(&md5)
-        .bind(&sha512)
-        .bind(&final_format)
-        .bind(time::to_db(&time::now()))
-        .execute(&self.db.pool)
+        // Active, with the stored size replacing the staged one in the quota, in one
+        // transaction.
+        let staged_size = row.size.unwrap_or(0);
+        let activated = async {
+            let mut tx = self.db.pool.begin().await?;
+            let r = sqlx::query(
+                "UPDATE images SET status = 'active', size = $2, virtual_size = $3, checksum = $4, \
+                 os_hash_algo = 'sha512', os_hash_value = $5, disk_format = $6, updated_at = $7 \
+                 WHERE id = $1 AND status = 'importing'",
+            )
+            .bind(&id)
+            .bind(size)
+            .bind(virtual_size)
+            .bind(&md5)
+            .bind(&sha512)
+            .bind(&final_format)
+            .bind(time::to_db(&time::now()))
+            .execute(&mut *tx)
+            .await?;
+            if r.rows_affected() != 1 {
+                return Ok(false);
+            }
+            if size > staged_size {
+                ferrostack_core::quotas::claim(
+                    &mut tx,
+                    &row.owner,
+                    crate::usage::QUOTA_BYTES,
+                    size - staged_size,
+                    self.cfg.quota_bytes,
+                )
+                .await?;
+            } else if staged_size > size {
+                ferrostack_core::quotas::release(
+                    &mut tx,
+                    &row.owner,
+                    crate::usage::QUOTA_BYTES,
+                    staged_size - size,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, Error>(true)
+        }
         .await;
-        match r {
-            Ok(r) if r.rows_affected() == 1 => {}
-            Ok(_) => {
+        match activated {
+            Ok(true) => {}
+            Ok(false) => {
                 self.remove_data(&id).await;
                 return Err(failed("The image was deleted while it was imported."));
             }
+            Err(Error::QuotaExceeded { used, limit, .. }) => {
+                self.remove_data(&id).await;
+                return Err(failed(format!(
+                    "The imported image is {size} bytes; the project's image storage quota has {} bytes free.",
+                    (limit - used + staged_size).max(0)
+                )));
+            }
             Err(e) => {
                 self.remove_data(&id).await;
-                return Err(Error::from(e).into());
+                return Err(e.into());
             }
         }
         let _ = tokio::fs::remove_file(&staged).await;

@@ -189,7 +189,9 @@ fn vmdk_sparse_is_safe(f: &mut std::fs::File, head: &[u8]) -> Result<()> {
     let desc_sector = le64(head, 28);
     let desc_size = le64(head, 36);
     if version == 0 || version > 3 {
-        return Err(vmdk_refused(&format!("of version {version}, which is not 1 to 3")));
+        return Err(vmdk_refused(&format!(
+            "of version {version}, which is not 1 to 3"
+        )));
     }
     if capacity == 0 || capacity > (MAX_VIRTUAL_SIZE as u64) / 512 {
         return Err(vmdk_refused(&format!(
@@ -205,9 +207,10 @@ fn vmdk_sparse_is_safe(f: &mut std::fs::File, head: &[u8]) -> Result<()> {
                 "whose descriptor size ({desc_size} sectors) is 0 or over 2048"
             )));
         }
-        let start = desc_sector.checked_mul(512).filter(|s| *s < len).ok_or_else(|| {
-            vmdk_refused("whose descriptor lies outside the file")
-        })?;
+        let start = desc_sector
+            .checked_mul(512)
+            .filter(|s| *s < len)
+            .ok_or_else(|| vmdk_refused("whose descriptor lies outside the file"))?;
         regions.push(start);
     }
     for start in regions {
@@ -247,7 +250,9 @@ fn vmdk_descriptor_is_self_contained(desc: &str) -> Result<()> {
         let kind = words.nth(1).unwrap_or("");
         let name = line.split('"').nth(1);
         let own = kind == "SPARSE"
-            && name.is_some_and(|n| !n.is_empty() && !n.contains(['/', ':', '\\']) && !n.starts_with('.'));
+            && name.is_some_and(|n| {
+                !n.is_empty() && !n.contains(['/', ':', '\\']) && !n.starts_with('.')
+            });
         if kind == "ZERO" && name.is_none() {
             continue;
         }
@@ -432,7 +437,10 @@ mod tests {
         assert!(vmdk_descriptor_is_self_contained("RW\t2048\tFLAT\t\"/etc/passwd\"\t0").is_err());
         assert!(vmdk_descriptor_is_self_contained("RW 2048 SPARSE \"json:{}\"").is_err());
         assert!(vmdk_descriptor_is_self_contained("RW 2048 ZERO").is_ok());
-        assert!(vmdk_descriptor_is_self_contained("createType=\"monolithicSparse\"\nRW 2048 SPARSE \"disk.vmdk\"").is_ok());
+        assert!(vmdk_descriptor_is_self_contained(
+            "createType=\"monolithicSparse\"\nRW 2048 SPARSE \"disk.vmdk\""
+        )
+        .is_ok());
         assert!(vmdk_descriptor_is_self_contained("createType=\"monolithicFlat\"").is_err());
         assert!(vmdk_descriptor_is_self_contained("parentFileNameHint=\"/etc/passwd\"").is_err());
     }

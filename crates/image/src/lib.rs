@@ -15,6 +15,7 @@ pub mod inspect;
 mod members;
 pub mod status;
 mod store;
+mod usage;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -222,6 +223,8 @@ struct ImageRow {
     min_ram: i64,
     created_at: String,
     updated_at: String,
+    /// Bytes reserved for data in flight (usage.rs).
+    reserved: i64,
 }
 
 impl ImageRow {
@@ -246,7 +249,7 @@ impl ImageRow {
 }
 
 const COLUMNS: &str = "SELECT id, name, owner, status, visibility, protected, hidden, disk_format, container_format, \
-    size, virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, created_at, updated_at FROM images";
+    size, virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, created_at, updated_at, reserved FROM images";
 
 fn check_name(name: &Option<String>) -> Result<()> {
     if let Some(n) = name {
@@ -924,15 +927,17 @@ impl Images {
                 .execute(&mut *tx)
                 .await?;
         }
-        let gone = sqlx::query("DELETE FROM images WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if gone != 1 {
+        // What it held is read as it goes (an upload may have reserved more meanwhile).
+        let gone: Option<(Option<i64>, i64)> =
+            sqlx::query_as("DELETE FROM images WHERE id = $1 RETURNING size, reserved")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((size, reserved)) = gone else {
             return Err(Error::not_found(KIND, id));
-        }
+        };
         quotas::release(&mut tx, &row.owner, QUOTA_IMAGES, 1).await?;
+        usage::release_row(&mut tx, &row.owner, size, reserved).await?;
         sqlx::query("INSERT INTO image_deleted_ids (id, deleted_at) VALUES ($1, $2)")
             .bind(id)
             .bind(time::to_db(&time::now()))
@@ -947,18 +952,6 @@ impl Images {
         self.remove_data(id).await;
         let _ = tokio::fs::remove_file(self.staged_path(id)).await;
         Ok(())
-    }
-
-    /// Bytes the project's images hold.
-    async fn used_bytes(&self, owner: &str) -> Result<i64> {
-        // SUM of BIGINT is NUMERIC on PostgreSQL, which the Any driver cannot decode.
-        let n: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM images WHERE owner = $1",
-        )
-        .bind(owner)
-        .fetch_one(&self.db.pool)
-        .await?;
-        Ok(n)
     }
 
     /// Move image `id` from status `from` to `to` if it is still `from`; watchers are

@@ -41,13 +41,29 @@ impl Images {
             tracing::warn!(file = %e.path().display(), "removing a partial image upload left by a crash");
             let _ = tokio::fs::remove_file(e.path()).await;
         }
-        let killed = sqlx::query(
-            "UPDATE images SET status = 'killed', updated_at = $1 WHERE status = 'saving'",
-        )
-        .bind(time::to_db(&time::now()))
-        .execute(&self.db.pool)
-        .await?
-        .rows_affected();
+        // Uploads in flight are over: their images are killed, their reserved bytes
+        // given back.
+        let cut: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT id, owner, reserved FROM images WHERE status = 'saving'")
+                .fetch_all(&self.db.pool)
+                .await?;
+        let mut killed = 0;
+        for (id, owner, reserved) in cut {
+            let mut tx = self.db.pool.begin().await?;
+            let n = sqlx::query(
+                "UPDATE images SET status = 'killed', reserved = 0, updated_at = $2 WHERE id = $1 AND status = 'saving'",
+            )
+            .bind(&id)
+            .bind(time::to_db(&time::now()))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                crate::usage::release_row(&mut tx, &owner, None, reserved).await?;
+                killed += 1;
+            }
+            tx.commit().await?;
+        }
         if killed > 0 {
             tracing::warn!(
                 killed,
@@ -93,27 +109,32 @@ impl Images {
                 "Set disk_format and container_format before uploading the image's data.",
             ));
         };
-        let room = self.cfg.quota_bytes - self.used_bytes(&row.owner).await?;
         if !self.set_status(ctx, id, "queued", "saving").await? {
             return Err(Error::conflict(format!(
                 "Image {id} is already receiving data."
             )));
         }
         let part = self.staging().join(new_part_name(id));
-        match self.receive(&part, body, room).await {
-            Ok(got) => match self.vet_and_activate(id, &part, &disk_format, got).await {
+        let mut hold = self.hold(id, &row.owner);
+        match self.receive(&part, body, &mut hold).await {
+            Ok(got) => match self
+                .vet_and_activate(id, &part, &disk_format, got, &hold)
+                .await
+            {
                 Ok(()) => {
                     self.changed(ctx, id, "active").await;
                     self.image_get(ctx, id).await
                 }
                 Err(e) => {
                     let _ = tokio::fs::remove_file(&part).await;
+                    hold.release_all().await?;
                     self.set_status(ctx, id, "saving", "queued").await?;
                     Err(e)
                 }
             },
             Err((e, cut)) => {
                 let _ = tokio::fs::remove_file(&part).await;
+                hold.release_all().await?;
                 self.set_status(ctx, id, "saving", if cut { "killed" } else { "queued" })
                     .await?;
                 Err(e)
@@ -132,7 +153,7 @@ impl Images {
         &self,
         part: &Path,
         mut body: UploadBody,
-        room: i64,
+        hold: &mut crate::usage::Hold<'_>,
     ) -> std::result::Result<Received, (Error, bool)> {
         let mut opts = tokio::fs::OpenOptions::new();
         opts.write(true).create_new(true);
@@ -174,14 +195,8 @@ impl Images {
                     }
                 };
                 size += chunk.len() as i64;
-                if size > room {
-                    failed = Some((
-                        Error::TooLarge(format!(
-                            "The upload exceeds the project's image storage quota ({} bytes free).",
-                            room.max(0)
-                        )),
-                        false,
-                    ));
+                if let Err(e) = hold.cover(size).await {
+                    failed = Some((e, false));
                     break;
                 }
                 block.extend_from_slice(&chunk);
@@ -220,6 +235,7 @@ impl Images {
         part: &Path,
         disk_format: &str,
         got: Received,
+        hold: &crate::usage::Hold<'_>,
     ) -> Result<()> {
         let path = part.to_path_buf();
         let found = tokio::task::spawn_blocking(move || inspect::sniff(&path))
@@ -240,9 +256,10 @@ impl Images {
         if let Ok(d) = tokio::fs::File::open(&self.cfg.dir).await {
             let _ = d.sync_all().await;
         }
+        let mut tx = self.db.pool.begin().await?;
         let r = sqlx::query(
             "UPDATE images SET status = 'active', size = $2, virtual_size = $3, checksum = $4, \
-             os_hash_algo = 'sha512', os_hash_value = $5, updated_at = $6 WHERE id = $1 AND status = 'saving'",
+             os_hash_algo = 'sha512', os_hash_value = $5, updated_at = $6, reserved = 0 WHERE id = $1 AND status = 'saving'",
         )
         .bind(id)
         .bind(got.size)
@@ -250,13 +267,16 @@ impl Images {
         .bind(&got.md5)
         .bind(&got.sha512)
         .bind(time::to_db(&time::now()))
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
         .await?;
         if r.rows_affected() != 1 {
-            // Deleted while it was uploading.
+            // Deleted while it was uploading (its delete gave the bytes back).
+            drop(tx);
             self.remove_data(id).await;
             return Err(Error::not_found("image", id));
         }
+        hold.settle_in(&mut tx, got.size).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -998,15 +998,38 @@ async fn vmdk_descriptors_are_read_as_qemu_reads_them_and_crafted_ones_refused()
     let a = ctx("proj-a", "member");
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    qemu_img(&["create", "-f", "vmdk", "-o", "subformat=monolithicSparse", "genuine.vmdk", "1M"], w);
+    qemu_img(
+        &[
+            "create",
+            "-f",
+            "vmdk",
+            "-o",
+            "subformat=monolithicSparse",
+            "genuine.vmdk",
+            "1M",
+        ],
+        w,
+    );
     let fifo = w.join("fifo");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let genuine = std::fs::read(w.join("genuine.vmdk")).unwrap();
     let text = String::from_utf8_lossy(&genuine[512..512 + 20 * 512]).to_string();
-    assert!(text.contains("RW 2048 SPARSE \"genuine.vmdk\""), "qemu-img wrote {text}");
-    let head = text.split("# Extent description").next().unwrap().to_string();
+    assert!(
+        text.contains("RW 2048 SPARSE \"genuine.vmdk\""),
+        "qemu-img wrote {text}"
+    );
+    let head = text
+        .split("# Extent description")
+        .next()
+        .unwrap()
+        .to_string();
     let with_extent = |line: &str| format!("{head}# Extent description\n{line}\n");
-    let le64 = |data: &mut Vec<u8>, at: usize, v: u64| data[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    let le64 =
+        |data: &mut Vec<u8>, at: usize, v: u64| data[at..at + 8].copy_from_slice(&v.to_le_bytes());
     let fifo_line = format!("RW 2048 FLAT \"{}\" 0", fifo.display());
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("tab-separated extent to /etc/passwd", crafted_vmdk(w, Some(&with_extent("RW\t2048\tFLAT\t\"/etc/passwd\"\t0")), |_| {}), "extent points at a file"),
@@ -1021,14 +1044,93 @@ async fn vmdk_descriptors_are_read_as_qemu_reads_them_and_crafted_ones_refused()
     ];
     for (what, data, why) in cases {
         let img = t.images.image_create(&a, new(what, "vmdk")).await.unwrap();
-        let e = t.images.image_upload(&a, &img.id, bytes(data)).await.unwrap_err();
+        let e = t
+            .images
+            .image_upload(&a, &img.id, bytes(data))
+            .await
+            .unwrap_err();
         assert_eq!(e.status(), 400, "{what}: {}", e.detail());
         assert!(e.to_string().contains(why), "{what}: {e}");
-        assert!(!e.to_string().contains(w.to_str().unwrap()) || what == "extent to a FIFO", "{what}: no host path from qemu-img: {e}");
+        assert!(
+            !e.to_string().contains(w.to_str().unwrap()) || what == "extent to a FIFO",
+            "{what}: no host path from qemu-img: {e}"
+        );
     }
     // The genuine one is accepted, with its virtual size.
-    let img = t.images.image_create(&a, new("genuine", "vmdk")).await.unwrap();
-    let done = t.images.image_upload(&a, &img.id, bytes(genuine)).await.unwrap();
+    let img = t
+        .images
+        .image_create(&a, new("genuine", "vmdk"))
+        .await
+        .unwrap();
+    let done = t
+        .images
+        .image_upload(&a, &img.id, bytes(genuine))
+        .await
+        .unwrap();
     assert_eq!(done.status, "active");
     assert_eq!(done.virtual_size, Some(1 << 20));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_parallel_uploads_against_a_quota_of_three_cannot_all_pass() {
+    let platform = Platform::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ImageConfig::new(dir.path().join("images"));
+    let one = 300_000usize;
+    cfg.quota_bytes = 3 * one as i64 + 1000;
+    let images = Images::open(&platform, cfg).await.unwrap();
+    let a = ctx("proj-a", "member");
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(
+            images
+                .image_create(&a, new(&format!("u{i}"), "raw"))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let mut tasks = Vec::new();
+    for id in ids {
+        let (images, a) = (images.clone(), a.clone());
+        tasks.push(tokio::spawn(async move {
+            images.image_upload(&a, &id, bytes(vec![3u8; one])).await
+        }));
+    }
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                assert_eq!(e.status(), 413, "{}", e.detail());
+                assert!(e.to_string().contains("image storage quota"), "{e}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(ok <= 3, "{ok} uploads passed a quota of 3");
+    assert_eq!(ok + refused, 10);
+    // What is counted is what is stored: nothing is left reserved by the refused ones.
+    let u = images.project_usage(&a).await.unwrap();
+    assert_eq!(u.bytes, ok * one as i64);
+    // Deleting gives the bytes back; a new upload then fits.
+    let (all, _) = images
+        .image_list(
+            &a,
+            ImageQuery {
+                status: Some("active".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for img in &all {
+        images.image_delete(&a, &img.id).await.unwrap();
+    }
+    assert_eq!(images.project_usage(&a).await.unwrap().bytes, 0);
+    let img = images.image_create(&a, new("after", "raw")).await.unwrap();
+    images
+        .image_upload(&a, &img.id, bytes(vec![1u8; 3 * one]))
+        .await
+        .unwrap();
 }
