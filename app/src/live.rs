@@ -130,3 +130,40 @@ fn connect(live: Live, all: bool) {
     // Kept for the page's lifetime (the browser closes it when the page goes).
     std::mem::forget(es);
 }
+
+/// The last events this page received, on `window.__ferrostackEvents` (the newest 100):
+/// what the feed delivered, for an operator in the browser's console and for tests.
+fn remember(e: &Event) {
+    use leptos::wasm_bindgen::JsValue;
+    let w = window();
+    let key = JsValue::from_str("__ferrostackEvents");
+    let list = match js_sys_get(&w, &key) {
+        Some(l) => l,
+        None => {
+            let l = leptos::web_sys::js_sys::Array::new();
+            let _ = leptos::web_sys::js_sys::Reflect::set(&w, &key, &l);
+            l
+        }
+    };
+    let item = leptos::web_sys::js_sys::Object::new();
+    for (k, v) in [
+        ("seq", JsValue::from_f64(e.seq as f64)),
+        ("kind", JsValue::from_str(&e.kind)),
+        ("resource_id", JsValue::from_str(&e.resource_id)),
+        ("action", JsValue::from_str(&e.action)),
+        ("status", JsValue::from_str(&e.status)),
+    ] {
+        let _ = leptos::web_sys::js_sys::Reflect::set(&item, &JsValue::from_str(k), &v);
+    }
+    list.push(&item);
+    if list.length() > 100 {
+        list.shift();
+    }
+}
+
+fn js_sys_get(w: &leptos::web_sys::Window, key: &leptos::wasm_bindgen::JsValue) -> Option<leptos::web_sys::js_sys::Array> {
+    use leptos::wasm_bindgen::JsCast;
+    leptos::web_sys::js_sys::Reflect::get(w, key)
+        .ok()
+        .and_then(|v| v.dyn_into::<leptos::web_sys::js_sys::Array>().ok())
+}
