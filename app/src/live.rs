@@ -161,7 +161,10 @@ fn remember(e: &Event) {
     }
 }
 
-fn js_sys_get(w: &leptos::web_sys::Window, key: &leptos::wasm_bindgen::JsValue) -> Option<leptos::web_sys::js_sys::Array> {
+fn js_sys_get(
+    w: &leptos::web_sys::Window,
+    key: &leptos::wasm_bindgen::JsValue,
+) -> Option<leptos::web_sys::js_sys::Array> {
     use leptos::wasm_bindgen::JsCast;
     leptos::web_sys::js_sys::Reflect::get(w, key)
         .ok()

@@ -356,6 +356,7 @@ pub async fn serve(
             let _ = tcp.set_nodelay(true);
         });
     spawn_key_reloader(identity.clone());
+    spawn_revocation_sync(identity.clone());
     // The password is shown once, when it was generated; later it is in the file.
     let password_line = match &shown {
         Some(p) => format!("{p} (generated: shown this once)"),
@@ -398,6 +399,33 @@ fn spawn_event_pruner(events: Arc<ferrostack_core::events::Events>) {
                 Ok(n) if n > 0 => tracing::info!(events = n, "pruned old events"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e.detail(), "pruning events failed"),
+            }
+        }
+    });
+}
+
+/// Take in revocations made by other processes sharing the database (every second),
+/// and drop expired revocation events (every ten minutes), so the store stays bounded.
+fn spawn_revocation_sync(identity: Arc<Identity>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut n: u64 = 0;
+        loop {
+            tick.tick().await;
+            n += 1;
+            if let Err(e) = identity.sync_revocations().await {
+                tracing::warn!(error = %e.detail(), "reading other processes' revocations failed");
+            }
+            if n % 600 == 0 {
+                match identity.prune_revocations().await {
+                    Ok(k) if k > 0 => {
+                        tracing::info!(events = k, "pruned expired revocation events")
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e.detail(), "pruning revocation events failed")
+                    }
+                }
             }
         }
     });

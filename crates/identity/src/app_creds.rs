@@ -61,13 +61,10 @@ const COLUMNS: &str = "SELECT id, name, description, user_id, project_id, secret
                        FROM application_credentials";
 
 impl Identity {
-    pub async fn app_cred_create(
-        &self,
-        ctx: &Ctx,
-        user_id: &str,
-        new: NewApplicationCredential,
-    ) -> Result<ApplicationCredential> {
-        policy::require_self(ctx, "create_application_credential", user_id)?;
+    /// A token from a restricted application credential may neither create nor delete
+    /// application credentials (Keystone's rule): a leaked restricted credential must
+    /// not be able to mint others or remove the user's.
+    async fn refuse_restricted(&self, ctx: &Ctx, verb: &str) -> Result<()> {
         if let Some(ac) = &ctx.application_credential_id {
             let restricted = self
                 .app_cred_row(ac)
@@ -75,12 +72,23 @@ impl Identity {
                 .map(|r| r.unrestricted == 0)
                 .unwrap_or(true);
             if restricted {
-                return Err(Error::forbidden(
-                    "A restricted application credential cannot create other application credentials; \
-                     create it with --unrestricted or use a password-authenticated token.",
-                ));
+                return Err(Error::forbidden(format!(
+                    "A restricted application credential cannot {verb} application credentials; \
+                     use one created with --unrestricted or a password-authenticated token."
+                )));
             }
         }
+        Ok(())
+    }
+
+    pub async fn app_cred_create(
+        &self,
+        ctx: &Ctx,
+        user_id: &str,
+        new: NewApplicationCredential,
+    ) -> Result<ApplicationCredential> {
+        policy::require_self(ctx, "create_application_credential", user_id)?;
+        self.refuse_restricted(ctx, "create").await?;
         let project_id = ctx.project_id().ok_or_else(|| {
             Error::bad_request("An application credential is bound to a project: use a project-scoped token to create one.")
         })?;
@@ -258,6 +266,7 @@ impl Identity {
     /// Delete a credential; tokens issued with it stop working at once.
     pub async fn app_cred_delete(&self, ctx: &Ctx, user_id: &str, id: &str) -> Result<()> {
         policy::require_admin_or_self(ctx, "delete_application_credential", user_id)?;
+        self.refuse_restricted(ctx, "delete").await?;
         let row = self.app_cred_row(id).await?;
         if row.user_id != user_id {
             return Err(Error::not_found("application credential", id));

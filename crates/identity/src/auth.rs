@@ -538,8 +538,10 @@ impl Identity {
         });
         // Match only this token, whatever the clock says about others.
         e.issued_before_us = info.payload.issued_at_us;
+        // The token's own expiry bounds how long the event matters.
+        e.prune_after_us = info.payload.expires_at_us;
         let tx = self.db.pool.begin().await?;
-        self.commit(tx, vec![e]).await
+        self.commit_revocations(tx, vec![e]).await
     }
 
     /// Projects the caller may scope to (GET /v3/auth/projects): enabled ones where it

@@ -154,10 +154,29 @@ impl Identity {
             .map_err(|e| unique_or(e, || format!("Conflict occurred attempting to update domain - Duplicate entry found with name {}.", d.name)))?;
         let mut events = Vec::new();
         if disabling {
+            // Every token the domain's disabling ends: domain-scoped ones, those scoped
+            // to its projects, and its users' (so none comes back if it is re-enabled).
             events.push(self.revocation_event(Event {
                 domain_id: Some(d.id.clone()),
                 ..Default::default()
             }));
+            let projects: Vec<String> =
+                sqlx::query_scalar("SELECT id FROM projects WHERE domain_id = $1")
+                    .bind(&d.id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for p in projects {
+                events.push(self.revocation_event(Event {
+                    project_id: Some(p),
+                    ..Default::default()
+                }));
+            }
+            let users: Vec<String> =
+                sqlx::query_scalar("SELECT id FROM users WHERE domain_id = $1")
+                    .bind(&d.id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            events.extend(self.user_revocations(users));
         }
         self.commit(tx, events).await?;
         Ok(d)

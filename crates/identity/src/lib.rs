@@ -138,13 +138,54 @@ impl Identity {
         mut tx: sqlx::Transaction<'_, sqlx::Any>,
         events: Vec<revocations::Event>,
     ) -> Result<()> {
-        for e in &events {
+        let mut events = events;
+        for e in &mut events {
             revocations::Revocations::store(&mut tx, e).await?;
         }
         tx.commit().await?;
         self.revocations.publish(events);
         self.invalidate();
         Ok(())
+    }
+
+    /// Commit revocation events that change nothing else (a token revoked): the
+    /// cached resolutions stay, since revocation is checked before them — so a caller
+    /// revoking in a loop cannot turn every other validation into database reads.
+    pub(crate) async fn commit_revocations(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Any>,
+        events: Vec<revocations::Event>,
+    ) -> Result<()> {
+        let mut events = events;
+        for e in &mut events {
+            revocations::Revocations::store(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        self.revocations.publish(events);
+        Ok(())
+    }
+
+    /// Drop revocation events whose tokens have all expired (memory and database); run
+    /// periodically so the store stays bounded however many tokens are revoked.
+    pub async fn prune_revocations(&self) -> Result<u64> {
+        self.revocations.prune(&self.db).await
+    }
+
+    /// Take in what other processes sharing the database revoked (and drop cached
+    /// resolutions when an event can match more than one token). Run every second by
+    /// `serve`, so a token revoked through one process is refused by the others
+    /// within a second.
+    pub async fn sync_revocations(&self) -> Result<usize> {
+        let (fresh, broad) = self.revocations.sync(&self.db).await?;
+        if broad {
+            self.invalidate();
+        }
+        Ok(fresh)
+    }
+
+    /// Revocation events held in memory now.
+    pub fn revocation_count(&self) -> usize {
+        self.revocations.len()
     }
 
     /// Events ending every token of each of `users` (issued up to now).

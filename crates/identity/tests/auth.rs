@@ -368,6 +368,23 @@ async fn application_credential_logs_in_with_only_the_delegated_roles() {
             .status(),
         403
     );
+    // Nor delete the user's other credentials (or itself): a leaked restricted
+    // credential cannot remove what the user relies on.
+    let other = NewApplicationCredential {
+        name: "deploy".into(),
+        ..Default::default()
+    };
+    let other = c.id.app_cred_create(&ctx, &u.id, other).await.unwrap();
+    for target in [&other.id, &ac.id] {
+        assert_eq!(
+            c.id.app_cred_delete(&at.ctx("r"), &u.id, target)
+                .await
+                .unwrap_err()
+                .status(),
+            403
+        );
+    }
+    assert!(c.id.app_cred_get(&ctx, &u.id, &other.id).await.is_ok());
     // Deleting it ends its tokens.
     c.id.app_cred_delete(&ctx, &u.id, &ac.id).await.unwrap();
     assert!(c.id.validate_token(&at.token).await.is_err());
@@ -674,4 +691,124 @@ async fn bootstrap_again_keeps_a_rotated_admin_password_and_a_removed_grant() {
     login(&c.id, "admin", ADMIN_PASSWORD, Some("admin"))
         .await
         .expect("reset");
+}
+
+#[tokio::test]
+async fn disabling_a_domain_ends_its_projects_and_users_tokens_for_good() {
+    let c = cloud().await;
+    let d =
+        c.id.domain_create(
+            &c.admin,
+            ferrostack_identity::NewDomain {
+                name: "acme".into(),
+                enabled: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let p =
+        c.id.project_create(
+            &c.admin,
+            ferrostack_identity::NewProject {
+                name: "acme-web".into(),
+                domain_id: Some(d.id.clone()),
+                enabled: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let u =
+        c.id.user_create(
+            &c.admin,
+            ferrostack_identity::NewUser {
+                name: "wile".into(),
+                domain_id: Some(d.id.clone()),
+                password: Some("coyote-pw-1".into()),
+                enabled: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    c.grant(&u, &p, &c.member_role_id).await;
+    let scope = ScopeRequest::Project(ferrostack_identity::ProjectRef::Id(p.id.clone()));
+    let login_acme = |scope: ScopeRequest| AuthRequest {
+        method: AuthMethod::Password {
+            user: ferrostack_identity::UserRef::Name {
+                name: "wile".into(),
+                domain: ferrostack_identity::DomainRef::Id(d.id.clone()),
+            },
+            password: "coyote-pw-1".into(),
+        },
+        scope,
+    };
+    let t = c.id.issue_token(login_acme(scope.clone())).await.unwrap();
+    let unscoped =
+        c.id.issue_token(login_acme(ScopeRequest::Unscoped))
+            .await
+            .unwrap();
+    let off = ferrostack_identity::DomainUpdate {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    c.id.domain_update(&c.admin, &d.id, off).await.unwrap();
+    let on = ferrostack_identity::DomainUpdate {
+        enabled: Some(true),
+        ..Default::default()
+    };
+    c.id.domain_update(&c.admin, &d.id, on).await.unwrap();
+    // Re-enabled: the old tokens stay dead; new logins work.
+    assert_eq!(
+        c.id.validate_token(&t.token).await.unwrap_err().status(),
+        401
+    );
+    assert_eq!(
+        c.id.validate_token(&unscoped.token)
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+    c.id.issue_token(login_acme(scope))
+        .await
+        .expect("a new login works");
+}
+
+#[tokio::test]
+async fn revocation_events_are_pruned_once_their_tokens_have_expired() {
+    let c = cloud().await;
+    c.member("kim", "pk").await;
+    // The same cloud with one-second tokens.
+    let mut cfg = c.id.config().clone();
+    cfg.token_ttl_secs = 1;
+    let short = ferrostack_identity::Identity::open(c.id.db().clone(), cfg)
+        .await
+        .unwrap();
+    let t = login(&short, "kim", "pw-of-member", Some("pk"))
+        .await
+        .unwrap();
+    let before = short.revocation_count();
+    for _ in 0..20 {
+        let again = short
+            .issue_token(AuthRequest {
+                method: AuthMethod::Token {
+                    token: t.token.clone(),
+                },
+                scope: ScopeRequest::Unscoped,
+            })
+            .await
+            .unwrap();
+        short.token_revoke(&t.ctx("x"), &again.token).await.unwrap();
+    }
+    assert_eq!(short.revocation_count(), before + 20);
+    assert_eq!(
+        short.prune_revocations().await.unwrap(),
+        0,
+        "nothing has expired yet"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert!(short.prune_revocations().await.unwrap() >= 20);
+    assert_eq!(short.revocation_count(), before, "memory is pruned too");
 }
