@@ -158,7 +158,12 @@ pub async fn sign_in(
         },
         scope: ScopeRequest::Default,
     };
-    let mut info = id.issue_token(req).await.map_err(ssr::say)?;
+    let client = leptos::prelude::use_context::<http::request::Parts>().and_then(|p| {
+        p.extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+    });
+    let mut info = id.issue_token_from(req, client).await.map_err(ssr::say)?;
     if info.ctx("console").project_id().is_none() {
         let projects = id
             .auth_projects(&info.ctx("console"))

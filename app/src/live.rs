@@ -101,6 +101,7 @@ fn connect(live: Live, all: bool) {
                 .and_then(|t| serde_json::from_str::<Event>(&t).ok())
             {
                 live.saw(&e);
+                remember(&e);
             }
         });
     let _ = es.add_event_listener_with_callback("resource", on_resource.as_ref().unchecked_ref());

@@ -6,6 +6,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod http;
 pub mod logs;
 pub mod runtime;
 pub mod sessions;
@@ -15,8 +16,14 @@ pub use state::AppState;
 
 /// The whole application `ferrostack serve` mounts: every API, then the console.
 pub fn app(state: AppState) -> axum::Router {
+    let allowed = http::AllowedHosts::new(&state.public_url);
     let app = api::router(&state)
         .merge(console::router(&state))
-        .with_state(state);
+        .with_state(state)
+        .layer(axum::middleware::from_fn(http::body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            allowed,
+            http::host_check,
+        ));
     api::with_request_ids(app)
 }

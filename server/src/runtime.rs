@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use ferrostack_core::{ids, Ctx, Db};
 use ferrostack_identity::{BootstrapOptions, Identity};
 use leptos::config::LeptosOptions;
@@ -329,6 +328,7 @@ pub async fn serve(
         .site_pkg_dir("pkg")
         .build();
     spawn_event_pruner(platform.events.clone());
+    let events = platform.events.clone();
     let state = AppState {
         platform,
         identity: identity.clone(),
@@ -347,14 +347,10 @@ pub async fn serve(
     let app = crate::app(state);
     spawn_session_sweeper(crate::sessions::DbSessionStore::new(identity.db().clone()));
 
+    let limits = crate::http::Limits::default();
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?
-        // No Nagle: streamed SSR responses and small API answers go out at once, instead
-        // of waiting ~40 ms for the client's delayed ACK.
-        .tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     spawn_key_reloader(identity.clone());
     spawn_revocation_sync(identity.clone());
     // The password is shown once, when it was generated; later it is in the file.
@@ -369,9 +365,13 @@ pub async fn serve(
         cfg.data_dir.join(CREDENTIALS_FILE).display(),
         cfg.data_dir.join("clouds.yaml").display(),
     );
-    tracing::info!(listen = %cfg.listen, "serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    tracing::info!(listen = %cfg.listen, max_connections = limits.max_connections, header_read_secs = limits.header_read.as_secs(), "serving");
+    // Live event streams end first, so that connections can drain.
+    let stopping = async move {
+        shutdown_signal().await;
+        events.shutdown();
+    };
+    crate::http::serve(listener, app, limits, stopping)
         .await
         .map_err(|e| format!("server error: {e}"))
 }

@@ -69,11 +69,28 @@ fn bootstrap_generates_credentials_once_and_is_idempotent() {
         std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
         0o700
     );
-    // A second run keeps the generated password.
-    assert!(ferrostack(&data, &["bootstrap"]).status.success());
+    // The generated password is shown once, on the run that made it.
+    let shown = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(shown.contains("generated, shown once"), "{shown}");
+    // A second run keeps it and shows nothing.
+    let again = ferrostack(&data, &["bootstrap"]);
+    assert!(again.status.success());
+    assert!(!String::from_utf8_lossy(&again.stdout).contains("generated"));
     assert_eq!(std::fs::read_to_string(&openrc).unwrap(), first);
-    // An explicit password replaces it.
+    // A password given for an existing admin changes nothing...
     let o = ferrostack(&data, &["bootstrap", "--admin-password", "chosen-pw-1"]);
+    assert!(o.status.success());
+    assert_eq!(std::fs::read_to_string(&openrc).unwrap(), first);
+    // ...unless a reset is asked for.
+    let o = ferrostack(
+        &data,
+        &[
+            "bootstrap",
+            "--admin-password",
+            "chosen-pw-1",
+            "--reset-admin-password",
+        ],
+    );
     assert!(o.status.success());
     assert!(std::fs::read_to_string(&openrc)
         .unwrap()

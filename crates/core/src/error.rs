@@ -40,6 +40,9 @@ pub enum Error {
         message: String,
         reasons: Vec<String>,
     },
+    /// 429: this caller asked too often; wait `retry_after` seconds.
+    #[error("{message}")]
+    Throttled { message: String, retry_after: u64 },
     /// 503: the service cannot take this now (overloaded, a backend down); retry later.
     #[error("{message}")]
     Unavailable { message: String, retry_after: u64 },
@@ -92,6 +95,17 @@ impl Error {
         }
     }
 
+    /// Seconds a client should wait before retrying (the Retry-After header), when
+    /// the error says so.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::Throttled { retry_after, .. } | Error::Unavailable { retry_after, .. } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        }
+    }
+
     /// The HTTP status this error stands for (used by every REST router).
     pub fn status(&self) -> u16 {
         match self {
@@ -104,6 +118,7 @@ impl Error {
             // Glance answers 413 for quotas; APIs that answer 403 (Nova) map it there.
             Error::QuotaExceeded { .. } => 413,
             Error::InsufficientCapacity { .. } => 409,
+            Error::Throttled { .. } => 429,
             Error::Unavailable { .. } => 503,
             Error::Internal(_) => 500,
         }

@@ -148,6 +148,9 @@ pub struct Events {
     /// The last event this process's tailer broadcast.
     seen: AtomicI64,
     subscribers: Arc<AtomicUsize>,
+    /// Set when the server shuts down: every subscription ends (a browser reconnects
+    /// to whichever process serves next).
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Events {
@@ -165,6 +168,7 @@ impl Events {
             wake: Notify::new(),
             seen: AtomicI64::new(last),
             subscribers: Arc::new(AtomicUsize::new(0)),
+            closing: tokio::sync::watch::channel(false).0,
         });
         let weak = Arc::downgrade(&events);
         tokio::spawn(tail(weak.clone()));
@@ -258,6 +262,7 @@ impl Events {
         Ok(Subscription {
             events: self.clone(),
             rx,
+            closing: self.closing.subscribe(),
             last: after.unwrap_or(now),
             catch_up: after.is_some(),
             backlog: VecDeque::new(),
@@ -325,6 +330,11 @@ impl Events {
             .into_iter()
             .map(Event::from)
             .collect())
+    }
+
+    /// End every subscription (the server is shutting down).
+    pub fn shutdown(&self) {
+        let _ = self.closing.send(true);
     }
 
     /// The last event number this process has pushed out.
@@ -410,6 +420,7 @@ impl Drop for Slot {
 pub struct Subscription {
     events: Arc<Events>,
     rx: broadcast::Receiver<Arc<Event>>,
+    closing: tokio::sync::watch::Receiver<bool>,
     last: i64,
     /// Read the table before the live channel (a resumed or lagging subscriber).
     catch_up: bool,
@@ -437,7 +448,17 @@ impl Subscription {
                 self.backlog.extend(rows);
                 continue;
             }
-            match self.rx.recv().await {
+            if *self.closing.borrow() {
+                return Err(Error::Unavailable {
+                    message: "The server is shutting down.".into(),
+                    retry_after: 2,
+                });
+            }
+            let got = tokio::select! {
+                r = self.rx.recv() => r,
+                _ = self.closing.changed() => continue,
+            };
+            match got {
                 Ok(e) => {
                     if e.seq <= self.last {
                         continue;

@@ -143,6 +143,37 @@ impl Identity {
 
     /// Authenticate and issue a token.
     pub async fn issue_token(&self, req: AuthRequest) -> Result<TokenInfo> {
+        self.issue_token_from(req, None).await
+    }
+
+    /// Authenticate a request from `client` (its address, when known) and issue a
+    /// token. Password logins from an address that failed too often are refused for a
+    /// while before any password is checked.
+    pub async fn issue_token_from(
+        &self,
+        req: AuthRequest,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<TokenInfo> {
+        let password = matches!(req.method, AuthMethod::Password { .. });
+        if let (true, Some(addr)) = (password, client) {
+            if let Some(secs) = self.throttle.wait(addr) {
+                tracing::warn!(client = %addr, "login refused: too many failed logins from this address");
+                return Err(Error::Throttled {
+                    message: format!(
+                        "Too many failed sign-ins from your address; try again in {secs} seconds."
+                    ),
+                    retry_after: secs,
+                });
+            }
+        }
+        let r = self.issue_token_inner(req).await;
+        if let (true, Some(addr), Err(Error::Unauthenticated(_))) = (password, client, &r) {
+            self.throttle.failed(addr);
+        }
+        r
+    }
+
+    async fn issue_token_inner(&self, req: AuthRequest) -> Result<TokenInfo> {
         let now = time::to_micros(&time::now());
         let ttl = self.cfg.token_ttl_secs * 1_000_000;
         let (user_id, methods, expires_at_us, audit_ids, app_cred, default_scope) = match req.method

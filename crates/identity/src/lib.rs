@@ -16,6 +16,7 @@ mod policy;
 mod projects;
 mod revocations;
 mod roles;
+mod throttle;
 pub mod tokens;
 mod users;
 mod validate;
@@ -81,6 +82,8 @@ pub struct Identity {
     /// Passwords checked against a hash (real or, for unknown users, the dummy): what
     /// a guess costs, counted so tests can see which guesses were verified.
     password_checks: std::sync::atomic::AtomicU64,
+    /// Failed password logins per client address.
+    throttle: throttle::Throttle,
 }
 
 impl Identity {
@@ -96,6 +99,7 @@ impl Identity {
             revocations,
             cache: cache::AuthCache::default(),
             password_checks: std::sync::atomic::AtomicU64::new(0),
+            throttle: throttle::Throttle::default(),
         }))
     }
 

@@ -39,6 +39,7 @@ impl IntoResponse for KeystoneError {
         let body =
             json!({"error": {"code": status.as_u16(), "title": title(status), "message": message}});
         let mut resp = (status, Json(body)).into_response();
+        with_retry_after(&mut resp, &self.0);
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 "www-authenticate",
@@ -50,3 +51,13 @@ impl IntoResponse for KeystoneError {
 }
 
 pub type KsResult<T> = Result<T, KeystoneError>;
+
+/// `Retry-After` on a response whose error says when to come back (429, 503).
+pub fn with_retry_after(resp: &mut Response, e: &Error) {
+    if let Some(secs) = e.retry_after() {
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+    }
+}

@@ -42,7 +42,9 @@ impl IntoResponse for GlanceError {
         }
         let body =
             json!({"code": status.as_u16(), "title": title(status), "message": self.0.to_string()});
-        (status, Json(body)).into_response()
+        let mut resp = (status, Json(body)).into_response();
+        super::error::with_retry_after(&mut resp, &self.0);
+        resp
     }
 }
 

@@ -207,12 +207,16 @@ fn with_subject(token: &str, status: StatusCode, body: Value) -> Response {
 /// POST /v3/auth/tokens
 async fn issue(
     State(s): State<AppState>,
+    client: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     f: Filters,
     headers: HeaderMap,
     JsonBody(body): JsonBody<AuthBody>,
 ) -> KsResult<Response> {
     let req = auth_request(body, &headers)?;
-    let info = s.identity.issue_token(req).await?;
+    let info = s
+        .identity
+        .issue_token_from(req, client.map(|c| c.0 .0.ip()))
+        .await?;
     Ok(with_subject(
         &info.token,
         StatusCode::CREATED,
