@@ -125,6 +125,7 @@ pub fn MembersDialog(
                         let member = c.roles.iter().find(|r| r.1 == "member").or(c.roles.first());
                         role.update_untracked(|r| *r = member.map(|r| r.0.clone()).unwrap_or_default());
                     }
+                    let admin_id = c.roles.iter().find(|r| r.1 == "admin").map(|r| r.0.clone());
                     let roles = (of == Of::Project).then(|| view! {
                         <select aria-label="Role" data-test="member-role" prop:value=move || role.get() on:change=move |ev| role.set(event_target_value(&ev))>
                             {c.roles.into_iter().map(|(id, n)| view! { <option value=id>{n}</option> }).collect_view()}
@@ -138,6 +139,11 @@ pub fn MembersDialog(
                             {roles}
                             <button class="btn" type="submit" data-test="member-add" disabled=move || runner.action.pending().get()>{add_label}</button>
                         </form>
+                        <Show when=move || admin_id.is_some() && admin_id.as_deref() == Some(role.get().as_str())>
+                            <p class="error" role="note" data-test="admin-role-warning">
+                                "Careful: the admin role on any project makes its holder an administrator of the whole cloud — every project, user and image — as in OpenStack. To run a project, grant member (or reader to look only)."
+                            </p>
+                        </Show>
                     }
                 })}
             </Suspense>

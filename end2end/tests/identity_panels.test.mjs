@@ -119,7 +119,11 @@ test('project members: grant a role, see it, revoke it', async () => {
   await page.click('tr[data-name=proj-01] [data-test=row-members]');
   await page.waitForSelector('[data-test=members-modal] tr[data-name=carol]');
   await page.selectOption('[data-test=member-user]', { label: 'admin' });
+  // Choosing admin warns that it is cloud-wide (OpenStack's policy); reader does not.
+  await page.selectOption('[data-test=member-role]', { label: 'admin' });
+  assert.match(await (await page.waitForSelector('[data-test=admin-role-warning]')).textContent(), /administrator of the whole cloud/);
   await page.selectOption('[data-test=member-role]', { label: 'reader' });
+  await page.waitForSelector('[data-test=admin-role-warning]', { state: 'detached' });
   await page.click('[data-test=member-add]');
   await page.waitForSelector('[data-test=members-modal] tr[data-name=admin]');
   const r = await api(env.cloud, 'GET',

@@ -423,7 +423,8 @@ impl Images {
                 .await
                 .map_err(|e| Failed::from(Error::internal(e)))??;
             inspect::agrees(&disk_format, found)?;
-            let info = inspect::qemu_info(&self.cfg.qemu_img, &staged, found).await?;
+            let info = inspect::qemu_info(&self.cfg.qemu_img, self.cfg.info_limits, &staged, found)
+                .await?;
             // Convert when the operator asked for a format and this is another one. ISOs
             // are kept as they are: they boot as CD-ROMs, not as disks.
             let target = self
@@ -460,7 +461,9 @@ impl Images {
                     }
                     let to = inspect::Format::from_name(t)
                         .ok_or_else(|| failed(format!("Unknown conversion target {t}.")))?;
-                    let vinfo = inspect::qemu_info(&self.cfg.qemu_img, &out, to).await?;
+                    let vinfo =
+                        inspect::qemu_info(&self.cfg.qemu_img, self.cfg.info_limits, &out, to)
+                            .await?;
                     tokio::fs::rename(&out, &converted)
                         .await
                         .map_err(|e| Failed::from(Error::internal(e)))?;
@@ -582,7 +585,7 @@ impl Images {
         let what = format!("Converting {} to {to}", from.name());
         self.progress(run, "convert", 0, &format!("{what}."))
             .await?;
-        let mut child = inspect::qemu_img_command(&self.cfg.qemu_img, inspect::Limits::CONVERT)
+        let mut child = inspect::qemu_img_command(&self.cfg.qemu_img, self.cfg.convert_limits)
             .args(["convert", "-p", "-f", from.qemu(), "-O", to])
             .arg(src)
             .arg(out)
@@ -630,12 +633,12 @@ impl Images {
                 .await
                 .map_err(|e| Failed::from(Error::internal(e)))
         };
-        let output = match tokio::time::timeout(inspect::Limits::CONVERT.wall, follow).await {
+        let output = match tokio::time::timeout(self.cfg.convert_limits.wall, follow).await {
             Ok(r) => r?,
             Err(_) => {
                 return Err(failed(format!(
                     "Conversion to {to} took longer than {} minutes and was stopped.",
-                    inspect::Limits::CONVERT.wall.as_secs() / 60
+                    self.cfg.convert_limits.wall.as_secs() / 60
                 )))
             }
         };

@@ -336,14 +336,19 @@ pub struct Info {
 /// Ask `qemu-img info` (with the format fixed, so it does not probe) for the virtual
 /// size, and refuse the file if qemu-img sees a backing file, data file or extent file
 /// that the header check missed.
-pub async fn qemu_info(qemu_img: &str, path: &Path, format: Format) -> Result<Info> {
-    let run = qemu_img_command(qemu_img, Limits::INFO)
+pub async fn qemu_info(
+    qemu_img: &str,
+    limits: Limits,
+    path: &Path,
+    format: Format,
+) -> Result<Info> {
+    let run = qemu_img_command(qemu_img, limits)
         .args(["info", "--output=json", "-f", format.qemu()])
         .arg(path)
         .current_dir(path.parent().unwrap_or(Path::new("/")))
         .kill_on_drop(true)
         .output();
-    let out = match tokio::time::timeout(Limits::INFO.wall, run).await {
+    let out = match tokio::time::timeout(limits.wall, run).await {
         Ok(r) => r.map_err(|e| Error::internal(format!("cannot run {qemu_img}: {e}")))?,
         Err(_) => {
             tracing::warn!(file = %path.display(), "qemu-img info ran past its time limit and was killed");

@@ -49,6 +49,9 @@ pub struct ImageConfig {
     pub quota_bytes: i64,
     /// Convert imported images to this format (`raw` or `qcow2`); `None` keeps them.
     pub convert_to: Option<String>,
+    /// Memory, CPU and time limits of each `qemu-img info` and `qemu-img convert`.
+    pub info_limits: inspect::Limits,
+    pub convert_limits: inspect::Limits,
 }
 
 impl ImageConfig {
@@ -59,6 +62,8 @@ impl ImageConfig {
             quota_images: 1000,
             quota_bytes: 1 << 40,
             convert_to: None,
+            info_limits: inspect::Limits::INFO,
+            convert_limits: inspect::Limits::CONVERT,
         }
     }
 }

@@ -242,7 +242,8 @@ impl Images {
             .await
             .map_err(Error::internal)??;
         inspect::agrees(disk_format, found)?;
-        let info = inspect::qemu_info(&self.cfg.qemu_img, part, found).await?;
+        let info =
+            inspect::qemu_info(&self.cfg.qemu_img, self.cfg.info_limits, part, found).await?;
         // A raw image's virtual size is its size (qemu-img rounds up to whole sectors).
         let virtual_size = match found {
             inspect::Format::Raw | inspect::Format::Iso => Some(got.size),

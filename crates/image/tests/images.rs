@@ -1134,3 +1134,51 @@ async fn ten_parallel_uploads_against_a_quota_of_three_cannot_all_pass() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn qemu_img_runs_under_memory_and_time_limits() {
+    // The same service with qemu-img allowed 16 MiB of address space: it cannot even
+    // start, and the upload is refused with our words (no 500, no qemu-img text).
+    let platform = Platform::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ImageConfig::new(dir.path().join("images"));
+    cfg.info_limits.address_space = 16 << 20;
+    let images = Images::open(&platform, cfg).await.unwrap();
+    let a = ctx("proj-a", "member");
+    let work = tempfile::tempdir().unwrap();
+    qemu_img(&["create", "-f", "qcow2", "disk.qcow2", "1M"], work.path());
+    let img = images
+        .image_create(&a, new("limited", "qcow2"))
+        .await
+        .unwrap();
+    let data = std::fs::read(work.path().join("disk.qcow2")).unwrap();
+    let e = images
+        .image_upload(&a, &img.id, bytes(data.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 400, "{}", e.detail());
+    assert_eq!(e.to_string(), "The image data is not a valid qcow2 file.");
+    // And a qemu-img that runs past its wall-clock limit is killed: a stand-in
+    // binary that sleeps plays a qemu-img stuck on a crafted file.
+    let mut cfg = ImageConfig::new(dir.path().join("images2"));
+    let stuck = dir.path().join("stuck-qemu-img");
+    std::fs::write(&stuck, "#!/bin/sh\nsleep 30\n").unwrap();
+    std::fs::set_permissions(&stuck, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    cfg.qemu_img = stuck.display().to_string();
+    cfg.info_limits.wall = std::time::Duration::from_secs(1);
+    let images = Images::open(&platform, cfg).await.unwrap();
+    let img = images
+        .image_create(&a, new("stuck", "qcow2"))
+        .await
+        .unwrap();
+    let e = images
+        .image_upload(&a, &img.id, bytes(data))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 400);
+    assert!(e.to_string().contains("took too long"), "{e}");
+    assert_eq!(
+        images.image_get(&a, &img.id).await.unwrap().status,
+        "queued"
+    );
+}
