@@ -416,7 +416,7 @@ fn spawn_revocation_sync(identity: Arc<Identity>) {
             if let Err(e) = identity.sync_revocations().await {
                 tracing::warn!(error = %e.detail(), "reading other processes' revocations failed");
             }
-            if n % 600 == 0 {
+            if n.is_multiple_of(600) {
                 match identity.prune_revocations().await {
                     Ok(k) if k > 0 => {
                         tracing::info!(events = k, "pruned expired revocation events")
