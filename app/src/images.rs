@@ -100,20 +100,13 @@ pub async fn list_images(
     let images = ssr::images()?;
     let per_page = crate::settings::ssr::page_size().await;
     let some = |s: String| (!s.is_empty()).then_some(s);
-    let visibility = match (all, some(visibility)) {
-        (_, Some(v)) => Some(v),
-        (true, None) => Some("all".to_string()),
-        (false, None) => None,
-    };
-    if all && !ctx.is_admin() {
-        return Err(ServerFnError::new(
-            "Admin > Images lists every project's images: it needs the admin role.",
-        ));
-    }
+    // Admin > Images asks for every project's images; the service refuses that to
+    // anyone who is not an admin.
     let q = ferrostack_image::ImageQuery {
         name: some(name),
         status: some(status),
-        visibility,
+        visibility: some(visibility),
+        every_project: all,
         marker: some(marker),
         limit: Some(per_page as usize),
         sort: vec![("name".into(), "asc".into())],

@@ -641,3 +641,79 @@ async fn the_console_upload_needs_a_session_of_the_images_project_and_the_same_o
     assert!(!r.status.is_success());
     assert!(r.text.contains("admin role"), "{}", r.text);
 }
+
+#[tokio::test]
+async fn the_event_stream_needs_a_session_and_shows_a_member_only_what_it_may_see() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let api = Api::new().await;
+    let r = api
+        .raw(Method::GET, "/console/events", None, None, &[])
+        .await;
+    assert_eq!(r.status, 401, "no session: {}", r.text);
+    api.member("rita", "ritas").await;
+    let cookie = api
+        .server_fn("sign_in", "username=rita&password=pw-1&domain=", None, None)
+        .await
+        .session_cookie()
+        .unwrap();
+    let r = api
+        .raw(
+            Method::GET,
+            "/console/events?all=true",
+            None,
+            None,
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(
+        r.status, 403,
+        "every project's events are for admins: {}",
+        r.text
+    );
+    let req = axum::http::Request::get("/console/events")
+        .header("cookie", &cookie)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = api.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let mut stream = resp.into_body();
+    // The admin's image (in the admin project, not public) first, then Rita's own.
+    let theirs = api
+        .admin(
+            Method::POST,
+            "/image/v2/images",
+            Some(serde_json::json!({"name": "admins", "disk_format": "raw", "container_format": "bare"})),
+        )
+        .await;
+    let theirs = theirs.body["id"].as_str().unwrap().to_string();
+    let rita = api.login("rita", "pw-1", "ritas").await;
+    let mine = api
+        .call(
+            Method::POST,
+            "/image/v2/images",
+            Some(rita.as_str()),
+            Some(serde_json::json!({"name": "ritas", "disk_format": "raw", "container_format": "bare"})),
+        )
+        .await;
+    let mine = mine.body["id"].as_str().unwrap().to_string();
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains(&mine) {
+        let frame = tokio::time::timeout_at(deadline, stream.frame())
+            .await
+            .expect("Rita's event arrives")
+            .unwrap()
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            seen.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    assert!(seen.contains("event: ready"), "{seen}");
+    assert!(seen.contains("\"action\":\"created\""), "{seen}");
+    assert!(
+        !seen.contains(&theirs),
+        "another project's event leaked: {seen}"
+    );
+}

@@ -129,6 +129,9 @@ pub struct ImageQuery {
     pub hidden: bool,
     /// (key, "asc" | "desc"); default created_at desc.
     pub sort: Vec<(String, String)>,
+    /// Every project's images (the console's Admin > Images): admins only. Without a
+    /// visibility filter it lists all of them (as `visibility=all` does for admins).
+    pub every_project: bool,
     pub limit: Option<usize>,
     pub marker: Option<String>,
 }
@@ -632,7 +635,15 @@ impl Images {
 
     /// The images the caller may see that match `q`, sorted, one page; and whether
     /// there are more after it.
-    pub async fn image_list(&self, ctx: &Ctx, q: ImageQuery) -> Result<(Vec<Image>, bool)> {
+    pub async fn image_list(&self, ctx: &Ctx, mut q: ImageQuery) -> Result<(Vec<Image>, bool)> {
+        if q.every_project {
+            if !ctx.is_admin() {
+                return Err(Error::forbidden(
+                    "Admin > Images lists every project's images: it needs the admin role.",
+                ));
+            }
+            q.visibility.get_or_insert_with(|| "all".into());
+        }
         let mut sql = Sql::new(COLUMNS);
         sql.push(" WHERE 1 = 1");
         // id, name, status and the formats take one value or `in:a,b,"c,d"` (Glance's).
