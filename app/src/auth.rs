@@ -38,8 +38,7 @@ pub mod ssr {
     pub const TOKEN_KEY: &str = "token";
 
     pub fn identity() -> Result<Arc<Identity>, ServerFnError> {
-        use_context::<Arc<Identity>>()
-            .ok_or_else(|| ServerFnError::new("The identity service is not available."))
+        crate::services::services().map(|s| s.identity)
     }
 
     pub async fn session() -> Result<Session, ServerFnError> {

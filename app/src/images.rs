@@ -212,8 +212,7 @@ pub mod ssr {
     use crate::kit::Done;
 
     pub fn images() -> Result<Arc<Images>, ServerFnError> {
-        use_context::<Arc<Images>>()
-            .ok_or_else(|| ServerFnError::new("The image service is not available."))
+        crate::services::services().map(|s| s.images)
     }
 
     /// A form's whole number ("" is 0), or a reason.

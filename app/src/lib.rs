@@ -13,6 +13,8 @@ pub mod identity_users;
 pub mod images;
 pub mod kit;
 pub mod live;
+#[cfg(feature = "ssr")]
+pub mod services;
 pub mod settings;
 pub mod shell;
 pub mod status;

@@ -25,15 +25,15 @@ pub const SESSION_COOKIE: &str = "ferrostack_session";
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
     let cloud = state.cloud.clone();
-    let identity = state.identity.clone();
-    let images = state.images.clone();
+    let services = state.services.clone();
     let options = state.leptos.clone();
-    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.identity.db().clone()))
-        .with_name(SESSION_COOKIE)
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(state.public_url.starts_with("https://"))
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
+    let sessions =
+        SessionManagerLayer::new(DbSessionStore::new(state.services.platform.db.clone()))
+            .with_name(SESSION_COOKIE)
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(state.public_url.starts_with("https://"))
+            .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
     Router::new()
         .route("/console/images/{id}/file", put(upload_image))
         .route("/console/events", get(event_stream))
@@ -42,14 +42,47 @@ pub fn router(state: &AppState) -> Router<AppState> {
             routes,
             move || {
                 provide_context(cloud.clone());
-                provide_context(identity.clone());
-                provide_context(images.clone());
+                provide_context(services.clone());
             },
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), sign_in_first))
         .layer(sessions)
         .layer(middleware::from_fn(same_origin_only))
+}
+
+/// A console page asked for without a valid session is answered with a redirect to
+/// the sign-in page by the server (the page itself would render a placeholder that
+/// only the WASM moves on from, so without scripts it would never arrive).
+async fn sign_in_first(
+    State(s): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    session: Session,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    let html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let page = req.method() == Method::GET
+        && html
+        && path != "/sign-in"
+        && !path.starts_with("/api/")
+        && !path.starts_with("/pkg/")
+        && !path.starts_with("/console/")
+        && !path.rsplit('/').next().unwrap_or("").contains('.');
+    if page
+        && app::auth::ssr::session_caller(&s.services.identity, &session, &rid.0)
+            .await
+            .is_err()
+    {
+        return axum::response::Redirect::to("/sign-in").into_response();
+    }
+    next.run(req).await
 }
 
 /// Refuse state-changing requests (server functions are POSTs) that a browser marks as
@@ -97,7 +130,7 @@ async fn upload_image(
         }
         (status, e.to_string()).into_response()
     };
-    let ctx = match app::auth::ssr::session_caller(&s.identity, &session, &rid.0).await {
+    let ctx = match app::auth::ssr::session_caller(&s.services.identity, &session, &rid.0).await {
         Ok((ctx, _)) => ctx,
         Err(why) => return (StatusCode::UNAUTHORIZED, why).into_response(),
     };
@@ -105,7 +138,7 @@ async fn upload_image(
         Ok(b) => b,
         Err(e) => return say(e),
     };
-    match s.images.image_upload(&ctx, &id, body).await {
+    match s.services.images.image_upload(&ctx, &id, body).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => say(e),
     }
@@ -136,7 +169,7 @@ async fn event_stream(
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
 ) -> Response {
-    let ctx = match app::auth::ssr::session_caller(&s.identity, &session, &rid.0).await {
+    let ctx = match app::auth::ssr::session_caller(&s.services.identity, &session, &rid.0).await {
         Ok((ctx, _)) => ctx,
         Err(why) => return (StatusCode::UNAUTHORIZED, why).into_response(),
     };
@@ -145,7 +178,7 @@ async fn event_stream(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
         .or(q.after);
-    let sub = match s.platform.events.subscribe(&ctx, after, q.all) {
+    let sub = match s.services.platform.events.subscribe(&ctx, after, q.all) {
         Ok(sub) => sub,
         Err(e) => {
             let status =
@@ -166,7 +199,7 @@ async fn event_stream(
         .id(sub.last().to_string())
         .retry(std::time::Duration::from_secs(2))
         .data("{}");
-    let identity = s.identity.clone();
+    let identity = s.services.identity.clone();
     let state = (sub, tokio::time::Instant::now() + RECHECK);
     let live = futures_util::stream::unfold(Some(state), move |st| {
         let identity = identity.clone();

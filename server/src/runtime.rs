@@ -159,6 +159,25 @@ async fn bootstrap(
     Ok((shown, report.admin_project_id))
 }
 
+/// Every service, opened in one place over one platform (database, events, jobs);
+/// the REST routers and the console both get this value.
+async fn open_services(
+    cfg: &Config,
+    identity: Arc<Identity>,
+) -> Result<app::services::Services, String> {
+    let platform = ferrostack_core::Platform::open(identity.db().clone(), cfg.jobs_config())
+        .await
+        .map_err(|e| format!("platform: {}", e.detail()))?;
+    let images = ferrostack_image::Images::open(&platform, cfg.image_config())
+        .await
+        .map_err(|e| format!("image service: {}", e.detail()))?;
+    Ok(app::services::Services {
+        platform,
+        identity,
+        images,
+    })
+}
+
 /// Offer `path` as a public image named after the file (admin project's), unless an
 /// image of that name exists: a new cloud has something to boot at once.
 async fn seed_image(
@@ -310,12 +329,8 @@ pub async fn serve(
     crate::logs::open(&cfg.data_dir)?;
     let identity = open_identity(&cfg, db).await?;
     let (shown, admin_project_id) = bootstrap(&cfg, &identity, admin_password, false).await?;
-    let platform = ferrostack_core::Platform::open(identity.db().clone(), cfg.jobs_config())
-        .await
-        .map_err(|e| format!("platform: {}", e.detail()))?;
-    let images = ferrostack_image::Images::open(&platform, cfg.image_config())
-        .await
-        .map_err(|e| format!("image service: {}", e.detail()))?;
+    let services = open_services(&cfg, identity.clone()).await?;
+    let images = services.images.clone();
     if let Some(path) = &seed {
         seed_image(&images, &admin_project_id, path).await?;
     }
@@ -327,12 +342,10 @@ pub async fn serve(
         .site_root(cfg.site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .build();
-    spawn_event_pruner(platform.events.clone());
-    let events = platform.events.clone();
+    spawn_event_pruner(services.platform.events.clone());
+    let events = services.platform.events.clone();
     let state = AppState {
-        platform,
-        identity: identity.clone(),
-        images,
+        services,
         public_url: public_url.clone(),
         cloud: app::CloudInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -344,8 +357,9 @@ pub async fn serve(
     if !cfg.site_root.join("pkg").exists() {
         tracing::warn!(site_root = %cfg.site_root.display(), "the console's built site is missing: run `cargo leptos build --release` (the APIs work without it)");
     }
+    let state_db = state.services.platform.db.clone();
     let app = crate::app(state);
-    spawn_session_sweeper(crate::sessions::DbSessionStore::new(identity.db().clone()));
+    spawn_session_sweeper(crate::sessions::DbSessionStore::new(state_db.clone()));
 
     let limits = crate::http::Limits::default();
     let listener = tokio::net::TcpListener::bind(&cfg.listen)

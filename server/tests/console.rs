@@ -717,3 +717,41 @@ async fn the_event_stream_needs_a_session_and_shows_a_member_only_what_it_may_se
         "another project's event leaked: {seen}"
     );
 }
+
+#[tokio::test]
+async fn a_console_page_without_a_session_redirects_to_sign_in_from_the_server() {
+    let api = Api::new().await;
+    for page in ["/", "/project/images", "/identity/projects"] {
+        let r = api
+            .raw(Method::GET, page, None, None, &[("accept", "text/html")])
+            .await;
+        assert_eq!(r.status, 303, "{page}: {}", r.text);
+        assert_eq!(r.headers["location"], "/sign-in", "{page}");
+    }
+    // The sign-in page itself, and a signed-in session, are served.
+    let r = api
+        .raw(
+            Method::GET,
+            "/sign-in",
+            None,
+            None,
+            &[("accept", "text/html")],
+        )
+        .await;
+    assert_ne!(r.status, 303);
+    let cookie = api
+        .server_fn("sign_in", &form("admin", ADMIN_PASSWORD), None, None)
+        .await
+        .session_cookie()
+        .unwrap();
+    let r = api
+        .raw(
+            Method::GET,
+            "/project/images",
+            None,
+            None,
+            &[("accept", "text/html"), ("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}

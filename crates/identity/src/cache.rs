@@ -69,6 +69,10 @@ impl AuthCache {
         }
     }
 
+    pub fn entries(&self) -> usize {
+        self.inner.read().map(|i| i.scopes.len()).unwrap_or(0)
+    }
+
     pub fn get(&self, key: &Key) -> Option<Arc<Resolved>> {
         self.inner.read().ok()?.scopes.get(key).cloned()
     }

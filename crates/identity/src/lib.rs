@@ -187,9 +187,14 @@ impl Identity {
         Ok(fresh)
     }
 
+    /// Resolutions cached now, and the cache's generation (tests and metrics).
+    pub fn cached_resolutions(&self) -> (usize, u64) {
+        (self.cache.entries(), self.cache.generation())
+    }
+
     /// Revocation events held in memory now.
     pub fn revocation_count(&self) -> usize {
-        self.revocations.len()
+        self.revocations.count()
     }
 
     /// Events ending every token of each of `users` (issued up to now).

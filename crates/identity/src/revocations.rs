@@ -211,7 +211,7 @@ impl Revocations {
         Ok(n)
     }
 
-    pub fn len(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.inner
             .read()
             .map(|i| i.audit_ids.len() + i.others.len())

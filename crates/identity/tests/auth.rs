@@ -812,3 +812,37 @@ async fn revocation_events_are_pruned_once_their_tokens_have_expired() {
     assert!(short.prune_revocations().await.unwrap() >= 20);
     assert_eq!(short.revocation_count(), before, "memory is pruned too");
 }
+
+#[tokio::test]
+async fn revoking_tokens_in_a_loop_does_not_flush_other_callers_cached_validations() {
+    let c = cloud().await;
+    let (_, _, t) = c.member("lee", "pl").await;
+    let (_, _, other) = c.member("max", "pm").await;
+    c.id.validate_token(&other.token).await.unwrap();
+    let before = c.id.cached_resolutions();
+    assert!(before.0 >= 1);
+    for _ in 0..20 {
+        let again =
+            c.id.issue_token(AuthRequest {
+                method: AuthMethod::Token {
+                    token: t.token.clone(),
+                },
+                scope: ScopeRequest::Unscoped,
+            })
+            .await
+            .unwrap();
+        c.id.token_revoke(&t.ctx("x"), &again.token).await.unwrap();
+        assert_eq!(
+            c.id.validate_token(&again.token)
+                .await
+                .unwrap_err()
+                .status(),
+            401
+        );
+    }
+    // Max's resolution is still cached: validating his token reads no database.
+    let after = c.id.cached_resolutions();
+    assert_eq!(after.1, before.1, "the cache generation did not move");
+    assert!(after.0 >= before.0);
+    c.id.validate_token(&other.token).await.unwrap();
+}

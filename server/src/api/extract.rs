@@ -93,6 +93,7 @@ impl FromRequestParts<AppState> for Authed {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::Unauthenticated("No X-Auth-Token header was sent.".into()))?;
         let ctx = state
+            .services
             .identity
             .authenticate(&request_id(parts), token)
             .await?;

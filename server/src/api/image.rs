@@ -188,7 +188,7 @@ async fn create(
             }
         }
     }
-    let img = s.images.image_create(&ctx, new).await?;
+    let img = s.services.images.image_create(&ctx, new).await?;
     let mut resp = (StatusCode::CREATED, Json(view(&img))).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("{}/image/v2/images/{}", s.public_url, img.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -206,7 +206,7 @@ async fn show(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> GResult<Json<Value>> {
-    Ok(Json(view(&s.images.image_get(&ctx, &id).await?)))
+    Ok(Json(view(&s.services.images.image_get(&ctx, &id).await?)))
 }
 
 async fn list(
@@ -253,7 +253,7 @@ async fn list(
             prop => q.properties.push((prop.to_string(), v.clone())),
         }
     }
-    let (images, more) = s.images.image_list(&ctx, q).await?;
+    let (images, more) = s.services.images.image_list(&ctx, q).await?;
     let mut body = json!({
         "images": images.iter().map(view).collect::<Vec<_>>(),
         "first": "/v2/images",
@@ -316,7 +316,9 @@ async fn update(
             }
         });
     }
-    Ok(Json(view(&s.images.image_update(&ctx, &id, patch).await?)))
+    Ok(Json(view(
+        &s.services.images.image_update(&ctx, &id, patch).await?,
+    )))
 }
 
 async fn delete(
@@ -324,7 +326,7 @@ async fn delete(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> GResult<StatusCode> {
-    s.images.image_delete(&ctx, &id).await?;
+    s.services.images.image_delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -335,7 +337,8 @@ async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> GResult<StatusCode> {
-    s.images
+    s.services
+        .images
         .image_upload(&ctx, &id, data_body(&headers, body)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -364,7 +367,8 @@ async fn stage(
     headers: HeaderMap,
     body: Body,
 ) -> GResult<StatusCode> {
-    s.images
+    s.services
+        .images
         .image_stage(&ctx, &id, data_body(&headers, body)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -397,7 +401,7 @@ async fn import(
         )
         .into());
     }
-    s.images.image_import(&ctx, &id, method).await?;
+    s.services.images.image_import(&ctx, &id, method).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -418,7 +422,7 @@ async fn image_tasks(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> GResult<Json<Value>> {
-    let tasks = s.images.image_tasks(&ctx, &id).await?;
+    let tasks = s.services.images.image_tasks(&ctx, &id).await?;
     Ok(Json(
         json!({"tasks": tasks.iter().map(task_view).collect::<Vec<_>>()}),
     ))
@@ -429,7 +433,9 @@ async fn task_show(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> GResult<Json<Value>> {
-    Ok(Json(task_view(&s.images.task_get(&ctx, &id).await?)))
+    Ok(Json(task_view(
+        &s.services.images.task_get(&ctx, &id).await?,
+    )))
 }
 
 async fn import_info(Authed(_ctx): Authed) -> Json<Value> {
@@ -467,7 +473,7 @@ async fn download(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> GResult<Response> {
-    let (img, path) = s.images.image_data(&ctx, &id).await?;
+    let (img, path) = s.services.images.image_data(&ctx, &id).await?;
     let Some(path) = path else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
@@ -635,7 +641,7 @@ async fn members_list(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> GResult<Json<Value>> {
-    let list = s.images.member_list(&ctx, &id).await?;
+    let list = s.services.images.member_list(&ctx, &id).await?;
     Ok(Json(
         json!({"members": list.iter().map(member_view).collect::<Vec<_>>(), "schema": "/v2/schemas/members"}),
     ))
@@ -651,7 +657,7 @@ async fn member_create(
     let member = string_field(&mut m, "member")?
         .ok_or_else(|| Error::bad_request("The body needs 'member': a project id."))?;
     Ok(Json(member_view(
-        &s.images.member_add(&ctx, &id, &member).await?,
+        &s.services.images.member_add(&ctx, &id, &member).await?,
     )))
 }
 
@@ -661,7 +667,7 @@ async fn member_show(
     Path((id, member)): Path<(String, String)>,
 ) -> GResult<Json<Value>> {
     Ok(Json(member_view(
-        &s.images.member_get(&ctx, &id, &member).await?,
+        &s.services.images.member_get(&ctx, &id, &member).await?,
     )))
 }
 
@@ -676,7 +682,10 @@ async fn member_update(
         Error::bad_request("The body needs 'status': accepted, rejected or pending.")
     })?;
     Ok(Json(member_view(
-        &s.images.member_update(&ctx, &id, &member, &status).await?,
+        &s.services
+            .images
+            .member_update(&ctx, &id, &member, &status)
+            .await?,
     )))
 }
 
@@ -685,7 +694,7 @@ async fn member_delete(
     Authed(ctx): Authed,
     Path((id, member)): Path<(String, String)>,
 ) -> GResult<StatusCode> {
-    s.images.member_delete(&ctx, &id, &member).await?;
+    s.services.images.member_delete(&ctx, &id, &member).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -694,7 +703,7 @@ async fn tag_put(
     Authed(ctx): Authed,
     Path((id, tag)): Path<(String, String)>,
 ) -> GResult<StatusCode> {
-    s.images.tag_add(&ctx, &id, &tag).await?;
+    s.services.images.tag_add(&ctx, &id, &tag).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -703,7 +712,7 @@ async fn tag_delete(
     Authed(ctx): Authed,
     Path((id, tag)): Path<(String, String)>,
 ) -> GResult<StatusCode> {
-    s.images.tag_delete(&ctx, &id, &tag).await?;
+    s.services.images.tag_delete(&ctx, &id, &tag).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -712,7 +721,7 @@ async fn deactivate(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> GResult<StatusCode> {
-    s.images.image_set_active(&ctx, &id, false).await?;
+    s.services.images.image_set_active(&ctx, &id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -721,7 +730,7 @@ async fn reactivate(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> GResult<StatusCode> {
-    s.images.image_set_active(&ctx, &id, true).await?;
+    s.services.images.image_set_active(&ctx, &id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -86,9 +86,11 @@ impl Api {
         .expect("images");
         images.start_jobs();
         let state = AppState {
-            platform,
-            identity,
-            images,
+            services: app::services::Services {
+                platform,
+                identity,
+                images,
+            },
             public_url: PUBLIC_URL.into(),
             cloud: app::CloudInfo {
                 version: "test".into(),

@@ -88,7 +88,11 @@ async fn create(
         roles,
         unrestricted: a.unrestricted,
     };
-    let ac = s.identity.app_cred_create(&ctx, &user_id, new).await?;
+    let ac = s
+        .services
+        .identity
+        .app_cred_create(&ctx, &user_id, new)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"application_credential": views::app_cred(&Links(&s.public_url), &ac)})),
@@ -103,6 +107,7 @@ async fn list(
 ) -> KsResult<Json<Value>> {
     let l = Links(&s.public_url);
     let list = s
+        .services
         .identity
         .app_cred_list(&ctx, &user_id, f.text("name"))
         .await?;
@@ -117,7 +122,11 @@ async fn show(
     Authed(ctx): Authed,
     Path((user_id, id)): Path<(String, String)>,
 ) -> KsResult<Json<Value>> {
-    let ac = s.identity.app_cred_get(&ctx, &user_id, &id).await?;
+    let ac = s
+        .services
+        .identity
+        .app_cred_get(&ctx, &user_id, &id)
+        .await?;
     Ok(Json(
         json!({"application_credential": views::app_cred(&Links(&s.public_url), &ac)}),
     ))
@@ -128,6 +137,9 @@ async fn delete(
     Authed(ctx): Authed,
     Path((user_id, id)): Path<(String, String)>,
 ) -> KsResult<StatusCode> {
-    s.identity.app_cred_delete(&ctx, &user_id, &id).await?;
+    s.services
+        .identity
+        .app_cred_delete(&ctx, &user_id, &id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

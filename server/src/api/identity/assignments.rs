@@ -93,7 +93,8 @@ async fn grant(
     Path((t, tid, a, aid, role_id)): GrantPath,
 ) -> KsResult<StatusCode> {
     let (target, actor) = parts(&t, tid, &a, aid)?;
-    s.identity
+    s.services
+        .identity
         .role_grant(
             &ctx,
             Grant {
@@ -112,7 +113,8 @@ async fn check(
     Path((t, tid, a, aid, role_id)): GrantPath,
 ) -> KsResult<StatusCode> {
     let (target, actor) = parts(&t, tid, &a, aid)?;
-    s.identity
+    s.services
+        .identity
         .role_check(
             &ctx,
             Grant {
@@ -131,7 +133,8 @@ async fn revoke(
     Path((t, tid, a, aid, role_id)): GrantPath,
 ) -> KsResult<StatusCode> {
     let (target, actor) = parts(&t, tid, &a, aid)?;
-    s.identity
+    s.services
+        .identity
         .role_revoke(
             &ctx,
             Grant {
@@ -158,7 +161,11 @@ async fn list_granted(
 ) -> KsResult<Json<Value>> {
     let path = format!("{t}/{tid}/{a}/{aid}/roles");
     let (target, actor) = parts(&t, tid, &a, aid)?;
-    let roles = s.identity.roles_granted(&ctx, actor, target).await?;
+    let roles = s
+        .services
+        .identity
+        .roles_granted(&ctx, actor, target)
+        .await?;
     Ok(roles_json(&s, &roles, &path))
 }
 
@@ -168,7 +175,8 @@ async fn grant_system(
     Path((a, aid, role_id)): SystemGrantPath,
 ) -> KsResult<StatusCode> {
     let actor = actor_of(&a, aid)?;
-    s.identity
+    s.services
+        .identity
         .role_grant(
             &ctx,
             Grant {
@@ -187,7 +195,8 @@ async fn check_system(
     Path((a, aid, role_id)): SystemGrantPath,
 ) -> KsResult<StatusCode> {
     let actor = actor_of(&a, aid)?;
-    s.identity
+    s.services
+        .identity
         .role_check(
             &ctx,
             Grant {
@@ -206,7 +215,8 @@ async fn revoke_system(
     Path((a, aid, role_id)): SystemGrantPath,
 ) -> KsResult<StatusCode> {
     let actor = actor_of(&a, aid)?;
-    s.identity
+    s.services
+        .identity
         .role_revoke(
             &ctx,
             Grant {
@@ -227,6 +237,7 @@ async fn list_granted_system(
     let path = format!("system/{a}/{aid}/roles");
     let actor = actor_of(&a, aid)?;
     let roles = s
+        .services
         .identity
         .roles_granted(&ctx, actor, Target::System)
         .await?;
@@ -245,9 +256,9 @@ async fn list(State(s): State<AppState>, Authed(ctx): Authed, f: Filters) -> KsR
         effective: f.0.contains_key("effective") && f.bool("effective") != Some(false),
     };
     let with_names = f.0.contains_key("include_names") && f.bool("include_names") != Some(false);
-    let mut list = s.identity.assignment_list(&ctx, filter).await?;
+    let mut list = s.services.identity.assignment_list(&ctx, filter).await?;
     if with_names {
-        s.identity.assignment_names(&mut list).await?;
+        s.services.identity.assignment_names(&mut list).await?;
     }
     let l = Links(&s.public_url);
     Ok(Json(json!({

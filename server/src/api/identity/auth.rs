@@ -214,6 +214,7 @@ async fn issue(
 ) -> KsResult<Response> {
     let req = auth_request(body, &headers)?;
     let info = s
+        .services
         .identity
         .issue_token_from(req, client.map(|c| c.0 .0.ip()))
         .await?;
@@ -232,7 +233,7 @@ async fn check(
     headers: HeaderMap,
 ) -> KsResult<Response> {
     let subject = subject_token(&headers)?;
-    let info = s.identity.token_check(&ctx, subject).await?;
+    let info = s.services.identity.token_check(&ctx, subject).await?;
     Ok(with_subject(
         subject,
         StatusCode::OK,
@@ -246,7 +247,8 @@ async fn check_head(
     Authed(ctx): Authed,
     headers: HeaderMap,
 ) -> KsResult<StatusCode> {
-    s.identity
+    s.services
+        .identity
         .token_check(&ctx, subject_token(&headers)?)
         .await?;
     Ok(StatusCode::OK)
@@ -258,7 +260,8 @@ async fn revoke(
     Authed(ctx): Authed,
     headers: HeaderMap,
 ) -> KsResult<StatusCode> {
-    s.identity
+    s.services
+        .identity
         .token_revoke(&ctx, subject_token(&headers)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -267,7 +270,7 @@ async fn revoke(
 /// GET /v3/auth/projects
 async fn projects(State(s): State<AppState>, Authed(ctx): Authed) -> KsResult<Json<Value>> {
     let l = Links(&s.public_url);
-    let list = s.identity.auth_projects(&ctx).await?;
+    let list = s.services.identity.auth_projects(&ctx).await?;
     Ok(Json(json!({
         "projects": list.iter().map(|p| views::project(&l, p)).collect::<Vec<_>>(),
         "links": l.list("auth/projects"),
@@ -277,7 +280,7 @@ async fn projects(State(s): State<AppState>, Authed(ctx): Authed) -> KsResult<Js
 /// GET /v3/auth/domains
 async fn domains(State(s): State<AppState>, Authed(ctx): Authed) -> KsResult<Json<Value>> {
     let l = Links(&s.public_url);
-    let list = s.identity.auth_domains(&ctx).await?;
+    let list = s.services.identity.auth_domains(&ctx).await?;
     Ok(Json(json!({
         "domains": list.iter().map(|d| views::domain(&l, d)).collect::<Vec<_>>(),
         "links": l.list("auth/domains"),
@@ -293,7 +296,7 @@ async fn catalog(State(s): State<AppState>, Authed(ctx): Authed) -> KsResult<Jso
         .into());
     }
     let l = Links(&s.public_url);
-    let c = s.identity.catalog().await?;
+    let c = s.services.identity.catalog().await?;
     Ok(Json(
         json!({"catalog": views::catalog(&c), "links": l.list("auth/catalog")}),
     ))
@@ -309,7 +312,12 @@ async fn system(State(s): State<AppState>, Authed(ctx): Authed) -> KsResult<Json
         effective: true,
         ..Default::default()
     };
-    let has = !s.identity.assignment_list(&ctx, f).await?.is_empty();
+    let has = !s
+        .services
+        .identity
+        .assignment_list(&ctx, f)
+        .await?
+        .is_empty();
     let system: Vec<Value> = if has {
         vec![json!({"all": true})]
     } else {

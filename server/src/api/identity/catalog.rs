@@ -52,7 +52,7 @@ struct RegionIn {
 
 async fn region_list(State(s): State<AppState>, Authed(ctx): Authed) -> KsResult<Json<Value>> {
     let l = Links(&s.public_url);
-    let list = s.identity.region_list(&ctx).await?;
+    let list = s.services.identity.region_list(&ctx).await?;
     Ok(Json(
         json!({"regions": list.iter().map(|r| views::region(&l, r)).collect::<Vec<_>>(), "links": l.list("regions")}),
     ))
@@ -69,7 +69,7 @@ async fn region_create(
         description: r.description.unwrap_or_default(),
         parent_region_id: r.parent_region_id,
     };
-    let r = s.identity.region_create(&ctx, new).await?;
+    let r = s.services.identity.region_create(&ctx, new).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"region": views::region(&Links(&s.public_url), &r)})),
@@ -81,7 +81,7 @@ async fn region_show(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<Json<Value>> {
-    let r = s.identity.region_get(&ctx, &id).await?;
+    let r = s.services.identity.region_get(&ctx, &id).await?;
     Ok(Json(
         json!({"region": views::region(&Links(&s.public_url), &r)}),
     ))
@@ -94,6 +94,7 @@ async fn region_update(
     JsonBody(b): JsonBody<RegionBody<RegionIn>>,
 ) -> KsResult<Json<Value>> {
     let r = s
+        .services
         .identity
         .region_update(&ctx, &id, b.region.description)
         .await?;
@@ -107,7 +108,7 @@ async fn region_delete(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<StatusCode> {
-    s.identity.region_delete(&ctx, &id).await?;
+    s.services.identity.region_delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -132,6 +133,7 @@ async fn service_list(
 ) -> KsResult<Json<Value>> {
     let l = Links(&s.public_url);
     let list = s
+        .services
         .identity
         .service_list(&ctx, f.text("type"), f.text("name"))
         .await?;
@@ -152,7 +154,7 @@ async fn service_create(
         description: x.description.unwrap_or_default(),
         enabled: x.enabled.unwrap_or(true),
     };
-    let svc = s.identity.service_create(&ctx, new).await?;
+    let svc = s.services.identity.service_create(&ctx, new).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"service": views::service(&Links(&s.public_url), &svc)})),
@@ -164,7 +166,7 @@ async fn service_show(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<Json<Value>> {
-    let svc = s.identity.service_get(&ctx, &id).await?;
+    let svc = s.services.identity.service_get(&ctx, &id).await?;
     Ok(Json(
         json!({"service": views::service(&Links(&s.public_url), &svc)}),
     ))
@@ -183,7 +185,7 @@ async fn service_update(
         description: x.description,
         enabled: x.enabled,
     };
-    let svc = s.identity.service_update(&ctx, &id, upd).await?;
+    let svc = s.services.identity.service_update(&ctx, &id, upd).await?;
     Ok(Json(
         json!({"service": views::service(&Links(&s.public_url), &svc)}),
     ))
@@ -194,7 +196,7 @@ async fn service_delete(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<StatusCode> {
-    s.identity.service_delete(&ctx, &id).await?;
+    s.services.identity.service_delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -233,7 +235,7 @@ async fn endpoint_list(
         region_id: f.text("region_id"),
         interface: f.text("interface"),
     };
-    let list = s.identity.endpoint_list(&ctx, filter).await?;
+    let list = s.services.identity.endpoint_list(&ctx, filter).await?;
     Ok(Json(
         json!({"endpoints": list.iter().map(|e| views::endpoint(&l, e)).collect::<Vec<_>>(), "links": l.list("endpoints")}),
     ))
@@ -252,7 +254,7 @@ async fn endpoint_create(
         url: e.url.unwrap_or_default(),
         enabled: e.enabled.unwrap_or(true),
     };
-    let ep = s.identity.endpoint_create(&ctx, new).await?;
+    let ep = s.services.identity.endpoint_create(&ctx, new).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"endpoint": views::endpoint(&Links(&s.public_url), &ep)})),
@@ -264,7 +266,7 @@ async fn endpoint_show(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<Json<Value>> {
-    let ep = s.identity.endpoint_get(&ctx, &id).await?;
+    let ep = s.services.identity.endpoint_get(&ctx, &id).await?;
     Ok(Json(
         json!({"endpoint": views::endpoint(&Links(&s.public_url), &ep)}),
     ))
@@ -283,7 +285,7 @@ async fn endpoint_update(
         url: e.url,
         enabled: e.enabled,
     };
-    let ep = s.identity.endpoint_update(&ctx, &id, upd).await?;
+    let ep = s.services.identity.endpoint_update(&ctx, &id, upd).await?;
     Ok(Json(
         json!({"endpoint": views::endpoint(&Links(&s.public_url), &ep)}),
     ))
@@ -294,6 +296,6 @@ async fn endpoint_delete(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<StatusCode> {
-    s.identity.endpoint_delete(&ctx, &id).await?;
+    s.services.identity.endpoint_delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -43,6 +43,7 @@ struct UpdateIn {
 async fn list(State(s): State<AppState>, Authed(ctx): Authed, f: Filters) -> KsResult<Json<Value>> {
     let l = Links(&s.public_url);
     let list = s
+        .services
         .identity
         .domain_list(&ctx, f.text("name"), f.bool("enabled"))
         .await?;
@@ -62,7 +63,7 @@ async fn create(
         description: b.domain.description.unwrap_or_default(),
         enabled: b.domain.enabled.unwrap_or(true),
     };
-    let d = s.identity.domain_create(&ctx, new).await?;
+    let d = s.services.identity.domain_create(&ctx, new).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"domain": views::domain(&Links(&s.public_url), &d)})),
@@ -74,7 +75,7 @@ async fn show(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<Json<Value>> {
-    let d = s.identity.domain_get(&ctx, &id).await?;
+    let d = s.services.identity.domain_get(&ctx, &id).await?;
     Ok(Json(
         json!({"domain": views::domain(&Links(&s.public_url), &d)}),
     ))
@@ -91,7 +92,7 @@ async fn update(
         description: b.domain.description,
         enabled: b.domain.enabled,
     };
-    let d = s.identity.domain_update(&ctx, &id, upd).await?;
+    let d = s.services.identity.domain_update(&ctx, &id, upd).await?;
     Ok(Json(
         json!({"domain": views::domain(&Links(&s.public_url), &d)}),
     ))
@@ -102,6 +103,6 @@ async fn delete(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<StatusCode> {
-    s.identity.domain_delete(&ctx, &id).await?;
+    s.services.identity.domain_delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -45,6 +45,7 @@ struct UpdateIn {
 async fn list(State(s): State<AppState>, Authed(ctx): Authed, f: Filters) -> KsResult<Json<Value>> {
     let l = Links(&s.public_url);
     let list = s
+        .services
         .identity
         .group_list(&ctx, f.text("name"), f.text("domain_id"))
         .await?;
@@ -64,7 +65,7 @@ async fn create(
         domain_id: g.domain_id,
         description: g.description.unwrap_or_default(),
     };
-    let g = s.identity.group_create(&ctx, new).await?;
+    let g = s.services.identity.group_create(&ctx, new).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"group": views::group(&Links(&s.public_url), &g)})),
@@ -76,7 +77,7 @@ async fn show(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<Json<Value>> {
-    let g = s.identity.group_get(&ctx, &id).await?;
+    let g = s.services.identity.group_get(&ctx, &id).await?;
     Ok(Json(
         json!({"group": views::group(&Links(&s.public_url), &g)}),
     ))
@@ -92,7 +93,7 @@ async fn update(
         name: b.group.name,
         description: b.group.description,
     };
-    let g = s.identity.group_update(&ctx, &id, upd).await?;
+    let g = s.services.identity.group_update(&ctx, &id, upd).await?;
     Ok(Json(
         json!({"group": views::group(&Links(&s.public_url), &g)}),
     ))
@@ -103,7 +104,7 @@ async fn delete(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<StatusCode> {
-    s.identity.group_delete(&ctx, &id).await?;
+    s.services.identity.group_delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -113,7 +114,7 @@ async fn members(
     Path(id): Path<String>,
 ) -> KsResult<Json<Value>> {
     let l = Links(&s.public_url);
-    let list = s.identity.group_users(&ctx, &id).await?;
+    let list = s.services.identity.group_users(&ctx, &id).await?;
     Ok(Json(
         json!({"users": list.iter().map(|u| views::user(&l, u)).collect::<Vec<_>>(), "links": l.list(&format!("groups/{id}/users"))}),
     ))
@@ -124,7 +125,7 @@ async fn add_member(
     Authed(ctx): Authed,
     Path((id, user)): Path<(String, String)>,
 ) -> KsResult<StatusCode> {
-    s.identity.group_add_user(&ctx, &id, &user).await?;
+    s.services.identity.group_add_user(&ctx, &id, &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -133,7 +134,10 @@ async fn check_member(
     Authed(ctx): Authed,
     Path((id, user)): Path<(String, String)>,
 ) -> KsResult<StatusCode> {
-    s.identity.group_check_user(&ctx, &id, &user).await?;
+    s.services
+        .identity
+        .group_check_user(&ctx, &id, &user)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -142,6 +146,9 @@ async fn remove_member(
     Authed(ctx): Authed,
     Path((id, user)): Path<(String, String)>,
 ) -> KsResult<StatusCode> {
-    s.identity.group_remove_user(&ctx, &id, &user).await?;
+    s.services
+        .identity
+        .group_remove_user(&ctx, &id, &user)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -66,7 +66,7 @@ async fn list(State(s): State<AppState>, Authed(ctx): Authed, f: Filters) -> KsR
         enabled: f.bool("enabled"),
         tags,
     };
-    let list = s.identity.project_list(&ctx, filter).await?;
+    let list = s.services.identity.project_list(&ctx, filter).await?;
     Ok(render(&s, &list, "projects"))
 }
 
@@ -75,7 +75,7 @@ async fn of_user(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<Json<Value>> {
-    let list = s.identity.user_projects(&ctx, &id).await?;
+    let list = s.services.identity.user_projects(&ctx, &id).await?;
     Ok(render(&s, &list, &format!("users/{id}/projects")))
 }
 
@@ -99,7 +99,7 @@ async fn create(
         enabled: p.enabled.unwrap_or(true),
         tags: p.tags,
     };
-    let p = s.identity.project_create(&ctx, new).await?;
+    let p = s.services.identity.project_create(&ctx, new).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"project": views::project(&Links(&s.public_url), &p)})),
@@ -111,7 +111,7 @@ async fn show(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<Json<Value>> {
-    let p = s.identity.project_get(&ctx, &id).await?;
+    let p = s.services.identity.project_get(&ctx, &id).await?;
     Ok(Json(
         json!({"project": views::project(&Links(&s.public_url), &p)}),
     ))
@@ -130,7 +130,7 @@ async fn update(
         enabled: u.enabled,
         tags: u.tags,
     };
-    let p = s.identity.project_update(&ctx, &id, upd).await?;
+    let p = s.services.identity.project_update(&ctx, &id, upd).await?;
     Ok(Json(
         json!({"project": views::project(&Links(&s.public_url), &p)}),
     ))
@@ -141,6 +141,6 @@ async fn delete(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<StatusCode> {
-    s.identity.project_delete(&ctx, &id).await?;
+    s.services.identity.project_delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -38,7 +38,7 @@ struct UpdateIn {
 
 async fn list(State(s): State<AppState>, Authed(ctx): Authed, f: Filters) -> KsResult<Json<Value>> {
     let l = Links(&s.public_url);
-    let list = s.identity.role_list(&ctx, f.text("name")).await?;
+    let list = s.services.identity.role_list(&ctx, f.text("name")).await?;
     Ok(Json(
         json!({"roles": list.iter().map(|r| views::role(&l, r)).collect::<Vec<_>>(), "links": l.list("roles")}),
     ))
@@ -53,7 +53,7 @@ async fn create(
         name: b.role.name,
         description: b.role.description.unwrap_or_default(),
     };
-    let r = s.identity.role_create(&ctx, new).await?;
+    let r = s.services.identity.role_create(&ctx, new).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"role": views::role(&Links(&s.public_url), &r)})),
@@ -65,7 +65,7 @@ async fn show(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<Json<Value>> {
-    let r = s.identity.role_get(&ctx, &id).await?;
+    let r = s.services.identity.role_get(&ctx, &id).await?;
     Ok(Json(
         json!({"role": views::role(&Links(&s.public_url), &r)}),
     ))
@@ -81,7 +81,7 @@ async fn update(
         name: b.role.name,
         description: b.role.description,
     };
-    let r = s.identity.role_update(&ctx, &id, upd).await?;
+    let r = s.services.identity.role_update(&ctx, &id, upd).await?;
     Ok(Json(
         json!({"role": views::role(&Links(&s.public_url), &r)}),
     ))
@@ -92,6 +92,6 @@ async fn delete(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<StatusCode> {
-    s.identity.role_delete(&ctx, &id).await?;
+    s.services.identity.role_delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

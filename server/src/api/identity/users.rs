@@ -78,7 +78,7 @@ async fn list(State(s): State<AppState>, Authed(ctx): Authed, f: Filters) -> KsR
         enabled: f.bool("enabled"),
         default_project_id: f.text("default_project_id"),
     };
-    let list = s.identity.user_list(&ctx, filter).await?;
+    let list = s.services.identity.user_list(&ctx, filter).await?;
     Ok(Json(
         json!({"users": list.iter().map(|u| views::user(&l, u)).collect::<Vec<_>>(), "links": l.list("users")}),
     ))
@@ -99,7 +99,7 @@ async fn create(
         email: u.email,
         description: u.description,
     };
-    let user = s.identity.user_create(&ctx, new).await?;
+    let user = s.services.identity.user_create(&ctx, new).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"user": views::user(&Links(&s.public_url), &user)})),
@@ -111,7 +111,7 @@ async fn show(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<Json<Value>> {
-    let u = s.identity.user_get(&ctx, &id).await?;
+    let u = s.services.identity.user_get(&ctx, &id).await?;
     Ok(Json(
         json!({"user": views::user(&Links(&s.public_url), &u)}),
     ))
@@ -133,7 +133,7 @@ async fn update(
         description: u.description,
         ignore_lockout: u.options.and_then(|o| o.ignore_lockout_failure_attempts),
     };
-    let user = s.identity.user_update(&ctx, &id, upd).await?;
+    let user = s.services.identity.user_update(&ctx, &id, upd).await?;
     Ok(Json(
         json!({"user": views::user(&Links(&s.public_url), &user)}),
     ))
@@ -144,7 +144,7 @@ async fn delete(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> KsResult<StatusCode> {
-    s.identity.user_delete(&ctx, &id).await?;
+    s.services.identity.user_delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -155,7 +155,8 @@ async fn change_password(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<Body<PasswordIn>>,
 ) -> KsResult<StatusCode> {
-    s.identity
+    s.services
+        .identity
         .user_change_password(&ctx, &id, &b.user.original_password, &b.user.password)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -168,7 +169,7 @@ async fn groups(
     Path(id): Path<String>,
 ) -> KsResult<Json<Value>> {
     let l = Links(&s.public_url);
-    let list = s.identity.user_groups(&ctx, &id).await?;
+    let list = s.services.identity.user_groups(&ctx, &id).await?;
     Ok(Json(
         json!({"groups": list.iter().map(|g| views::group(&l, g)).collect::<Vec<_>>(), "links": l.list(&format!("users/{id}/groups"))}),
     ))
