@@ -1,5 +1,6 @@
-//! The one mapping from service errors to OpenStack error responses. Each API has its
-//! body shape; Keystone's is `{"error": {"code": N, "title": "...", "message": "..."}}`.
+//! The one mapping from service errors to OpenStack error responses: one renderer per
+//! API body shape. Keystone's is `{"error": {"code": N, "title": "...", "message": "..."}}`,
+//! Glance's `{"code": N, "title": "...", "message": "..."}`.
 //! Internal errors are logged in full and answered without detail.
 
 use axum::http::{HeaderValue, StatusCode};
@@ -51,6 +52,33 @@ impl IntoResponse for KeystoneError {
 }
 
 pub type KsResult<T> = Result<T, KeystoneError>;
+
+/// A service error in Glance's shape: `{"code": N, "title": "...", "message": "..."}`.
+#[derive(Debug)]
+pub struct GlanceError(pub Error);
+
+impl From<Error> for GlanceError {
+    fn from(e: Error) -> Self {
+        GlanceError(e)
+    }
+}
+
+impl IntoResponse for GlanceError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Error::Internal(detail) = &self.0 {
+            tracing::error!(detail = %detail, "internal error");
+        }
+        let body =
+            json!({"code": status.as_u16(), "title": title(status), "message": self.0.to_string()});
+        let mut resp = (status, Json(body)).into_response();
+        with_retry_after(&mut resp, &self.0);
+        resp
+    }
+}
+
+pub type GResult<T> = Result<T, GlanceError>;
 
 /// `Retry-After` on a response whose error says when to come back (429, 503).
 pub fn with_retry_after(resp: &mut Response, e: &Error) {

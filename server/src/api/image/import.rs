@@ -1,0 +1,75 @@
+//! Interoperable import: POST .../import, the import tasks, /v2/info/import.
+
+use super::prelude::*;
+
+/// POST /v2/images/{id}/import: `{"method": {"name": "glance-direct"}}`; 202, the
+/// work goes on in the background (GET /v2/images/{id}/tasks shows how it goes).
+pub(crate) async fn import(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> GResult<StatusCode> {
+    let m: Map<String, Value> = parse_json(&body)?;
+    let method = m
+        .get("method")
+        .and_then(|v| v.get("name"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            Error::bad_request(
+                "The import request needs a method: {\"method\": {\"name\": \"glance-direct\"}}.",
+            )
+        })?;
+    if m.get("stores")
+        .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+        || m.get("all_stores").and_then(Value::as_bool) == Some(true)
+    {
+        return Err(Error::bad_request(
+            "This cloud has one image store; leave out stores and all_stores.",
+        )
+        .into());
+    }
+    s.services.images.image_import(&ctx, &id, method).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+pub(crate) fn task_view(t: &ImageTask) -> Value {
+    let result = (t.status == "success").then(|| json!({"image_id": t.image_id}));
+    json!({
+        "id": t.id, "type": "api_image_import", "status": t.status, "owner": t.owner,
+        "image_id": t.image_id, "user_id": t.user_id, "request_id": t.request_id,
+        "input": {"image_id": t.image_id, "import_req": {"method": {"name": t.method}}, "backend": null},
+        "result": result, "message": t.message, "step": t.step, "progress": t.progress,
+        "created_at": glance_time(&t.created_at), "updated_at": glance_time(&t.updated_at),
+        "expires_at": null, "self": format!("/v2/tasks/{}", t.id), "schema": "/v2/schemas/task",
+    })
+}
+
+pub(crate) async fn image_tasks(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> GResult<Json<Value>> {
+    let tasks = s.services.images.image_tasks(&ctx, &id).await?;
+    Ok(Json(
+        json!({"tasks": tasks.iter().map(task_view).collect::<Vec<_>>()}),
+    ))
+}
+
+pub(crate) async fn task_show(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> GResult<Json<Value>> {
+    Ok(Json(task_view(
+        &s.services.images.task_get(&ctx, &id).await?,
+    )))
+}
+
+pub(crate) async fn import_info(Authed(_ctx): Authed) -> Json<Value> {
+    Json(json!({"import-methods": {
+        "description": "Import methods available.",
+        "type": "array",
+        "value": IMPORT_METHODS,
+    }}))
+}
