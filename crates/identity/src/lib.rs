@@ -139,15 +139,10 @@ impl Identity {
     /// make both visible: events to validation, the change to the cache.
     pub(crate) async fn commit(
         &self,
-        mut tx: sqlx::Transaction<'_, sqlx::Any>,
+        tx: sqlx::Transaction<'_, sqlx::Any>,
         events: Vec<revocations::Event>,
     ) -> Result<()> {
-        let mut events = events;
-        for e in &mut events {
-            revocations::Revocations::store(&mut tx, e).await?;
-        }
-        tx.commit().await?;
-        self.revocations.publish(events);
+        self.commit_revocations(tx, events).await?;
         self.invalidate();
         Ok(())
     }

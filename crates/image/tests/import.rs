@@ -99,7 +99,7 @@ async fn staged_data_is_imported_by_a_task_with_checksums() {
         .await
         .unwrap();
     assert_eq!(task.method, "glance-direct");
-    assert_eq!(task.request_id.as_deref(), Some("t"));
+    assert_eq!(task.request_id.as_deref(), Some("req-test-proj-a"));
     let done = settled(&images, &a, &img.id).await;
     assert_eq!(done.status, "success", "{}", done.message);
     assert_eq!(done.progress, 100);

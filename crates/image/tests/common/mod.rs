@@ -6,29 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bytes::Bytes;
-use ferrostack_core::ctx::{RoleRef, Scope};
 use ferrostack_core::Ctx;
 use ferrostack_image::{NewImage, UploadBody};
 
+/// A caller holding `role` in `project` (core's test constructor).
 pub fn ctx(project: &str, role: &str) -> Ctx {
-    Ctx {
-        request_id: "t".into(),
-        user_id: Some(format!("user-of-{project}")),
-        user_name: format!("user-of-{project}"),
-        user_domain_id: "default".into(),
-        scope: Scope::Project {
-            id: project.into(),
-            name: project.into(),
-            domain_id: "default".into(),
-            domain_name: "Default".into(),
-        },
-        roles: vec![RoleRef {
-            id: role.into(),
-            name: role.into(),
-        }],
-        application_credential_id: None,
-        audit_id: None,
-    }
+    Ctx::for_test(project, role)
 }
 
 pub fn body(chunks: Vec<Result<Vec<u8>, String>>) -> UploadBody {
