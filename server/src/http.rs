@@ -36,9 +36,11 @@ pub const BODY_LIMIT: u64 = 1 << 20;
 
 /// Paths whose bodies are image data, streamed to disk and bounded by quotas instead.
 fn streams_data(path: &str) -> bool {
-    let upload = |p: &str| p.ends_with("/file") || p.ends_with("/stage");
-    (path.starts_with("/image/v2/images/") && upload(path))
-        || (path.starts_with("/console/images/") && path.ends_with("/file"))
+    let parts: Vec<&str> = path.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["", "image", "v2", "images", _, "file" | "stage"] | ["", "console", "images", _, "file"]
+    )
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -271,5 +273,7 @@ mod tests {
         assert!(streams_data("/image/v2/images/x/file"));
         assert!(!streams_data("/image/v2/images"));
         assert!(!streams_data("/api/image_do"));
+        assert!(!streams_data("/image/v2/images/x/members/file"));
+        assert!(!streams_data("/image/v2/images/x/tags/stage"));
     }
 }

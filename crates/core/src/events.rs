@@ -132,7 +132,23 @@ enum Audience {
     Project(Option<String>),
 }
 
+/// Another project's event (a public resource's): what happened, not who did it or
+/// under which request.
+pub fn redacted(mut e: Event) -> Event {
+    e.user_id = None;
+    e.user_name = String::new();
+    e.request_id = None;
+    e
+}
+
 impl Audience {
+    fn redact(&self, e: Event) -> Event {
+        match self {
+            Audience::Project(p) if e.project_id != *p => redacted(e),
+            _ => e,
+        }
+    }
+
     fn sees(&self, e: &Event) -> bool {
         match self {
             Audience::Everything => true,
@@ -308,11 +324,15 @@ impl Events {
     /// Drop events older than `keep` (the table stays bounded).
     pub async fn prune(&self, keep: Duration) -> Result<u64> {
         let before = time::now() - chrono::Duration::from_std(keep).unwrap_or_default();
-        Ok(sqlx::query("DELETE FROM events WHERE at < $1")
-            .bind(time::to_db(&before))
-            .execute(&self.db.pool)
-            .await?
-            .rows_affected())
+        // The newest event is kept whatever its age: numbers are MAX + 1, and must
+        // never go back (tailers and browsers resume by number).
+        Ok(
+            sqlx::query("DELETE FROM events WHERE at < $1 AND seq < (SELECT MAX(seq) FROM events)")
+                .bind(time::to_db(&before))
+                .execute(&self.db.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     async fn read_after(&self, after: i64, audience: Option<&Audience>) -> Result<Vec<Event>> {
@@ -334,7 +354,7 @@ impl Events {
 
     /// End every subscription (the server is shutting down).
     pub fn shutdown(&self) {
-        let _ = self.closing.send(true);
+        self.closing.send_replace(true);
     }
 
     /// The last event number this process has pushed out.
@@ -435,7 +455,7 @@ impl Subscription {
         loop {
             if let Some(e) = self.backlog.pop_front() {
                 self.last = e.seq;
-                return Ok(e);
+                return Ok(self.audience.redact(e));
             }
             if self.catch_up {
                 // In number order, so delivering them moves `last` forward; the live
@@ -466,7 +486,7 @@ impl Subscription {
                     let seq = e.seq;
                     if self.audience.sees(&e) {
                         self.last = seq;
-                        return Ok((*e).clone());
+                        return Ok(self.audience.redact((*e).clone()));
                     }
                     self.last = seq;
                 }

@@ -452,7 +452,7 @@ impl Jobs {
         let renew = async {
             loop {
                 tokio::time::sleep(self.cfg.lease / 3).await;
-                match handle.renew(&job.id).await {
+                match handle.renew(&job.id, job.attempts).await {
                     Ok(true) => {}
                     Ok(false) => return,
                     Err(e) => tracing::warn!(error = %e.detail(), "cannot renew a job's lease"),
@@ -487,16 +487,17 @@ struct JobsHandle {
 }
 
 impl JobsHandle {
-    async fn renew(&self, id: &str) -> Result<bool> {
+    async fn renew(&self, id: &str, attempt: i64) -> Result<bool> {
         let until = time::to_db(
             &(time::now() + chrono::Duration::from_std(self.lease).unwrap_or_default()),
         );
         Ok(sqlx::query(
-            "UPDATE jobs SET lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+            "UPDATE jobs SET lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 AND attempts = $4 AND state = 'running'",
         )
         .bind(id)
         .bind(&self.owner)
         .bind(until)
+        .bind(attempt)
         .execute(&self.db.pool)
         .await?
         .rows_affected()
@@ -532,6 +533,27 @@ impl JobRun {
         .status(status)
     }
 
+    /// Inside a transaction that makes the job's result visible (an image turning
+    /// active): fails unless this claim still holds the job, so a worker that lost
+    /// its lease cannot commit over the one that took it over.
+    pub async fn fence(&self, conn: &mut sqlx::AnyConnection) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE jobs SET updated_at = $3 WHERE id = $1 AND lease_owner = $2 AND attempts = $4 AND state = 'running'",
+        )
+        .bind(&self.job.id)
+        .bind(&self.jobs.owner)
+        .bind(time::to_db(&time::now()))
+        .bind(self.job.attempts)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(self.lost())
+        }
+    }
+
     /// Say what the job is doing (`step`, percent of it, in words); renews the lease.
     /// An error means the lease is lost: stop.
     pub async fn progress(&self, step: &str, percent: i64, message: &str) -> Result<()> {
@@ -539,7 +561,7 @@ impl JobRun {
         let mut tx = self.jobs.db.pool.begin().await?;
         let n = sqlx::query(
             "UPDATE jobs SET step = $3, progress = $4, message = $5, updated_at = $6, lease_expires_at = $7 \
-             WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+             WHERE id = $1 AND lease_owner = $2 AND attempts = $8 AND state = 'running'",
         )
         .bind(&self.job.id)
         .bind(&self.jobs.owner)
@@ -548,6 +570,7 @@ impl JobRun {
         .bind(message)
         .bind(time::to_db(&time::now()))
         .bind(time::to_db(&(time::now() + chrono::Duration::from_std(self.jobs.lease).unwrap_or_default())))
+        .bind(self.job.attempts)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -573,13 +596,14 @@ impl JobRun {
         }
         let text = payload.to_string();
         let n = sqlx::query(
-            "UPDATE jobs SET step = $3, payload = $4, updated_at = $5 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+            "UPDATE jobs SET step = $3, payload = $4, updated_at = $5 WHERE id = $1 AND lease_owner = $2 AND attempts = $6 AND state = 'running'",
         )
         .bind(&self.job.id)
         .bind(&self.jobs.owner)
         .bind(step)
         .bind(&text)
         .bind(time::to_db(&time::now()))
+        .bind(self.job.attempts)
         .execute(&self.jobs.db.pool)
         .await?
         .rows_affected();
@@ -610,7 +634,7 @@ impl JobRun {
                 "UPDATE jobs SET state = $3, message = $4, last_error = COALESCE($5, last_error), \
                  progress = CASE WHEN $3 = 'succeeded' THEN 100 ELSE progress END, \
                  lease_owner = NULL, lease_expires_at = NULL, updated_at = $6 \
-                 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+                 WHERE id = $1 AND lease_owner = $2 AND attempts = $7 AND state = 'running'",
             )
             .bind(&self.job.id)
             .bind(&self.jobs.owner)
@@ -618,6 +642,7 @@ impl JobRun {
             .bind(&message)
             .bind(&cause)
             .bind(time::to_db(&time::now()))
+            .bind(self.job.attempts)
             .execute(&mut *tx)
             .await?
             .rows_affected();

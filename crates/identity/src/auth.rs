@@ -355,6 +355,9 @@ impl Identity {
                 .await?;
             if taken.is_none() {
                 tracing::warn!(user = %user_id, "login refused: the account is locked after {attempts} failed attempts");
+                // The guess is not checked, but it costs what a check costs, so the
+                // answer's timing does not tell a locked account from an unknown name.
+                passwords::verify_dummy(self.cfg.password_params, password.to_string()).await?;
                 return Err(unauthenticated(AUTH_FAILED));
             }
         }

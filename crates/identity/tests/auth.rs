@@ -538,7 +538,9 @@ async fn two_hundred_parallel_wrong_passwords_lock_the_account_after_three_check
     }
     for g in guesses {
         let e = g.await.unwrap().unwrap_err();
-        assert_eq!(e.status(), 401);
+        // Refused, or told to come back (the bounded queue of password checks: a
+        // locked account's guesses cost a dummy hash, so they queue like others).
+        assert!(matches!(e.status(), 401 | 503), "{}", e.detail());
     }
     // The lockout allows 3 failures: only 3 of the 200 guesses were checked at all.
     assert_eq!(c.id.password_checks() - before, 3);

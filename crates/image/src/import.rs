@@ -511,6 +511,8 @@ impl Images {
         let staged_size = row.size.unwrap_or(0);
         let activated = async {
             let mut tx = self.db.pool.begin().await?;
+            // Only while this worker still holds the job (fenced by its claim).
+            run.fence(&mut tx).await?;
             let r = sqlx::query(
                 "UPDATE images SET status = 'active', size = $2, virtual_size = $3, checksum = $4, \
                  os_hash_algo = 'sha512', os_hash_value = $5, disk_format = $6, updated_at = $7 \
@@ -564,8 +566,13 @@ impl Images {
                 )));
             }
             Err(e) => {
-                self.remove_data(&id).await;
-                return Err(e.into());
+                let f = Failed::from(e);
+                // A worker that lost the job touches nothing: the data may be its
+                // successor's by now.
+                if !f.is_lost() {
+                    self.remove_data(&id).await;
+                }
+                return Err(f);
             }
         }
         let _ = tokio::fs::remove_file(&staged).await;

@@ -367,8 +367,17 @@ impl Images {
 
     /// An image's timeline: its events, oldest first, for whoever may see it.
     pub async fn image_events(&self, ctx: &Ctx, id: &str) -> Result<Vec<Event>> {
-        self.visible_row(ctx, id).await?;
-        self.events.for_resource(KIND, id, 200).await
+        let row = self.visible_row(ctx, id).await?;
+        let all = self.events.for_resource(KIND, id, 200).await?;
+        if ctx.is_admin() || ctx.project_id() == Some(row.owner.as_str()) {
+            return Ok(all);
+        }
+        // Others see what happened while it was public, not who did it.
+        Ok(all
+            .into_iter()
+            .filter(|e| e.public)
+            .map(ferrostack_core::events::redacted)
+            .collect())
     }
 
     async fn view(&self, rows: Vec<ImageRow>) -> Result<Vec<Image>> {

@@ -1182,3 +1182,36 @@ async fn qemu_img_runs_under_memory_and_time_limits() {
         "queued"
     );
 }
+
+#[tokio::test]
+async fn another_projects_view_of_a_public_images_timeline_names_nobody() {
+    let t = setup().await;
+    let admin = ctx("admin-proj", "admin");
+    let img = t
+        .images
+        .image_create(
+            &admin,
+            NewImage {
+                visibility: Some("public".into()),
+                ..new("shared-base", "raw")
+            },
+        )
+        .await
+        .unwrap();
+    t.images
+        .image_upload(&admin, &img.id, bytes(vec![1u8; 4096]))
+        .await
+        .unwrap();
+    let own = t.images.image_events(&admin, &img.id).await.unwrap();
+    assert!(own.iter().all(|e| e.user_id.is_some()));
+    let b = ctx("proj-b", "member");
+    let theirs = t.images.image_events(&b, &img.id).await.unwrap();
+    assert!(
+        !theirs.is_empty(),
+        "what happened to a public image is visible"
+    );
+    assert!(theirs.iter().all(|e| e.public
+        && e.user_id.is_none()
+        && e.user_name.is_empty()
+        && e.request_id.is_none()));
+}
