@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bytes::Bytes;
-use ferrostack_core::Ctx;
-use ferrostack_image::{NewImage, UploadBody};
+use std::sync::Arc;
+
+use ferrostack_core::db::Db;
+use ferrostack_core::{Ctx, Platform};
+use ferrostack_image::{ImageConfig, Images, NewImage, UploadBody};
 
 /// A caller holding `role` in `project` (core's test constructor).
 pub fn ctx(project: &str, role: &str) -> Ctx {
@@ -58,4 +61,26 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// An image service over a fresh database and data dir.
+pub struct T {
+    pub images: Arc<Images>,
+    pub db: Db,
+    pub platform: Platform,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn setup() -> T {
+    let platform = Platform::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let images = Images::open(&platform, ImageConfig::new(dir.path().join("images")))
+        .await
+        .unwrap();
+    T {
+        images,
+        db: platform.db.clone(),
+        platform,
+        dir,
+    }
 }
