@@ -16,12 +16,11 @@ pub struct Me {
     pub is_admin: bool,
 }
 
-/// The words of a server function's error, without the framework's prefix.
-pub fn reason(e: &ServerFnError) -> String {
-    match e {
-        ServerFnError::ServerError(m) => m.clone(),
-        other => other.to_string(),
-    }
+pub use crate::error::ConsoleError;
+
+/// The words of a server function's error.
+pub fn reason(e: &ConsoleError) -> String {
+    e.message.clone()
 }
 
 #[cfg(feature = "ssr")]
@@ -30,64 +29,41 @@ pub mod ssr {
 
     use ferrostack_core::{Ctx, Scope};
     use ferrostack_identity::Identity;
-    use leptos::prelude::*;
     use tower_sessions::Session;
 
-    use super::Me;
+    use super::{ConsoleError, Me};
 
     pub const TOKEN_KEY: &str = "token";
 
-    pub fn identity() -> Result<Arc<Identity>, ServerFnError> {
+    pub fn identity() -> Result<Arc<Identity>, ConsoleError> {
         crate::services::services().map(|s| s.identity)
     }
 
-    pub async fn session() -> Result<Session, ServerFnError> {
+    pub async fn session() -> Result<Session, ConsoleError> {
         leptos_axum::extract::<Session>()
             .await
-            .map_err(|e| ServerFnError::new(format!("No console session: {e}")))
+            .map_err(|e| ConsoleError::unavailable(format!("No console session: {e}")))
     }
 
     /// A session store failure: logged in full, told to the user without internals.
-    pub fn session_failed(e: impl std::fmt::Display) -> ServerFnError {
+    pub fn session_failed(e: impl std::fmt::Display) -> ConsoleError {
         tracing::error!(error = %e, "console session store failed");
-        ServerFnError::new("The console could not keep your session; try again in a moment.")
+        ConsoleError::unavailable("The console could not keep your session; try again in a moment.")
     }
 
-    /// A service error as the console says it: the service's own reason.
-    /// A service error as the console shows it: the service's words; an internal
-    /// error is logged once with its cause and shown as "internal error (request id …)"
-    /// so that `ferrostack trace` finds it.
-    pub fn say(e: ferrostack_core::Error) -> ServerFnError {
-        if let ferrostack_core::Error::Internal(detail) = &e {
-            let rid = leptos::prelude::use_context::<http::request::Parts>()
-                .and_then(|p| {
-                    p.extensions
-                        .get::<ferrostack_core::ctx::RequestId>()
-                        .cloned()
-                })
-                .map(|r| r.0)
-                .unwrap_or_default();
-            tracing::error!(request = %rid, detail = %detail, "internal error in a console call");
-            return ServerFnError::new(format!("Internal error (request id {rid})."));
-        }
-        ServerFnError::new(e.to_string())
+    /// A service error as the console shows it (see `crate::error`).
+    pub fn say(e: ferrostack_core::Error) -> ConsoleError {
+        ConsoleError::from(e)
     }
 
     /// The signed-in caller's context, or an error telling the user to sign in.
-    pub async fn caller() -> Result<(Arc<Identity>, Ctx, String), ServerFnError> {
+    pub async fn caller() -> Result<(Arc<Identity>, Ctx, String), ConsoleError> {
         let id = identity()?;
         let session = session().await?;
-        let request_id = leptos::prelude::use_context::<http::request::Parts>()
-            .and_then(|p| {
-                p.extensions
-                    .get::<ferrostack_core::ctx::RequestId>()
-                    .cloned()
-            })
-            .map(|r| r.0)
-            .unwrap_or_else(|| "console".into());
+        let request_id = crate::error::request_id();
         let (ctx, token) = session_caller(&id, &session, &request_id)
             .await
-            .map_err(ServerFnError::new)?;
+            .map_err(ConsoleError::sign_in)?;
         Ok((id, ctx, token))
     }
 
@@ -134,7 +110,7 @@ pub async fn sign_in(
     username: String,
     password: String,
     domain: String,
-) -> Result<Me, ServerFnError> {
+) -> Result<Me, ConsoleError> {
     use ferrostack_identity::{
         AuthMethod, AuthRequest, DomainRef, ProjectRef, ScopeRequest, UserRef,
     };
@@ -145,7 +121,9 @@ pub async fn sign_in(
         domain
     };
     if username.trim().is_empty() || password.is_empty() {
-        return Err(ServerFnError::new("Enter your user name and password."));
+        return Err(ConsoleError::bad_request(
+            "Enter your user name and password.",
+        ));
     }
     let req = AuthRequest {
         method: AuthMethod::Password {
@@ -190,7 +168,7 @@ pub async fn sign_in(
 
 /// Sign out: the session is deleted and its token revoked.
 #[server(endpoint = "sign_out")]
-pub async fn sign_out() -> Result<(), ServerFnError> {
+pub async fn sign_out() -> Result<(), ConsoleError> {
     if let Ok((id, ctx, token)) = ssr::caller().await {
         let _ = id.token_revoke(&ctx, &token).await;
     }
@@ -203,7 +181,7 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
 
 /// Who is signed in, if anyone.
 #[server(endpoint = "who_am_i")]
-pub async fn who_am_i() -> Result<Option<Me>, ServerFnError> {
+pub async fn who_am_i() -> Result<Option<Me>, ConsoleError> {
     Ok(ssr::caller().await.ok().map(|(_, ctx, _)| ssr::me(&ctx)))
 }
 

@@ -4,15 +4,17 @@
 
 use leptos::prelude::*;
 
+use crate::error::ConsoleError;
+
 use crate::shell::Signed;
 use crate::CloudInfo;
 
 /// The cloud's public facts (version, auth URL, region). Not secret: the same facts
 /// Keystone's version document gives anyone.
 #[server(endpoint = "cloud_info")]
-pub async fn get_cloud_info() -> Result<CloudInfo, ServerFnError> {
+pub async fn get_cloud_info() -> Result<CloudInfo, ConsoleError> {
     use_context::<CloudInfo>()
-        .ok_or_else(|| ServerFnError::new("the server did not provide the cloud's details"))
+        .ok_or_else(|| ConsoleError::unavailable("The server did not provide the cloud's details."))
 }
 
 /// One quota: what the project uses of it.
@@ -27,7 +29,7 @@ pub struct QuotaUse {
 
 /// The current project's quota usage, from each service.
 #[server(endpoint = "project_usage")]
-pub async fn project_usage() -> Result<Vec<QuotaUse>, ServerFnError> {
+pub async fn project_usage() -> Result<Vec<QuotaUse>, ConsoleError> {
     let (_, ctx, _) = crate::auth::ssr::caller().await?;
     let images = crate::images::ssr::images()?;
     let u = images

@@ -5,6 +5,8 @@
 //! WASM client to a single request path; see docs/benchmarks.md.)
 
 use leptos::prelude::*;
+
+use crate::error::ConsoleError;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
@@ -119,7 +121,7 @@ pub enum Op {
 
 /// Carry out one change. Every rule is the service's.
 #[server(endpoint = "identity_do", input = Json)]
-pub async fn identity_do(op: Op) -> Result<Done, ServerFnError> {
+pub async fn identity_do(op: Op) -> Result<Done, ConsoleError> {
     ssr::run(op).await.map_err(crate::auth::ssr::say)
 }
 
@@ -135,7 +137,7 @@ pub struct ProjectsPage {
 /// One page of projects whose names contain `search` (admins). The page size is the
 /// user's setting.
 #[server(endpoint = "list_projects")]
-pub async fn list_projects(search: String, page: i64) -> Result<ProjectsPage, ServerFnError> {
+pub async fn list_projects(search: String, page: i64) -> Result<ProjectsPage, ConsoleError> {
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     let per_page = crate::settings::ssr::page_size().await;
     let page = page.max(1);
@@ -152,7 +154,7 @@ pub async fn list_projects(search: String, page: i64) -> Result<ProjectsPage, Se
 }
 
 #[server(endpoint = "list_users")]
-pub async fn list_users() -> Result<Vec<User>, ServerFnError> {
+pub async fn list_users() -> Result<Vec<User>, ConsoleError> {
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     id.user_list(&ctx, Default::default())
         .await
@@ -160,7 +162,7 @@ pub async fn list_users() -> Result<Vec<User>, ServerFnError> {
 }
 
 #[server(endpoint = "list_groups")]
-pub async fn list_groups() -> Result<Vec<Group>, ServerFnError> {
+pub async fn list_groups() -> Result<Vec<Group>, ConsoleError> {
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     id.group_list(&ctx, None, None)
         .await
@@ -168,7 +170,7 @@ pub async fn list_groups() -> Result<Vec<Group>, ServerFnError> {
 }
 
 #[server(endpoint = "list_roles")]
-pub async fn list_roles() -> Result<Vec<Role>, ServerFnError> {
+pub async fn list_roles() -> Result<Vec<Role>, ConsoleError> {
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     // The console shows the panel to admins; reading is as open as the API's, and
     // changes are refused to anyone else by the service.
@@ -186,7 +188,7 @@ pub struct Choices {
 }
 
 #[server(endpoint = "identity_choices")]
-pub async fn identity_choices() -> Result<Choices, ServerFnError> {
+pub async fn identity_choices() -> Result<Choices, ConsoleError> {
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     let say = crate::auth::ssr::say;
     let (projects, _) = id.project_page(&ctx, "", 0, 1000).await.map_err(say)?;
@@ -204,7 +206,7 @@ pub type Member = (String, String, String, String);
 
 /// The users holding roles on a project, directly (admins).
 #[server(endpoint = "project_members")]
-pub async fn project_members(project_id: String) -> Result<Vec<Member>, ServerFnError> {
+pub async fn project_members(project_id: String) -> Result<Vec<Member>, ConsoleError> {
     use ferrostack_types::identity::Actor;
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     let f = ferrostack_identity::AssignmentFilter {
@@ -236,7 +238,7 @@ pub async fn project_members(project_id: String) -> Result<Vec<Member>, ServerFn
 
 /// A group's members as (id, name) (admins).
 #[server(endpoint = "group_members")]
-pub async fn group_members(group_id: String) -> Result<Vec<(String, String)>, ServerFnError> {
+pub async fn group_members(group_id: String) -> Result<Vec<(String, String)>, ConsoleError> {
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     let users = id
         .group_users(&ctx, &group_id)
@@ -258,7 +260,7 @@ pub struct AppCredRow {
 }
 
 #[server(endpoint = "my_app_creds")]
-pub async fn my_app_creds() -> Result<Vec<AppCredRow>, ServerFnError> {
+pub async fn my_app_creds() -> Result<Vec<AppCredRow>, ConsoleError> {
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     let me = ctx.user_id.clone().unwrap_or_default();
     let list = id

@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use crate::error::ConsoleError;
+
 use crate::identity::{group_members, identity_choices, project_members, Member, Op};
 use crate::kit::{Cell, DataTable, Refused, Row, Runner};
 
@@ -17,7 +19,7 @@ pub enum Of {
 }
 
 /// The members as (user id, user name, role id, role name); a group's have no role.
-async fn members_of(of: Of, id: String) -> Result<Vec<Member>, ServerFnError> {
+async fn members_of(of: Of, id: String) -> Result<Vec<Member>, ConsoleError> {
     Ok(match of {
         Of::Project => project_members(id).await?,
         Of::Group => group_members(id)

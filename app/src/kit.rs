@@ -8,6 +8,8 @@
 //! operations server function.
 
 use leptos::prelude::*;
+
+use crate::error::ConsoleError;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::reason;
@@ -158,7 +160,7 @@ impl<O: Send + Sync + 'static> Dialog<O> {
 /// A panel's way of changing things: one action for its service's operations server
 /// function, the dialog it may have open, and a counter lists reload on.
 pub struct Runner<O: Send + Sync + 'static> {
-    pub action: Action<O, Result<Done, ServerFnError>>,
+    pub action: Action<O, Result<Done, ConsoleError>>,
     pub dialog: RwSignal<Option<Dialog<O>>>,
     pub changed: RwSignal<u64>,
 }
@@ -171,7 +173,7 @@ impl<O: Send + Sync + 'static> Clone for Runner<O> {
 impl<O: Send + Sync + 'static> Copy for Runner<O> {}
 
 impl<O: Clone + Send + Sync + 'static> Runner<O> {
-    pub fn new(action: Action<O, Result<Done, ServerFnError>>) -> Self {
+    pub fn new(action: Action<O, Result<Done, ConsoleError>>) -> Self {
         let r = Runner {
             action,
             dialog: RwSignal::new(None),
@@ -526,7 +528,7 @@ pub fn DataTable(
 
 /// A panel's refusal (e.g. a member opening an admin page): the service's reason.
 #[component]
-pub fn Refused(e: ServerFnError) -> impl IntoView {
+pub fn Refused(e: ConsoleError) -> impl IntoView {
     view! { <p class="error" role="alert" data-test="panel-refused">{reason(&e)}</p> }
 }
 

@@ -2,7 +2,9 @@
 //! Server functions live beside the components that use them and call the service
 //! layer with the signed-in user's context; nothing here holds a rule of its own.
 
+pub mod access;
 pub mod auth;
+pub mod error;
 pub mod home;
 pub mod identity;
 pub mod identity_app_creds;

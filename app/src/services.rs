@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use leptos::prelude::{use_context, ServerFnError};
+use leptos::prelude::use_context;
+
+use crate::error::ConsoleError;
 
 #[derive(Clone)]
 pub struct Services {
@@ -15,7 +17,7 @@ pub struct Services {
 }
 
 /// The services, in a server function.
-pub fn services() -> Result<Services, ServerFnError> {
+pub fn services() -> Result<Services, ConsoleError> {
     use_context::<Services>()
-        .ok_or_else(|| ServerFnError::new("The console's services are not available."))
+        .ok_or_else(|| ConsoleError::unavailable("The console's services are not available."))
 }

@@ -2,6 +2,8 @@
 //! change-password dialog (self-service through the identity service).
 
 use leptos::prelude::*;
+
+use crate::error::ConsoleError;
 use serde::{Deserialize, Serialize};
 
 use crate::kit::toaster;
@@ -15,7 +17,7 @@ pub struct Prefs {
 }
 
 #[server(endpoint = "get_prefs")]
-pub async fn get_prefs() -> Result<Prefs, ServerFnError> {
+pub async fn get_prefs() -> Result<Prefs, ConsoleError> {
     crate::auth::ssr::caller().await?;
     Ok(Prefs {
         page_size: ssr::page_size().await,
@@ -23,10 +25,10 @@ pub async fn get_prefs() -> Result<Prefs, ServerFnError> {
 }
 
 #[server(endpoint = "save_prefs")]
-pub async fn save_prefs(page_size: i64) -> Result<Prefs, ServerFnError> {
+pub async fn save_prefs(page_size: i64) -> Result<Prefs, ConsoleError> {
     crate::auth::ssr::caller().await?;
     if !PAGE_SIZES.contains(&page_size) {
-        return Err(ServerFnError::new(format!(
+        return Err(ConsoleError::bad_request(format!(
             "Items per page must be one of 10, 20, 50 or 100, not {page_size}."
         )));
     }

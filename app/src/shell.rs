@@ -3,6 +3,8 @@
 //! user's roles allow, and the page in the middle.
 
 use leptos::prelude::*;
+
+use crate::error::ConsoleError;
 use leptos_router::components::{Outlet, Redirect, A};
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +21,7 @@ pub struct ProjectChoice {
 
 /// The projects where the signed-in user holds a role.
 #[server(endpoint = "my_projects")]
-pub async fn my_projects() -> Result<Vec<ProjectChoice>, ServerFnError> {
+pub async fn my_projects() -> Result<Vec<ProjectChoice>, ConsoleError> {
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     let list = id
         .auth_projects(&ctx)
@@ -37,14 +39,19 @@ pub async fn my_projects() -> Result<Vec<ProjectChoice>, ServerFnError> {
 /// Re-scope the session to another project. The identity service decides whether the
 /// user holds a role there; the console only asks.
 #[server(endpoint = "switch_project")]
-pub async fn switch_project(project_id: String) -> Result<Me, ServerFnError> {
+pub async fn switch_project(project_id: String) -> Result<Me, ConsoleError> {
     use ferrostack_identity::{AuthMethod, AuthRequest, ProjectRef, ScopeRequest};
     let (id, _, token) = crate::auth::ssr::caller().await?;
     let req = AuthRequest {
         method: AuthMethod::Token { token },
         scope: ScopeRequest::Project(ProjectRef::Id(project_id)),
     };
-    let info = id.issue_token(req).await.map_err(crate::auth::ssr::say)?;
+    // The session stands (the caller was resolved): a project the user may not use is
+    // a refusal, not a reason to sign in again.
+    let info = id.issue_token(req).await.map_err(|e| match e {
+        ferrostack_core::Error::Unauthenticated(m) => ConsoleError::new(403, m),
+        other => ConsoleError::from(other),
+    })?;
     let session = crate::auth::ssr::session().await?;
     session
         .insert(crate::auth::ssr::TOKEN_KEY, &info.token)
@@ -55,7 +62,7 @@ pub async fn switch_project(project_id: String) -> Result<Me, ServerFnError> {
 
 /// The signed-in user, for every page inside the shell.
 #[derive(Clone, Copy)]
-pub struct Signed(pub Resource<Result<Option<Me>, ServerFnError>>);
+pub struct Signed(pub Resource<Result<Option<Me>, ConsoleError>>);
 
 #[component]
 pub fn Shell() -> impl IntoView {

@@ -9,7 +9,6 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
 use axum::Router;
 use ferrostack_core::ctx::RequestId;
 use leptos::prelude::provide_context;
@@ -17,12 +16,15 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
+use crate::api::table::{Access::*, Routes};
 use crate::sessions::DbSessionStore;
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "ferrostack_session";
 
-pub fn router(state: &AppState) -> Router<AppState> {
+/// The console's own routes (with their table entries: the upload route and the event
+/// stream), its pages and server functions, and the built site's files.
+pub fn routes(state: &AppState) -> Routes {
     let routes = generate_route_list(App);
     let cloud = state.cloud.clone();
     let services = state.services.clone();
@@ -34,22 +36,37 @@ pub fn router(state: &AppState) -> Router<AppState> {
             .with_same_site(SameSite::Lax)
             .with_secure(state.public_url.starts_with("https://"))
             .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
-    Router::new()
-        .route("/console/images/{id}/file", put(upload_image))
-        .route("/console/events", get(event_stream))
-        .leptos_routes_with_context(
-            state,
-            routes,
-            move || {
-                provide_context(cloud.clone());
-                provide_context(services.clone());
-            },
-            move || shell(options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn_with_state(state.clone(), sign_in_first))
-        .layer(sessions)
-        .layer(middleware::from_fn(same_origin_only))
+    let state = state.clone();
+    Routes::new()
+        .put("/console/images/{id}/file", ProjectWrite, upload_image)
+        .get("/console/events", Token, event_stream)
+        .server_fns(app::access::SERVER_FNS)
+        // Pages (their paths come from the app's own route list, which the
+        // every-endpoint test walks) and the site's files.
+        .wrap(move |r: Router<AppState>| {
+            r.leptos_routes_with_context(
+                &state,
+                routes,
+                move || {
+                    provide_context(cloud.clone());
+                    provide_context(services.clone());
+                },
+                move || shell(options.clone()),
+            )
+            .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+            .layer(middleware::from_fn_with_state(state.clone(), sign_in_first))
+            .layer(sessions)
+            .layer(middleware::from_fn(same_origin_only))
+            .layer(middleware::from_fn(error_status))
+        })
+}
+
+/// The console's page paths (leptos's `:param` segments), as its router serves them.
+pub fn page_paths() -> Vec<String> {
+    generate_route_list(App)
+        .iter()
+        .map(|r| r.path().to_string())
+        .collect()
 }
 
 /// A console page asked for without a valid session is answered with a redirect to
@@ -85,6 +102,33 @@ async fn sign_in_first(
     next.run(req).await
 }
 
+/// A server function's error is answered with the status it carries (`ConsoleError`'s
+/// `status`: 401, 403, 404, 409, …) rather than the framework's blanket 500, so that the
+/// wire says what the console says.
+async fn error_status(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    if resp.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !resp
+            .headers()
+            .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    // A ConsoleError is a few hundred bytes; anything larger is not one.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
+    if let Ok(e) = serde_json::from_slice::<app::error::ConsoleError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(e.status) {
+            if status.is_client_error() || status.is_server_error() {
+                parts.status = status;
+            }
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
 /// Refuse state-changing requests (server functions are POSTs) that a browser marks as
 /// coming from another site: a page elsewhere must not act with a user's session.
 async fn same_origin_only(req: Request, next: Next) -> Response {
@@ -111,6 +155,17 @@ async fn same_origin_only(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// A console route's refusal: the console's error (status and reason) as JSON, as a
+/// server function answers it.
+fn refuse(status: u16, message: String) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        code,
+        axum::Json(app::error::ConsoleError::new(status, message)),
+    )
+        .into_response()
+}
+
 /// The console's image upload (the Images panel's "Create image"): the browser streams
 /// the file here with the session cookie, and watches its own upload progress. The
 /// same image-service call as `PUT /image/v2/images/{id}/file`; a refusal answers
@@ -124,15 +179,15 @@ async fn upload_image(
     body: Body,
 ) -> Response {
     let say = |e: ferrostack_core::Error| {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let ferrostack_core::Error::Internal(detail) = &e {
-            tracing::error!(detail = %detail, "internal error in a console upload");
+            tracing::error!(request = %rid.0, detail = %detail, "internal error in a console upload");
+            return refuse(500, format!("Internal error (request id {}).", rid.0));
         }
-        (status, e.to_string()).into_response()
+        refuse(e.status(), e.to_string())
     };
     let ctx = match app::auth::ssr::session_caller(&s.services.identity, &session, &rid.0).await {
         Ok((ctx, _)) => ctx,
-        Err(why) => return (StatusCode::UNAUTHORIZED, why).into_response(),
+        Err(why) => return refuse(401, why),
     };
     let body = match crate::api::image::data_body(&headers, body) {
         Ok(b) => b,
@@ -171,7 +226,7 @@ async fn event_stream(
 ) -> Response {
     let ctx = match app::auth::ssr::session_caller(&s.services.identity, &session, &rid.0).await {
         Ok((ctx, _)) => ctx,
-        Err(why) => return (StatusCode::UNAUTHORIZED, why).into_response(),
+        Err(why) => return refuse(401, why),
     };
     let after = headers
         .get("last-event-id")
@@ -181,9 +236,7 @@ async fn event_stream(
     let sub = match s.services.platform.events.subscribe(&ctx, after, q.all) {
         Ok(sub) => sub,
         Err(e) => {
-            let status =
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut resp = (status, e.to_string()).into_response();
+            let mut resp = refuse(e.status(), e.to_string());
             if let ferrostack_core::Error::Unavailable { retry_after, .. } = e {
                 if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
                     resp.headers_mut().insert(header::RETRY_AFTER, v);

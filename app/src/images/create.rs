@@ -199,6 +199,11 @@ pub(crate) fn CreateImage(close: Callback<()>, changed: RwSignal<u64>) -> impl I
                     .ok()
                     .flatten()
                     .filter(|t| !t.is_empty())
+                    .map(|t| {
+                        serde_json::from_str::<crate::error::ConsoleError>(&t)
+                            .map(|e| e.message)
+                            .unwrap_or(t)
+                    })
                     .unwrap_or_else(|| format!("The upload failed (HTTP {status})."));
                 fail(why);
             }

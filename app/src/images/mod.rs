@@ -26,6 +26,7 @@ mod prelude {
     pub(crate) use ferrostack_types::events::Event;
     pub(crate) use ferrostack_types::image::{Image, ImageMember, ImageTask};
 
+    pub(crate) use crate::error::ConsoleError;
     pub(crate) use crate::home::size;
     pub(crate) use crate::kit::{
         toaster, urlencode, val, Cell, DataTable, Dialog, Done, Field, Kind, Refused, Row, Runner,

@@ -44,7 +44,7 @@ pub enum ImageOp {
 }
 
 #[server(endpoint = "image_do", input = Json)]
-pub async fn image_do(op: ImageOp) -> Result<Done, ServerFnError> {
+pub async fn image_do(op: ImageOp) -> Result<Done, ConsoleError> {
     ssr::run(op).await.map_err(crate::auth::ssr::say)
 }
 
@@ -68,7 +68,7 @@ pub async fn list_images(
     visibility: String,
     status: String,
     marker: String,
-) -> Result<ImagesPage, ServerFnError> {
+) -> Result<ImagesPage, ConsoleError> {
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     let images = ssr::images()?;
     let per_page = crate::settings::ssr::page_size().await;
@@ -124,7 +124,7 @@ pub struct ImageDetail {
 }
 
 #[server(endpoint = "get_image")]
-pub async fn get_image(id: String) -> Result<ImageDetail, ServerFnError> {
+pub async fn get_image(id: String) -> Result<ImageDetail, ConsoleError> {
     let (_, ctx, _) = crate::auth::ssr::caller().await?;
     let images = ssr::images()?;
     let say = crate::auth::ssr::say;
@@ -155,7 +155,7 @@ pub async fn create_image(
     visibility: String,
     min_disk: String,
     min_ram: String,
-) -> Result<Image, ServerFnError> {
+) -> Result<Image, ConsoleError> {
     let (_, ctx, _) = crate::auth::ssr::caller().await?;
     let images = ssr::images()?;
     let new = ferrostack_image::NewImage {
@@ -179,23 +179,23 @@ pub mod ssr {
 
     use ferrostack_core::{Error, Result};
     use ferrostack_image::{Images, Patch};
-    use leptos::prelude::*;
 
     use super::ImageOp;
+    use crate::error::ConsoleError;
     use crate::kit::Done;
 
-    pub fn images() -> Result<Arc<Images>, ServerFnError> {
+    pub fn images() -> Result<Arc<Images>, ConsoleError> {
         crate::services::services().map(|s| s.images)
     }
 
     /// A form's whole number ("" is 0), or a reason.
-    pub fn whole(label: &str, s: &str) -> Result<i64, ServerFnError> {
+    pub fn whole(label: &str, s: &str) -> Result<i64, ConsoleError> {
         let s = s.trim();
         if s.is_empty() {
             return Ok(0);
         }
         s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            ServerFnError::new(format!("{label} must be a whole number, 0 or more."))
+            ConsoleError::bad_request(format!("{label} must be a whole number, 0 or more."))
         })
     }
 

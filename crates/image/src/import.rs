@@ -271,9 +271,11 @@ impl Images {
         Ok(task_view(j))
     }
 
-    /// An image's import tasks, newest first (GET /v2/images/{id}/tasks).
+    /// An image's import tasks, newest first (GET /v2/images/{id}/tasks): its project's
+    /// members (readers too) and admins see them, as they see each task.
     pub async fn image_tasks(&self, ctx: &Ctx, id: &str) -> Result<Vec<ImageTask>> {
-        self.writable_row(ctx, id).await?;
+        let row = self.visible_row(ctx, id).await?;
+        project_reads(ctx, "image", id, &row.owner)?;
         let rows = self.jobs.for_subject(JOB_KIND, id).await?;
         Ok(rows.into_iter().map(task_view).collect())
     }
@@ -281,15 +283,7 @@ impl Images {
     /// One task (GET /v2/tasks/{id}): its project's members and admins see it.
     pub async fn task_get(&self, ctx: &Ctx, id: &str) -> Result<ImageTask> {
         let t = self.task(id).await?;
-        ctx.authorize(
-            ferrostack_core::Action::Read,
-            &ferrostack_core::Owned {
-                kind: "task",
-                id,
-                project: Some(&t.owner),
-                visible_to_others: false,
-            },
-        )?;
+        project_reads(ctx, "task", id, &t.owner)?;
         Ok(t)
     }
 
@@ -696,4 +690,18 @@ fn checksums(path: &Path) -> Result<(i64, String, String)> {
         sha.update(&buf[..n])?;
     }
     Ok((size, md5.hex()?, sha.hex()?))
+}
+
+/// Import tasks are read by their image's project (readers too) and admins only, even
+/// when the image is public.
+fn project_reads(ctx: &Ctx, kind: &'static str, id: &str, owner: &str) -> Result<()> {
+    ctx.authorize(
+        ferrostack_core::Action::Read,
+        &ferrostack_core::Owned {
+            kind,
+            id,
+            project: Some(owner),
+            visible_to_others: false,
+        },
+    )
 }

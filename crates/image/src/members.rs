@@ -141,6 +141,11 @@ impl Images {
                 "Only the member project itself can accept or reject an image offered to it.",
             ));
         }
+        if !ctx.can_write_project() {
+            return Err(Error::forbidden(format!(
+                "You may not accept or reject images for project {member_id}: your role in it is read-only."
+            )));
+        }
         sqlx::query("UPDATE image_members SET status = $3, updated_at = $4 WHERE image_id = $1 AND member_id = $2")
             .bind(image_id)
             .bind(member_id)

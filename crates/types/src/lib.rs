@@ -1,6 +1,7 @@
 //! Plain data shapes shared by the service crates (server side) and the console
 //! (compiled to WASM). Serde only: nothing here may pull in tokio, sqlx or libvirt.
 
+pub mod access;
 pub mod events;
 pub mod identity;
 pub mod image;

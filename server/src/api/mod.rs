@@ -6,6 +6,7 @@ pub mod extract;
 pub mod identity;
 pub mod image;
 pub mod paging;
+pub mod table;
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
@@ -14,16 +15,15 @@ use axum::response::Response;
 use axum::Router;
 use tracing::Instrument;
 
-use crate::state::AppState;
-
 pub use ferrostack_core::ctx::RequestId;
 
 pub const REQUEST_ID_HEADER: &str = "x-openstack-request-id";
 
-pub fn router(_state: &AppState) -> Router<AppState> {
-    Router::new()
-        .nest("/identity", identity::router())
-        .nest("/image", image::router())
+/// Every REST route with its entry in the endpoint table.
+pub fn routes() -> table::Routes {
+    table::Routes::new()
+        .nest("/identity", identity::routes())
+        .nest("/image", image::routes())
 }
 
 /// Give every request an id: in the logs (one span per request) and in the

@@ -18,6 +18,8 @@ pub const ADMIN_PASSWORD: &str = "admin-secret-1";
 
 pub struct Api {
     pub app: Router,
+    /// The endpoint table the application was built from.
+    pub table: Vec<server::api::table::Endpoint>,
     pub admin_token: String,
     db: Db,
     dir: std::sync::Arc<tempfile::TempDir>,
@@ -101,8 +103,10 @@ impl Api {
                 .output_name("ferrostack")
                 .build(),
         };
+        let (app, table) = server::app_and_table(state);
         let mut api = Api {
-            app: server::app(state),
+            app,
+            table,
             admin_token: String::new(),
             db,
             dir,

@@ -2,8 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use ferrostack_core::{time, Error};
 use ferrostack_identity::{NewApplicationCredential, RoleSpec};
 use serde::Deserialize;
@@ -12,18 +11,16 @@ use serde_json::{json, Value};
 use super::views::{self, Links};
 use crate::api::error::KsResult;
 use crate::api::extract::{Authed, Filters, JsonBody};
+use crate::api::table::{Access::*, Routes};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v3/users/{user_id}/application_credentials",
-            get(list).post(create),
-        )
-        .route(
-            "/v3/users/{user_id}/application_credentials/{id}",
-            get(show).delete(delete),
-        )
+pub fn routes() -> Routes {
+    let path = "/v3/users/{user_id}/application_credentials";
+    Routes::new()
+        .get(path, UserSelf, list)
+        .post(path, UserSelf, create)
+        .get(&format!("{path}/{{id}}"), UserSelf, show)
+        .delete(&format!("{path}/{{id}}"), UserSelf, delete)
 }
 
 #[derive(Deserialize)]

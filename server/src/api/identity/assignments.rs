@@ -2,8 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use ferrostack_identity::{AssignmentFilter, Grant};
 use ferrostack_types::identity::{Actor, Target};
 use serde_json::{json, Value};
@@ -11,10 +10,11 @@ use serde_json::{json, Value};
 use super::views::{self, Links};
 use crate::api::error::KsResult;
 use crate::api::extract::{Authed, Filters};
+use crate::api::table::{Access::*, Routes};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    let mut r = Router::new().route("/v3/role_assignments", get(list));
+pub fn routes() -> Routes {
+    let mut r = Routes::new().get("/v3/role_assignments", Admin, list);
     // Spelled out per (target, actor) pair: a wildcard first segment would shadow the
     // other /v3 routes.
     for (t, a) in [
@@ -23,34 +23,51 @@ pub fn router() -> Router<AppState> {
         ("domains", "users"),
         ("domains", "groups"),
     ] {
+        let one = format!("/v3/{t}/{{tid}}/{a}/{{aid}}/roles/{{rid}}");
+        // A user may read its own grants; a group's are for admins.
+        let read = if a == "users" { UserSelf } else { Admin };
         r = r
-            .route(
+            .get(
                 &format!("/v3/{t}/{{tid}}/{a}/{{aid}}/roles"),
-                get(move |s: State<AppState>, c: Authed, Path((tid, aid)): Path<(String, String)>| {
+                read,
+                move |s: State<AppState>, c: Authed, Path((tid, aid)): Path<(String, String)>| {
                     list_granted(s, c, Path((t.to_string(), tid, a.to_string(), aid)))
-                }),
+                },
             )
-            .route(
-                &format!("/v3/{t}/{{tid}}/{a}/{{aid}}/roles/{{rid}}"),
-                get(move |s: State<AppState>, c: Authed, Path((tid, aid, rid)): Path<(String, String, String)>| {
+            .get(
+                &one,
+                read,
+                move |s: State<AppState>,
+                      c: Authed,
+                      Path((tid, aid, rid)): Path<(String, String, String)>| {
                     check(s, c, Path((t.to_string(), tid, a.to_string(), aid, rid)))
-                })
-                .put(move |s: State<AppState>, c: Authed, Path((tid, aid, rid)): Path<(String, String, String)>| {
+                },
+            )
+            .put(
+                &one,
+                Admin,
+                move |s: State<AppState>,
+                      c: Authed,
+                      Path((tid, aid, rid)): Path<(String, String, String)>| {
                     grant(s, c, Path((t.to_string(), tid, a.to_string(), aid, rid)))
-                })
-                .delete(move |s: State<AppState>, c: Authed, Path((tid, aid, rid)): Path<(String, String, String)>| {
+                },
+            )
+            .delete(
+                &one,
+                Admin,
+                move |s: State<AppState>,
+                      c: Authed,
+                      Path((tid, aid, rid)): Path<(String, String, String)>| {
                     revoke(s, c, Path((t.to_string(), tid, a.to_string(), aid, rid)))
-                }),
+                },
             );
     }
-    r.route(
-        "/v3/system/{actor}/{actor_id}/roles",
-        get(list_granted_system),
-    )
-    .route(
-        "/v3/system/{actor}/{actor_id}/roles/{role_id}",
-        get(check_system).put(grant_system).delete(revoke_system),
-    )
+    let system = "/v3/system/{actor}/{actor_id}/roles";
+    // A user reads its own system grants (a group's: admins).
+    r.get(system, UserSelf, list_granted_system)
+        .get(&format!("{system}/{{role_id}}"), UserSelf, check_system)
+        .put(&format!("{system}/{{role_id}}"), Admin, grant_system)
+        .delete(&format!("{system}/{{role_id}}"), Admin, revoke_system)
 }
 
 /// Resolve the path words: /v3/{projects|domains}/{id}/{users|groups}/{id}/roles.

@@ -3,8 +3,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use ferrostack_core::{Error, Scope};
 use ferrostack_identity::{AuthMethod, AuthRequest, DomainRef, ProjectRef, ScopeRequest, UserRef};
 use serde::Deserialize;
@@ -13,18 +12,19 @@ use serde_json::{json, Value};
 use super::views::{self, Links};
 use crate::api::error::KsResult;
 use crate::api::extract::{Authed, Filters, JsonBody};
+use crate::api::table::{Access::*, Routes};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v3/auth/tokens",
-            get(check).head(check_head).post(issue).delete(revoke),
-        )
-        .route("/v3/auth/projects", get(projects))
-        .route("/v3/auth/domains", get(domains))
-        .route("/v3/auth/catalog", get(catalog))
-        .route("/v3/auth/system", get(system))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v3/auth/tokens", Token, check)
+        .head("/v3/auth/tokens", Token, check_head)
+        .post("/v3/auth/tokens", Public, issue)
+        .delete("/v3/auth/tokens", Token, revoke)
+        .get("/v3/auth/projects", Token, projects)
+        .get("/v3/auth/domains", Token, domains)
+        .get("/v3/auth/catalog", Token, catalog)
+        .get("/v3/auth/system", Token, system)
 }
 
 #[derive(Deserialize)]

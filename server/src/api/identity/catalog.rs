@@ -2,8 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use ferrostack_identity::{
     EndpointFilter, EndpointUpdate, NewEndpoint, NewRegion, NewService, ServiceUpdate,
 };
@@ -13,29 +12,26 @@ use serde_json::{json, Value};
 use super::views::{self, Links};
 use crate::api::error::KsResult;
 use crate::api::extract::{Authed, Filters, JsonBody};
+use crate::api::table::{Access::*, Routes};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v3/regions", get(region_list).post(region_create))
-        .route(
-            "/v3/regions/{id}",
-            get(region_show).patch(region_update).delete(region_delete),
-        )
-        .route("/v3/services", get(service_list).post(service_create))
-        .route(
-            "/v3/services/{id}",
-            get(service_show)
-                .patch(service_update)
-                .delete(service_delete),
-        )
-        .route("/v3/endpoints", get(endpoint_list).post(endpoint_create))
-        .route(
-            "/v3/endpoints/{id}",
-            get(endpoint_show)
-                .patch(endpoint_update)
-                .delete(endpoint_delete),
-        )
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v3/regions", Token, region_list)
+        .post("/v3/regions", Admin, region_create)
+        .get("/v3/regions/{id}", Token, region_show)
+        .patch("/v3/regions/{id}", Admin, region_update)
+        .delete("/v3/regions/{id}", Admin, region_delete)
+        .get("/v3/services", Token, service_list)
+        .post("/v3/services", Admin, service_create)
+        .get("/v3/services/{id}", Token, service_show)
+        .patch("/v3/services/{id}", Admin, service_update)
+        .delete("/v3/services/{id}", Admin, service_delete)
+        .get("/v3/endpoints", Token, endpoint_list)
+        .post("/v3/endpoints", Admin, endpoint_create)
+        .get("/v3/endpoints/{id}", Token, endpoint_show)
+        .patch("/v3/endpoints/{id}", Admin, endpoint_update)
+        .delete("/v3/endpoints/{id}", Admin, endpoint_delete)
 }
 
 #[derive(Deserialize)]

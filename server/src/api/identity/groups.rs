@@ -2,8 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Json;
 use ferrostack_identity::{GroupUpdate, NewGroup};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -11,17 +10,20 @@ use serde_json::{json, Value};
 use super::views::{self, Links};
 use crate::api::error::KsResult;
 use crate::api::extract::{Authed, Filters, JsonBody};
+use crate::api::table::{Access::*, Routes};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v3/groups", get(list).post(create))
-        .route("/v3/groups/{id}", get(show).patch(update).delete(delete))
-        .route("/v3/groups/{id}/users", get(members))
-        .route(
-            "/v3/groups/{id}/users/{user_id}",
-            put(add_member).head(check_member).delete(remove_member),
-        )
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v3/groups", Admin, list)
+        .post("/v3/groups", Admin, create)
+        .get("/v3/groups/{id}", Admin, show)
+        .patch("/v3/groups/{id}", Admin, update)
+        .delete("/v3/groups/{id}", Admin, delete)
+        .get("/v3/groups/{id}/users", Admin, members)
+        .put("/v3/groups/{id}/users/{user_id}", Admin, add_member)
+        .head("/v3/groups/{id}/users/{user_id}", UserSelf, check_member)
+        .delete("/v3/groups/{id}/users/{user_id}", Admin, remove_member)
 }
 
 #[derive(Deserialize)]

@@ -16,26 +16,26 @@ pub mod views;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
+use crate::api::table::{Access::*, Routes};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(versions))
-        .route("/v3", get(version))
-        .route("/v3/", get(version))
-        .merge(auth::router())
-        .merge(domains::router())
-        .merge(projects::router())
-        .merge(users::router())
-        .merge(groups::router())
-        .merge(roles::router())
-        .merge(assignments::router())
-        .merge(catalog::router())
-        .merge(app_creds::router())
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/", Public, versions)
+        .get("/v3", Public, version)
+        .get("/v3/", Public, version)
+        .merge(auth::routes())
+        .merge(domains::routes())
+        .merge(projects::routes())
+        .merge(users::routes())
+        .merge(groups::routes())
+        .merge(roles::routes())
+        .merge(assignments::routes())
+        .merge(catalog::routes())
+        .merge(app_creds::routes())
 }
 
 fn v3(public_url: &str) -> Value {

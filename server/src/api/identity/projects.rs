@@ -2,8 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use ferrostack_core::Error;
 use ferrostack_identity::{NewProject, ProjectFilter, ProjectUpdate};
 use serde::Deserialize;
@@ -12,13 +11,17 @@ use serde_json::{json, Value};
 use super::views::{self, Links};
 use crate::api::error::KsResult;
 use crate::api::extract::{Authed, Filters, JsonBody};
+use crate::api::table::{Access::*, Routes};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v3/projects", get(list).post(create))
-        .route("/v3/projects/{id}", get(show).patch(update).delete(delete))
-        .route("/v3/users/{id}/projects", get(of_user))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v3/projects", Token, list)
+        .post("/v3/projects", Admin, create)
+        .get("/v3/projects/{id}", ProjectRead, show)
+        .patch("/v3/projects/{id}", Admin, update)
+        .delete("/v3/projects/{id}", Admin, delete)
+        .get("/v3/users/{id}/projects", UserSelf, of_user)
 }
 
 #[derive(Deserialize)]

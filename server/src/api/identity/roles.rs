@@ -2,8 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use ferrostack_identity::{NewRole, RoleUpdate};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -11,12 +10,16 @@ use serde_json::{json, Value};
 use super::views::{self, Links};
 use crate::api::error::KsResult;
 use crate::api::extract::{Authed, Filters, JsonBody};
+use crate::api::table::{Access::*, Routes};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v3/roles", get(list).post(create))
-        .route("/v3/roles/{id}", get(show).patch(update).delete(delete))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v3/roles", Token, list)
+        .post("/v3/roles", Admin, create)
+        .get("/v3/roles/{id}", Token, show)
+        .patch("/v3/roles/{id}", Admin, update)
+        .delete("/v3/roles/{id}", Admin, delete)
 }
 
 #[derive(Deserialize)]

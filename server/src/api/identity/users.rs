@@ -2,8 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use ferrostack_identity::{NewUser, UserFilter, UserUpdate};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
@@ -11,14 +10,18 @@ use serde_json::{json, Value};
 use super::views::{self, Links};
 use crate::api::error::KsResult;
 use crate::api::extract::{Authed, Filters, JsonBody};
+use crate::api::table::{Access::*, Routes};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v3/users", get(list).post(create))
-        .route("/v3/users/{id}", get(show).patch(update).delete(delete))
-        .route("/v3/users/{id}/password", post(change_password))
-        .route("/v3/users/{id}/groups", get(groups))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v3/users", Admin, list)
+        .post("/v3/users", Admin, create)
+        .get("/v3/users/{id}", UserSelf, show)
+        .patch("/v3/users/{id}", Admin, update)
+        .delete("/v3/users/{id}", Admin, delete)
+        .post("/v3/users/{id}/password", UserSelf, change_password)
+        .get("/v3/users/{id}/groups", UserSelf, groups)
 }
 
 #[derive(Deserialize)]

@@ -37,39 +37,46 @@ mod prelude {
     pub(crate) use crate::state::AppState;
 }
 
-use axum::routing::{get, post, put};
+use crate::api::table::{Access::*, Routes};
 use prelude::*;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(versions))
-        .route("/versions", get(versions))
-        .route("/v2/images", get(list).post(create))
-        .route("/v2/images/{id}", get(show).patch(update).delete(delete))
-        .route("/v2/images/{id}/file", get(download).put(upload))
-        .route("/v2/images/{id}/stage", put(stage))
-        .route("/v2/images/{id}/import", post(import))
-        .route("/v2/images/{id}/tasks", get(image_tasks))
-        .route("/v2/tasks/{id}", get(task_show))
-        .route("/v2/info/import", get(import_info))
-        .route(
-            "/v2/images/{id}/members",
-            get(members_list).post(member_create),
-        )
-        .route(
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/", Public, versions)
+        .get("/versions", Public, versions)
+        .get("/v2/images", Token, list)
+        .post("/v2/images", Create, create)
+        .get("/v2/images/{id}", ProjectRead, show)
+        .patch("/v2/images/{id}", ProjectWrite, update)
+        .delete("/v2/images/{id}", ProjectWrite, delete)
+        .get("/v2/images/{id}/file", ProjectRead, download)
+        .put("/v2/images/{id}/file", ProjectWrite, upload)
+        .put("/v2/images/{id}/stage", ProjectWrite, stage)
+        .post("/v2/images/{id}/import", ProjectWrite, import)
+        .get("/v2/images/{id}/tasks", ProjectRead, image_tasks)
+        .get("/v2/tasks/{id}", ProjectRead, task_show)
+        .get("/v2/info/import", Token, import_info)
+        .get("/v2/images/{id}/members", ProjectRead, members_list)
+        .post("/v2/images/{id}/members", ProjectWrite, member_create)
+        .get("/v2/images/{id}/members/{member}", ProjectRead, member_show)
+        .put(
             "/v2/images/{id}/members/{member}",
-            get(member_show).put(member_update).delete(member_delete),
+            ProjectWrite,
+            member_update,
         )
-        .route(
-            "/v2/images/{id}/tags/{tag}",
-            put(tag_put).delete(tag_delete),
+        .delete(
+            "/v2/images/{id}/members/{member}",
+            ProjectWrite,
+            member_delete,
         )
-        .route("/v2/images/{id}/actions/deactivate", post(deactivate))
-        .route("/v2/images/{id}/actions/reactivate", post(reactivate))
-        .route("/v2/schemas/member", get(schema_member))
-        .route("/v2/schemas/members", get(schema_members))
-        .route("/v2/schemas/image", get(schema_image))
-        .route("/v2/schemas/images", get(schema_images))
+        .put("/v2/images/{id}/tags/{tag}", ProjectWrite, tag_put)
+        .delete("/v2/images/{id}/tags/{tag}", ProjectWrite, tag_delete)
+        .post("/v2/images/{id}/actions/deactivate", Admin, deactivate)
+        .post("/v2/images/{id}/actions/reactivate", Admin, reactivate)
+        .get("/v2/schemas/member", Public, schema_member)
+        .get("/v2/schemas/members", Public, schema_members)
+        .get("/v2/schemas/image", Public, schema_image)
+        .get("/v2/schemas/images", Public, schema_images)
 }
 
 async fn versions(State(s): State<AppState>) -> Response {

@@ -1,0 +1,60 @@
+//! Who may call each console server function, in the classes the REST routes use
+//! (`ferrostack_types::access::Access`). The server adds these to its endpoint table
+//! (server/src/api/table.rs), and the every-endpoint test checks that they are exactly
+//! the server functions the binary registers and that each holds for four callers.
+//! A function that carries several operations (`identity_do`, `image_do`) has one
+//! entry per operation, written `name#Operation`.
+
+use ferrostack_types::access::Access::{self, *};
+
+pub const SERVER_FNS: &[(&str, Access)] = &[
+    ("sign_in", Public),
+    ("sign_out", Public),
+    ("who_am_i", Public),
+    ("cloud_info", Public),
+    ("project_usage", Token),
+    ("my_projects", Token),
+    ("switch_project", ProjectRead),
+    ("get_prefs", Token),
+    ("save_prefs", Token),
+    ("list_images", Token),
+    ("get_image", ProjectRead),
+    ("create_image", Create),
+    ("image_do#Update", ProjectWrite),
+    ("image_do#Delete", ProjectWrite),
+    ("image_do#Protect", ProjectWrite),
+    ("image_do#SetActive", Admin),
+    ("image_do#MemberAdd", ProjectWrite),
+    ("image_do#MemberRemove", ProjectWrite),
+    ("image_do#MemberDecide", ProjectWrite),
+    ("list_projects", Admin),
+    ("list_users", Admin),
+    ("list_groups", Admin),
+    ("list_roles", Token),
+    ("identity_choices", Admin),
+    ("project_members", Admin),
+    ("group_members", Admin),
+    ("my_app_creds", Token),
+    ("identity_do#ProjectCreate", Admin),
+    ("identity_do#ProjectUpdate", Admin),
+    ("identity_do#ProjectEnable", Admin),
+    ("identity_do#ProjectDelete", Admin),
+    ("identity_do#MemberGrant", Admin),
+    ("identity_do#MemberRevoke", Admin),
+    ("identity_do#UserCreate", Admin),
+    ("identity_do#UserUpdate", Admin),
+    ("identity_do#UserEnable", Admin),
+    ("identity_do#UserSetPassword", Admin),
+    ("identity_do#UserDelete", Admin),
+    ("identity_do#GroupCreate", Admin),
+    ("identity_do#GroupUpdate", Admin),
+    ("identity_do#GroupDelete", Admin),
+    ("identity_do#GroupAddUser", Admin),
+    ("identity_do#GroupRemoveUser", Admin),
+    ("identity_do#RoleCreate", Admin),
+    ("identity_do#RoleUpdate", Admin),
+    ("identity_do#RoleDelete", Admin),
+    ("identity_do#AppCredCreate", Token),
+    ("identity_do#AppCredDelete", UserSelf),
+    ("identity_do#ChangePassword", Token),
+];
