@@ -51,7 +51,14 @@ async fn open_db(cfg: &Config) -> Result<Db, String> {
     let db = Db::connect(&cfg.database_url())
         .await
         .map_err(|e| e.detail())?;
+    // Core (with the shared history) first, then each service in dependency order.
     db.migrate().await.map_err(|e| e.detail())?;
+    ferrostack_identity::migrate(&db)
+        .await
+        .map_err(|e| e.detail())?;
+    ferrostack_image::migrate(&db)
+        .await
+        .map_err(|e| e.detail())?;
     Ok(db)
 }
 

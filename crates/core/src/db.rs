@@ -88,10 +88,23 @@ impl Db {
         format!("sqlite://{}", data_dir.join("ferrostack.db").display())
     }
 
-    /// Apply every migration not yet applied, in order.
+    /// Apply core's migrations not yet applied (with the history from before each
+    /// crate had its own: crates/core/migrations/README.md).
     pub async fn migrate(&self) -> Result<()> {
-        MIGRATOR
-            .run(&self.pool)
+        self.apply(&MIGRATOR).await
+    }
+
+    /// Apply one crate's migrations (`sqlx::migrate!` in that crate) not yet applied.
+    /// Every crate shares sqlx's one history table, each in its own version range, so
+    /// each migrator passes over the versions the others applied.
+    pub async fn apply(&self, migrator: &Migrator) -> Result<()> {
+        let own = Migrator {
+            migrations: migrator.migrations.clone(),
+            ignore_missing: true,
+            locking: migrator.locking,
+            no_tx: migrator.no_tx,
+        };
+        own.run(&self.pool)
             .await
             .map_err(|e| Error::internal(format!("migration failed: {e}")))
     }

@@ -316,3 +316,31 @@ async fn pruning_keeps_event_numbers_going_forward() {
     let next = p.events.for_resource("thing", "p4", 1).await.unwrap()[0].seq;
     assert_eq!(next, last + 1);
 }
+
+/// Each crate's migrations live in the crate (a schema change rebuilds that service
+/// only) and share one history: a service's migrator applies its own versions, and
+/// core's, run again at every start, passes over them.
+#[tokio::test]
+async fn each_crates_migrations_share_one_history() {
+    let db = Db::for_tests().await.expect("db");
+    let dir = std::env::temp_dir().join(format!("fs-migrations-{}", ferrostack_core::ids::new_id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("20001_example_service.sql"),
+        "CREATE TABLE example_service (id TEXT PRIMARY KEY);",
+    )
+    .expect("migration");
+    let service = sqlx::migrate::Migrator::new(dir.as_path())
+        .await
+        .expect("migrator");
+    db.apply(&service).await.expect("the service's migrations");
+    db.migrate().await.expect("core again, past the service's version");
+    db.apply(&service).await.expect("the service's again: nothing to do");
+    let applied = db.applied_migrations().await.expect("history");
+    assert!(applied.contains(&7) && applied.contains(&20001), "{applied:?}");
+    sqlx::query("INSERT INTO example_service (id) VALUES ('x')")
+        .execute(&db.pool)
+        .await
+        .expect("the service's table is there");
+    let _ = std::fs::remove_dir_all(&dir);
+}

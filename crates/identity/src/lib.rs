@@ -90,6 +90,7 @@ impl Identity {
     /// Open the service over a migrated database: loads the token keys (creating the
     /// repository if needed) and the revocation events.
     pub async fn open(db: Db, cfg: IdentityConfig) -> Result<Arc<Identity>> {
+        migrate(&db).await?;
         let keys = tokens::KeyRing::open(&cfg.key_dir, cfg.max_active_keys)?;
         let revocations = revocations::Revocations::load(&db).await?;
         Ok(Arc::new(Identity {
@@ -215,4 +216,11 @@ impl Identity {
         e.prune_after_us = now + self.cfg.token_ttl_secs * 1_000_000;
         e
     }
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Apply identity's own migrations (versions 20000–29999; crates/core/migrations/README.md).
+pub async fn migrate(db: &Db) -> Result<()> {
+    db.apply(&MIGRATOR).await
 }

@@ -236,6 +236,7 @@ impl Images {
     /// Open the service over a migrated database, creating the data directory and
     /// cleaning up after a crash (see the module documentation).
     pub async fn open(platform: &Platform, cfg: ImageConfig) -> Result<Arc<Images>> {
+        migrate(&platform.db).await?;
         if let Some(t) = &cfg.convert_to {
             if !import::CONVERT_TARGETS.contains(&t.as_str()) {
                 return Err(Error::bad_request(format!(
@@ -822,4 +823,12 @@ impl Images {
 
 pub(crate) fn new_part_name(id: &str) -> String {
     format!("{id}.{}.part", ids::new_id())
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Apply the image service's own migrations (versions 30000–39999;
+/// crates/core/migrations/README.md).
+pub async fn migrate(db: &ferrostack_core::Db) -> Result<()> {
+    db.apply(&MIGRATOR).await
 }
