@@ -50,8 +50,8 @@ pub fn AppCredsPanel() -> impl IntoView {
     });
     let create = move |_| {
         let fields = vec![
-            Field::text("name", "Name").required(),
-            Field::new("description", "Description", Kind::Area).max(65_535),
+            Field::text("name", "Name").required().max(ferrostack_types::identity::limits::APP_CRED_NAME_MAX),
+            Field::new("description", "Description", Kind::Area).max(ferrostack_types::identity::limits::DESCRIPTION_MAX),
             Field::new("expires", "Expires", Kind::Date).hint("Leave empty for a credential that does not expire."),
             Field::new("unrestricted", "Unrestricted", Kind::Check)
                 .hint("Lets the credential create and delete other credentials. Leave off unless a tool needs it."),

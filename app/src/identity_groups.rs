@@ -11,7 +11,7 @@ fn named_fields(name: &str, description: &str, max: usize) -> Vec<Field> {
     vec![
         Field::text("name", "Name").required().max(max).value(name),
         Field::new("description", "Description", Kind::Area)
-            .max(65_535)
+            .max(ferrostack_types::identity::limits::DESCRIPTION_MAX)
             .value(description),
     ]
 }
@@ -66,7 +66,7 @@ pub fn GroupsPanel() -> impl IntoView {
             "edit" => runner.open(Dialog::form(
                 format!("Edit group {}", row.name),
                 "Save",
-                named_fields(&row.name, &description_of(&row), 64),
+                named_fields(&row.name, &description_of(&row), ferrostack_types::identity::limits::NAME_MAX),
                 move |v| Op::GroupUpdate { id: id.clone(), name: val(&v, "name"), description: val(&v, "description") },
             )),
             _ => runner.open(Dialog::confirm(
@@ -81,7 +81,7 @@ pub fn GroupsPanel() -> impl IntoView {
         runner.open(Dialog::form(
             "Create group",
             "Create",
-            named_fields("", "", 64),
+            named_fields("", "", ferrostack_types::identity::limits::NAME_MAX),
             |v| Op::GroupCreate {
                 name: val(&v, "name"),
                 description: val(&v, "description"),
@@ -126,7 +126,11 @@ pub fn RolesPanel() -> impl IntoView {
             "edit" => runner.open(Dialog::form(
                 format!("Edit role {}", row.name),
                 "Save",
-                named_fields(&row.name, &description_of(&row), 255),
+                named_fields(
+                    &row.name,
+                    &description_of(&row),
+                    ferrostack_types::identity::limits::ROLE_NAME_MAX,
+                ),
                 move |v| Op::RoleUpdate {
                     id: id.clone(),
                     name: val(&v, "name"),
@@ -145,7 +149,7 @@ pub fn RolesPanel() -> impl IntoView {
         runner.open(Dialog::form(
             "Create role",
             "Create",
-            named_fields("", "", 255),
+            named_fields("", "", ferrostack_types::identity::limits::ROLE_NAME_MAX),
             |v| Op::RoleCreate {
                 name: val(&v, "name"),
                 description: val(&v, "description"),

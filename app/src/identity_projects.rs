@@ -12,9 +12,12 @@ use crate::kit::{
 
 fn project_fields(name: &str, description: &str, enabled: Option<bool>) -> Vec<Field> {
     let mut f = vec![
-        Field::text("name", "Name").required().max(64).value(name),
+        Field::text("name", "Name")
+            .required()
+            .max(ferrostack_types::identity::limits::NAME_MAX)
+            .value(name),
         Field::new("description", "Description", Kind::Area)
-            .max(65_535)
+            .max(ferrostack_types::identity::limits::DESCRIPTION_MAX)
             .value(description),
     ];
     if let Some(on) = enabled {

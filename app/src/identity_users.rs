@@ -10,10 +10,10 @@ fn password_fields() -> Vec<Field> {
     vec![
         Field::new("password", "Password", Kind::Password)
             .required()
-            .max(4096),
+            .max(ferrostack_types::identity::limits::PASSWORD_MAX),
         Field::new("confirm", "Confirm password", Kind::Confirm("password"))
             .required()
-            .max(4096),
+            .max(ferrostack_types::identity::limits::PASSWORD_MAX),
     ]
 }
 
@@ -68,9 +68,9 @@ pub fn UsersPanel() -> impl IntoView {
                     return;
                 };
                 let fields = vec![
-                    Field::text("name", "User name").required().value(u.name.clone()),
+                    Field::text("name", "User name").required().max(ferrostack_types::identity::limits::USER_NAME_MAX).value(u.name.clone()),
                     Field::new("email", "Email", Kind::Email).value(u.email.unwrap_or_default()),
-                    Field::new("description", "Description", Kind::Area).max(65_535).value(u.description.unwrap_or_default()),
+                    Field::new("description", "Description", Kind::Area).max(ferrostack_types::identity::limits::DESCRIPTION_MAX).value(u.description.unwrap_or_default()),
                     Field::new("project", "Primary project", Kind::Select)
                         .options(with_none(chosen().projects, "— none —"))
                         .value(u.default_project_id.unwrap_or_default()),
@@ -109,7 +109,9 @@ pub fn UsersPanel() -> impl IntoView {
             .map(|r| r.0.clone())
             .unwrap_or_default();
         let mut fields = vec![
-            Field::text("name", "User name").required(),
+            Field::text("name", "User name")
+                .required()
+                .max(ferrostack_types::identity::limits::USER_NAME_MAX),
             Field::new("email", "Email", Kind::Email),
         ];
         fields.extend(password_fields());

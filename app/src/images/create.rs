@@ -229,8 +229,9 @@ pub(crate) fn CreateImage(close: Callback<()>, changed: RwSignal<u64>) -> impl I
         if n.trim().is_empty() {
             return Some("Enter a name.".into());
         }
-        if n.chars().count() > 255 {
-            return Some("Name is at most 255 characters.".into());
+        let max = ferrostack_types::image::limits::NAME_MAX;
+        if n.chars().count() > max {
+            return Some(format!("Name is at most {max} characters."));
         }
         if file_name.get().is_empty() {
             return Some("Choose a file to upload.".into());

@@ -22,7 +22,7 @@ pub(crate) fn image_fields(i: &Image, admin: bool) -> Vec<Field> {
     vec![
         Field::text("name", "Name")
             .required()
-            .max(255)
+            .max(ferrostack_types::image::limits::NAME_MAX)
             .value(image_name(i)),
         Field::new("visibility", "Visibility", Kind::Select)
             .options(vis)

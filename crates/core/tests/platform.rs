@@ -323,7 +323,8 @@ async fn pruning_keeps_event_numbers_going_forward() {
 #[tokio::test]
 async fn each_crates_migrations_share_one_history() {
     let db = Db::for_tests().await.expect("db");
-    let dir = std::env::temp_dir().join(format!("fs-migrations-{}", ferrostack_core::ids::new_id()));
+    let dir =
+        std::env::temp_dir().join(format!("fs-migrations-{}", ferrostack_core::ids::new_id()));
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::write(
         dir.join("20001_example_service.sql"),
@@ -334,10 +335,17 @@ async fn each_crates_migrations_share_one_history() {
         .await
         .expect("migrator");
     db.apply(&service).await.expect("the service's migrations");
-    db.migrate().await.expect("core again, past the service's version");
-    db.apply(&service).await.expect("the service's again: nothing to do");
+    db.migrate()
+        .await
+        .expect("core again, past the service's version");
+    db.apply(&service)
+        .await
+        .expect("the service's again: nothing to do");
     let applied = db.applied_migrations().await.expect("history");
-    assert!(applied.contains(&7) && applied.contains(&20001), "{applied:?}");
+    assert!(
+        applied.contains(&7) && applied.contains(&20001),
+        "{applied:?}"
+    );
     sqlx::query("INSERT INTO example_service (id) VALUES ('x')")
         .execute(&db.pool)
         .await

@@ -92,7 +92,11 @@ impl Identity {
         let project_id = ctx.project_id().ok_or_else(|| {
             Error::bad_request("An application credential is bound to a project: use a project-scoped token to create one.")
         })?;
-        let name = validate::name("name", &new.name, 255)?;
+        let name = validate::name(
+            "name",
+            &new.name,
+            ferrostack_types::identity::limits::APP_CRED_NAME_MAX,
+        )?;
         validate::text("description", &new.description, validate::DESCRIPTION_MAX)?;
         if let Some(t) = &new.expires_at {
             if *t <= time::now() {

@@ -38,7 +38,7 @@ impl From<RoleRow> for Role {
 }
 
 const COLUMNS: &str = "SELECT id, name, description FROM roles";
-const ROLE_NAME_MAX: usize = 255;
+use ferrostack_types::identity::limits::ROLE_NAME_MAX;
 
 impl Identity {
     pub async fn role_create(&self, ctx: &Ctx, new: NewRole) -> Result<Role> {

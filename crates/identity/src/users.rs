@@ -430,7 +430,7 @@ impl Identity {
 
 fn check_optional_text(email: &Option<String>, description: &Option<String>) -> Result<()> {
     if let Some(e) = email {
-        validate::text("email", e, 255)?;
+        validate::text("email", e, ferrostack_types::identity::limits::EMAIL_MAX)?;
     }
     if let Some(d) = description {
         validate::text("description", d, validate::DESCRIPTION_MAX)?;

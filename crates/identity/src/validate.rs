@@ -46,10 +46,9 @@ pub fn id(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-pub const NAME_MAX: usize = 64;
-pub const USER_NAME_MAX: usize = 255;
-pub const DESCRIPTION_MAX: usize = 65_535;
-pub const PASSWORD_MAX: usize = 4096;
+pub use ferrostack_types::identity::limits::{
+    DESCRIPTION_MAX, NAME_MAX, PASSWORD_MAX, USER_NAME_MAX,
+};
 
 pub fn password(value: &str) -> Result<()> {
     if value.is_empty() {

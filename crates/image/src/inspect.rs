@@ -60,10 +60,7 @@ impl Format {
     }
 }
 
-/// The disk formats Glance accepts in `disk_format`.
-pub const DISK_FORMATS: &[&str] = &[
-    "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
-];
+pub use ferrostack_types::image::limits::DISK_FORMATS;
 pub const CONTAINER_FORMATS: &[&str] = &[
     "ami",
     "ari",

@@ -35,8 +35,7 @@ pub use members::MEMBER_STATUSES;
 pub use status::Status;
 pub use store::UploadBody;
 
-pub const VISIBILITIES: &[&str] = &["public", "private", "shared", "community"];
-const NAME_MAX: usize = 255;
+pub use ferrostack_types::image::limits::{NAME_MAX, VISIBILITIES};
 const PROPERTY_VALUE_MAX: usize = 65_535;
 
 #[derive(Clone, Debug)]

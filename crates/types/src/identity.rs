@@ -150,3 +150,16 @@ pub struct CatalogEndpoint {
     pub region_id: Option<String>,
     pub url: String,
 }
+
+/// What the identity service accepts, in one place: the service validates against these
+/// and the console's forms check them in the browser before sending.
+pub mod limits {
+    /// Names of domains, projects and groups.
+    pub const NAME_MAX: usize = 64;
+    pub const USER_NAME_MAX: usize = 255;
+    pub const ROLE_NAME_MAX: usize = 255;
+    pub const APP_CRED_NAME_MAX: usize = 255;
+    pub const EMAIL_MAX: usize = 255;
+    pub const DESCRIPTION_MAX: usize = 65_535;
+    pub const PASSWORD_MAX: usize = 4096;
+}

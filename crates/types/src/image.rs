@@ -68,3 +68,14 @@ pub struct ImageTask {
     pub created_at: String,
     pub updated_at: String,
 }
+
+/// What the image service accepts, in one place: the service validates against these,
+/// the REST schemas list them, and the console checks them in the browser.
+pub mod limits {
+    pub const NAME_MAX: usize = 255;
+    pub const VISIBILITIES: &[&str] = &["public", "private", "shared", "community"];
+    /// The disk formats Glance accepts in `disk_format`.
+    pub const DISK_FORMATS: &[&str] = &[
+        "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
+    ];
+}
