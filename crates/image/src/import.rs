@@ -150,7 +150,10 @@ impl Images {
         let part = self.staging().join(new_part_name(id));
         let staged = self.staged_path(id);
         let mut hold = self.hold(id, &row.owner);
-        let kept = match self.receive(&part, body, &mut hold).await {
+        let kept = match self
+            .receive(ctx, &row, "uploading", &part, body, &mut hold)
+            .await
+        {
             Ok(got) => tokio::fs::rename(&part, &staged)
                 .await
                 .map(|_| got.size)

@@ -13,6 +13,9 @@ use crate::digest::Digest;
 use crate::{inspect, new_part_name, Images};
 
 /// An upload body: chunks of bytes, or the error that cut it short.
+/// Received bytes between two progress events of an upload.
+pub const PROGRESS_STEP: i64 = 64 << 20;
+
 pub type UploadBody =
     std::pin::Pin<Box<dyn Stream<Item = std::result::Result<Bytes, String>> + Send>>;
 
@@ -116,7 +119,10 @@ impl Images {
         }
         let part = self.staging().join(new_part_name(id));
         let mut hold = self.hold(id, &row.owner);
-        match self.receive(&part, body, &mut hold).await {
+        match self
+            .receive(ctx, &row, "saving", &part, body, &mut hold)
+            .await
+        {
             Ok(got) => match self
                 .vet_and_activate(id, &part, &disk_format, got, &hold)
                 .await
@@ -151,6 +157,10 @@ impl Images {
     /// adding to it, each with one hand-off per MiB (docs/benchmarks.md).
     pub(crate) async fn receive(
         &self,
+        ctx: &Ctx,
+        // The image as it was before receiving, and the status it has while it receives.
+        row: &crate::ImageRow,
+        receiving: &str,
         part: &Path,
         mut body: UploadBody,
         hold: &mut crate::usage::Hold<'_>,
@@ -176,6 +186,7 @@ impl Images {
             file.sync_all()
         });
         let mut size: i64 = 0;
+        let mut told = 0;
         let mut block = BytesMut::new();
         let mut failed = None;
         loop {
@@ -198,6 +209,18 @@ impl Images {
                 if let Err(e) = hold.cover(size).await {
                     failed = Some((e, false));
                     break;
+                }
+                // Watchers (the console, whoever uploads from the CLI) learn how far it is,
+                // one event per step: the total is not known in advance.
+                if size / PROGRESS_STEP > told {
+                    told = size / PROGRESS_STEP;
+                    let ev = self
+                        .event(ctx, row, "uploading")
+                        .status(receiving)
+                        .message(format!("{} MiB received", (told * PROGRESS_STEP) >> 20));
+                    if let Err(e) = self.events.publish(ev).await {
+                        tracing::warn!(image = %row.id, error = %e.detail(), "cannot publish upload progress");
+                    }
                 }
                 block.extend_from_slice(&chunk);
             }

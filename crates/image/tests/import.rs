@@ -367,3 +367,36 @@ async fn staged_data_counts_against_the_storage_quota() {
         "counted once"
     );
 }
+
+/// An upload tells watchers how far it is — one event per 64 MiB received (the total is
+/// not known in advance) — before it turns active; the console's pages follow these.
+#[tokio::test]
+async fn an_upload_publishes_its_progress_as_it_arrives() {
+    let t = common::setup().await;
+    let a = ctx("p1", "member");
+    let img = t.images.image_create(&a, new("big", "raw")).await.unwrap();
+    let chunk = Bytes::from(vec![0u8; 1 << 20]);
+    let stream = futures_util::stream::iter((0..130).map(move |_| Ok(chunk.clone())));
+    t.images
+        .image_upload(&a, &img.id, Box::pin(stream))
+        .await
+        .expect("upload");
+    let evs = t.images.image_events(&a, &img.id).await.unwrap();
+    let progress: Vec<(&str, &str)> = evs
+        .iter()
+        .filter(|e| e.action == "uploading")
+        .map(|e| (e.status.as_str(), e.message.as_str()))
+        .collect();
+    assert_eq!(
+        progress,
+        [
+            ("saving", "64 MiB received"),
+            ("saving", "128 MiB received")
+        ]
+    );
+    let last = evs.last().expect("events");
+    assert_eq!(
+        (last.action.as_str(), last.status.as_str()),
+        ("active", "active")
+    );
+}
