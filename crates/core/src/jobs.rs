@@ -180,7 +180,11 @@ pub struct Jobs {
     /// This worker's name in leases: host, process id and a random part.
     owner: String,
     kinds: Mutex<HashMap<String, Kind>>,
+    /// What to undo when a job of a kind is given up (see `on_give_up`).
+    give_ups: Mutex<HashMap<String, GiveUp>>,
 }
+
+type GiveUp = Arc<dyn Fn(Job) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -202,6 +206,7 @@ impl Jobs {
             cfg,
             owner,
             kinds: Mutex::new(HashMap::new()),
+            give_ups: Mutex::new(HashMap::new()),
         })
     }
 
@@ -341,6 +346,20 @@ impl Jobs {
         }
     }
 
+    /// What to undo when a job of `kind` is given up after `max_attempts` (its handler
+    /// never finished, so its own clean-up never ran): called once, after the job is
+    /// marked failed. Register it before `register`.
+    pub fn on_give_up<F, Fut>(&self, kind: &str, undo: F)
+    where
+        F: Fn(Job) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let undo: GiveUp = Arc::new(move |job| Box::pin(undo(job)));
+        if let Ok(mut m) = self.give_ups.lock() {
+            m.insert(kind.to_string(), undo);
+        }
+    }
+
     /// Leases held by an earlier process of this host that no longer runs end now.
     async fn free_dead_local_leases(&self, kind: &str) -> Result<()> {
         let host = host_name();
@@ -413,10 +432,14 @@ impl Jobs {
                 );
                 tracing::error!(job = %id, kind = %kind, "{why}");
                 let run = JobRun {
-                    job,
+                    job: job.clone(),
                     jobs: self.clone_handle(),
                 };
                 run.finish(Err(JobFailure::user(why))).await;
+                let undo = self.give_ups.lock().ok().and_then(|m| m.get(kind).cloned());
+                if let Some(undo) = undo {
+                    undo(job).await;
+                }
                 continue;
             }
             return Ok(Some(job));

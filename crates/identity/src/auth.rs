@@ -340,9 +340,13 @@ impl Identity {
             self.password_checks
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         };
+        // The queue place first: a login refused for a full queue (503) has used
+        // nothing, not one of its account's lockout attempts.
+        let slot = passwords::reserve()?;
         let Some(creds) = creds else {
             checked();
-            passwords::verify_dummy(self.cfg.password_params, password.to_string()).await?;
+            passwords::verify_dummy_in(slot, self.cfg.password_params, password.to_string())
+                .await?;
             tracing::info!("login refused: no such user");
             return Err(unauthenticated(AUTH_FAILED));
         };
@@ -357,15 +361,17 @@ impl Identity {
                 tracing::warn!(user = %user_id, "login refused: the account is locked after {attempts} failed attempts");
                 // The guess is not checked, but it costs what a check costs, so the
                 // answer's timing does not tell a locked account from an unknown name.
-                passwords::verify_dummy(self.cfg.password_params, password.to_string()).await?;
+                passwords::verify_dummy_in(slot, self.cfg.password_params, password.to_string())
+                    .await?;
                 return Err(unauthenticated(AUTH_FAILED));
             }
         }
         checked();
         let ok = match &creds.password_hash {
-            Some(h) => passwords::verify(h.clone(), password.to_string()).await?,
+            Some(h) => passwords::verify_in(slot, h.clone(), password.to_string()).await?,
             None => {
-                passwords::verify_dummy(self.cfg.password_params, password.to_string()).await?;
+                passwords::verify_dummy_in(slot, self.cfg.password_params, password.to_string())
+                    .await?;
                 false
             }
         };

@@ -141,7 +141,23 @@ fn pool() -> &'static Sender<Job> {
     })
 }
 
-async fn on_pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+/// A place in the password-check queue, taken before the check's other costs (such as
+/// a lockout attempt) are spent: a login that would find the queue full is refused
+/// before it has used anything. Given back when dropped unless a check used it.
+pub struct Slot {
+    held: bool,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if self.held {
+            QUEUED.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// Take a place in the queue, or "try again" (503) when it is full.
+pub fn reserve() -> Result<Slot> {
     use std::sync::atomic::Ordering;
     if QUEUED.fetch_add(1, Ordering::SeqCst) >= MAX_QUEUED {
         QUEUED.fetch_sub(1, Ordering::SeqCst);
@@ -151,13 +167,28 @@ async fn on_pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> R
             retry_after: 1,
         });
     }
+    Ok(Slot { held: true })
+}
+
+async fn on_pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    on_pool_in(reserve()?, f).await
+}
+
+async fn on_pool_in<T: Send + 'static>(
+    mut slot: Slot,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    // From here the job gives the place back when it starts.
+    slot.held = false;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    pool()
-        .send(Box::new(move || {
-            QUEUED.fetch_sub(1, Ordering::SeqCst);
-            let _ = tx.send(f());
-        }))
-        .map_err(|_| Error::internal("the argon2 pool has stopped"))?;
+    let sent = pool().send(Box::new(move || {
+        QUEUED.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        let _ = tx.send(f());
+    }));
+    if sent.is_err() {
+        QUEUED.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        return Err(Error::internal("the argon2 pool has stopped"));
+    }
     rx.await
         .map_err(|_| Error::internal("an argon2 job was dropped"))
 }
@@ -167,12 +198,22 @@ pub async fn hash(params: PasswordParams, secret: String) -> Result<String> {
 }
 
 pub async fn verify(phc: String, secret: String) -> Result<bool> {
-    on_pool(move || verify_blocking(&phc, &secret)).await
+    verify_in(reserve()?, phc, secret).await
+}
+
+/// `verify` in a place already taken.
+pub async fn verify_in(slot: Slot, phc: String, secret: String) -> Result<bool> {
+    on_pool_in(slot, move || verify_blocking(&phc, &secret)).await
 }
 
 /// Spend what a real check costs on a login for a user that does not exist, so the
 /// answer's timing does not tell who exists (a hash of a random secret, made once).
 pub async fn verify_dummy(params: PasswordParams, secret: String) -> Result<()> {
+    verify_dummy_in(reserve()?, params, secret).await
+}
+
+/// `verify_dummy` in a place already taken.
+pub async fn verify_dummy_in(slot: Slot, params: PasswordParams, secret: String) -> Result<()> {
     static DUMMY: OnceLock<String> = OnceLock::new();
     let phc = match DUMMY.get() {
         Some(h) => h.clone(),
@@ -182,7 +223,7 @@ pub async fn verify_dummy(params: PasswordParams, secret: String) -> Result<()> 
             DUMMY.get_or_init(|| h).clone()
         }
     };
-    verify(phc, secret).await.map(|_| ())
+    verify_in(slot, phc, secret).await.map(|_| ())
 }
 
 /// Jobs waiting for an argon2 thread, and the most that may wait: past it a login is

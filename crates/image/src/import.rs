@@ -293,6 +293,16 @@ impl Images {
     /// Run imports as jobs of this process's runner, one at a time here (conversion
     /// is heavy work; other processes sharing the database run their own).
     pub fn start_jobs(self: &Arc<Self>) {
+        // An import given up (its workers kept dying mid-way) frees its image too.
+        let me = self.clone();
+        self.jobs.on_give_up(JOB_KIND, move |job| {
+            let me = me.clone();
+            async move {
+                if let Err(e) = me.give_back(&job.ctx(), &job.subject).await {
+                    tracing::error!(image = %job.subject, error = %e.detail(), "cannot free the image of a given-up import");
+                }
+            }
+        });
         let me = self.clone();
         self.jobs.register(JOB_KIND, crate::KIND, 1, move |run| {
             let me = me.clone();
@@ -312,18 +322,25 @@ impl Images {
                 if f.is_lost() {
                     return Err(f);
                 }
-                let _ = tokio::fs::remove_file(self.staged_path(&id)).await;
-                let _ = tokio::fs::remove_file(self.converted_path(&id)).await;
-                if let Err(e) = self.requeue(&id, &["importing"]).await {
+                if let Err(e) = self.give_back(&ctx, &id).await {
                     return Err(JobFailure::because(
                         f.message,
                         format!("cannot put the image back to queued: {e}"),
                     ));
                 }
-                self.changed(&ctx, &id, "queued").await;
                 Err(f)
             }
         }
+    }
+
+    /// An import that failed or was given up: its staged and converted data removed,
+    /// the image back to `queued` with its bytes given back to the quota.
+    async fn give_back(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        let _ = tokio::fs::remove_file(self.staged_path(id)).await;
+        let _ = tokio::fs::remove_file(self.converted_path(id)).await;
+        self.requeue(id, &["importing"]).await?;
+        self.changed(ctx, id, "queued").await;
+        Ok(())
     }
 
     /// Put an image whose staged data is gone back to `queued`, giving its staged

@@ -400,3 +400,51 @@ async fn an_upload_publishes_its_progress_as_it_arrives() {
         ("active", "active")
     );
 }
+
+/// An import whose workers kept dying is given up — and its image is freed with it:
+/// back to `queued`, its staged data removed and its bytes given back, not stranded
+/// `importing`.
+#[tokio::test]
+async fn an_import_given_up_frees_its_image() {
+    let platform = Platform::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let a = ctx("proj-a", "member");
+    let images = Images::open(&platform, config(dir.path(), None))
+        .await
+        .unwrap();
+    let img = images.image_create(&a, new("doomed", "raw")).await.unwrap();
+    images
+        .image_stage(&a, &img.id, bytes(raw_disk(1 << 20)))
+        .await
+        .unwrap();
+    images
+        .image_import(&a, &img.id, "glance-direct")
+        .await
+        .unwrap();
+    assert_eq!(images.project_usage(&a).await.unwrap().bytes, 1 << 20);
+    // Its last allowed worker died mid-way.
+    sqlx::query("UPDATE jobs SET state = 'running', attempts = max_attempts, \
+                 lease_owner = 'elsewhere/1/dead', lease_expires_at = '2000-01-01T00:00:00.000000Z' WHERE subject = $1")
+        .bind(&img.id)
+        .execute(&platform.db.pool)
+        .await
+        .unwrap();
+    images.start_jobs();
+    let task = settled(&images, &a, &img.id).await;
+    assert_eq!(task.status, "failure");
+    assert!(task.message.contains("Given up"), "{}", task.message);
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = images.image_get(&a, &img.id).await.unwrap().status;
+        if status == "queued" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "queued");
+    assert_eq!(images.project_usage(&a).await.unwrap().bytes, 0);
+    assert!(
+        files_under(&dir.path().join("images")).is_empty(),
+        "the staged data is removed"
+    );
+}
