@@ -186,20 +186,9 @@ pub struct Jobs {
 
 type GiveUp = Arc<dyn Fn(Job) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into())
-}
-
 impl Jobs {
     pub fn new(db: Db, events: Arc<Events>, cfg: JobsConfig) -> Arc<Jobs> {
-        let owner = format!(
-            "{}/{}/{}",
-            host_name(),
-            std::process::id(),
-            &ids::new_id()[..8]
-        );
+        let owner = crate::process::new_name();
         Arc::new(Jobs {
             db,
             events,
@@ -362,7 +351,6 @@ impl Jobs {
 
     /// Leases held by an earlier process of this host that no longer runs end now.
     async fn free_dead_local_leases(&self, kind: &str) -> Result<()> {
-        let host = host_name();
         let held: Vec<(String, String)> = sqlx::query_as(
             "SELECT id, lease_owner FROM jobs WHERE kind = $1 AND state = 'running' AND lease_owner IS NOT NULL",
         )
@@ -370,12 +358,7 @@ impl Jobs {
         .fetch_all(&self.db.pool)
         .await?;
         for (id, owner) in held {
-            let mut parts = owner.split('/');
-            let (Some(h), Some(pid)) = (parts.next(), parts.next()) else {
-                continue;
-            };
-            let alive = std::path::Path::new(&format!("/proc/{pid}")).exists();
-            if h == host && owner != self.owner && !alive {
+            if owner != self.owner && crate::process::is_gone(&owner) {
                 tracing::warn!(job = %id, owner = %owner, "the process that ran this job is gone: its lease ends now");
                 sqlx::query("UPDATE jobs SET lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 AND state = 'running'")
                     .bind(&id)

@@ -11,6 +11,7 @@ pub mod files;
 pub mod ids;
 pub mod jobs;
 pub mod list;
+pub mod process;
 pub mod quotas;
 pub mod time;
 

@@ -97,10 +97,18 @@ impl Images {
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(Error::internal)?;
-        let waiting: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM images WHERE status IN ('uploading', 'importing')")
-                .fetch_all(&self.db.pool)
-                .await?;
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, status, receiver FROM images WHERE status IN ('uploading', 'importing')",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        // A stage still arriving in another process has no staged file yet: not lost.
+        let arriving: Vec<String> = rows
+            .iter()
+            .filter(|(_, status, r)| status == "uploading" && !self.receiver_gone(r.as_deref()))
+            .map(|(id, _, _)| id.clone())
+            .collect();
+        let waiting: Vec<String> = rows.into_iter().map(|(id, _, _)| id).collect();
         let mut entries = tokio::fs::read_dir(&dir).await.map_err(Error::internal)?;
         let mut present = Vec::new();
         while let Some(e) = entries.next_entry().await.map_err(Error::internal)? {
@@ -115,7 +123,10 @@ impl Images {
                 let _ = tokio::fs::remove_file(e.path()).await;
             }
         }
-        for id in waiting.iter().filter(|id| !present.contains(id)) {
+        for id in waiting
+            .iter()
+            .filter(|id| !present.contains(id) && !arriving.contains(id))
+        {
             tracing::warn!(image = %id, "staged data is gone: the image is queued again");
             self.requeue(id, &["uploading", "importing"]).await?;
             sqlx::query(

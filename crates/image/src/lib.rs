@@ -74,6 +74,9 @@ pub struct Images {
     cfg: ImageConfig,
     events: Arc<Events>,
     jobs: Arc<Jobs>,
+    /// This process's name on the images it is receiving data for (`images.receiver`):
+    /// another process sharing the database and data directory leaves those alone.
+    receiver: String,
 }
 
 /// The quota'd resource an image counts as.
@@ -249,10 +252,20 @@ impl Images {
             cfg,
             events: platform.events.clone(),
             jobs: platform.jobs.clone(),
+            receiver: ferrostack_core::process::new_name(),
         };
         images.recover().await?;
         images.recover_staged().await?;
         Ok(Arc::new(images))
+    }
+
+    /// Whether the process named `receiver` on an image receiving data is gone (no name:
+    /// a row from before receivers were recorded, taken as gone).
+    fn receiver_gone(&self, receiver: Option<&str>) -> bool {
+        match receiver {
+            None => true,
+            Some(r) => r != self.receiver && ferrostack_core::process::is_gone(r),
+        }
     }
 
     pub fn config(&self) -> &ImageConfig {
@@ -778,13 +791,16 @@ impl Images {
                 )))
             }
         }
+        // Receiving data (an upload, a stage) is marked with this process's name.
+        let receiver = matches!(to, "saving" | "uploading").then(|| self.receiver.clone());
         let r = sqlx::query(
-            "UPDATE images SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
+            "UPDATE images SET status = $3, updated_at = $4, receiver = $5 WHERE id = $1 AND status = $2",
         )
         .bind(id)
         .bind(from)
         .bind(to)
         .bind(time::to_db(&time::now()))
+        .bind(receiver)
         .execute(&self.db.pool)
         .await?;
         let moved = r.rows_affected() == 1;

@@ -30,28 +30,25 @@ impl Images {
         self.cfg.dir.join(id)
     }
 
-    /// After a crash: partial uploads are deleted and their images marked `killed`;
-    /// files no image row claims are removed.
+    /// After a crash: uploads whose receiving process is gone are cut — their images
+    /// marked `killed`, their bytes given back, their partial files deleted — and files
+    /// no image claims are removed. Another process sharing the database and the data
+    /// directory keeps its uploads in flight and their files.
     pub(crate) async fn recover(&self) -> Result<()> {
         let staging = self.staging();
         tokio::fs::create_dir_all(&staging)
             .await
             .map_err(Error::internal)?;
-        let mut dir = tokio::fs::read_dir(&staging)
-            .await
-            .map_err(Error::internal)?;
-        while let Some(e) = dir.next_entry().await.map_err(Error::internal)? {
-            tracing::warn!(file = %e.path().display(), "removing a partial image upload left by a crash");
-            let _ = tokio::fs::remove_file(e.path()).await;
-        }
-        // Uploads in flight are over: their images are killed, their reserved bytes
-        // given back.
-        let cut: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT id, owner, reserved FROM images WHERE status = 'saving'")
-                .fetch_all(&self.db.pool)
-                .await?;
+        let cut: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT id, owner, reserved, receiver FROM images WHERE status = 'saving'",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
         let mut killed = 0;
-        for (id, owner, reserved) in cut {
+        for (id, owner, reserved, receiver) in cut {
+            if !self.receiver_gone(receiver.as_deref()) {
+                continue;
+            }
             let mut tx = self.db.pool.begin().await?;
             let n = sqlx::query(
                 "UPDATE images SET status = 'killed', reserved = 0, updated_at = $2 WHERE id = $1 AND status = 'saving'",
@@ -73,10 +70,34 @@ impl Images {
                 "uploads interrupted by a restart: those images are now 'killed'"
             );
         }
-        let kept: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM images WHERE status IN ('active', 'deactivated')")
-                .fetch_all(&self.db.pool)
-                .await?;
+        // Images whose files are still being written (by any process): uploads and
+        // stages in flight, imports converting or linking their data into place.
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, status, receiver FROM images WHERE status IN ('saving', 'uploading', 'importing')",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        let busy: Vec<String> = rows
+            .into_iter()
+            .filter(|(_, status, r)| status != "uploading" || !self.receiver_gone(r.as_deref()))
+            .map(|(id, _, _)| id)
+            .collect();
+        let mut dir = tokio::fs::read_dir(&staging)
+            .await
+            .map_err(Error::internal)?;
+        while let Some(e) = dir.next_entry().await.map_err(Error::internal)? {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let image = name.split('.').next().unwrap_or_default();
+            if !busy.iter().any(|b| b == image) {
+                tracing::warn!(file = %e.path().display(), "removing a partial image upload left by a crash");
+                let _ = tokio::fs::remove_file(e.path()).await;
+            }
+        }
+        let kept: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM images WHERE status IN ('active', 'deactivated', 'saving', 'importing')",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
         let mut dir = tokio::fs::read_dir(&self.cfg.dir)
             .await
             .map_err(Error::internal)?;

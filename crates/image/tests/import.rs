@@ -448,3 +448,70 @@ async fn an_import_given_up_frees_its_image() {
         "the staged data is removed"
     );
 }
+
+/// Two processes share the database and the data directory (the scale-out shape): one
+/// starting up cuts only the uploads of processes that are gone, not the other's
+/// upload in flight, which then finishes.
+#[tokio::test]
+async fn a_process_starting_leaves_another_ones_upload_in_flight_alone() {
+    let platform = Platform::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let a = ctx("proj-a", "member");
+    let first = Images::open(&platform, config(dir.path(), None))
+        .await
+        .unwrap();
+    // An upload in flight in the first process: half of it sent, the rest to come.
+    let img = first
+        .image_create(&a, new("arriving", "raw"))
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(4);
+    let body: UploadBody = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|c| (c, rx))
+    }));
+    let uploading = {
+        let (first, a, id) = (first.clone(), a.clone(), img.id.clone());
+        tokio::spawn(async move { first.image_upload(&a, &id, body).await })
+    };
+    tx.send(Ok(Bytes::from(vec![3u8; 1 << 20]))).await.unwrap();
+    for _ in 0..100 {
+        if !files_under(&dir.path().join("images/staging")).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And one whose process is gone (this host, a process id that does not run).
+    let dead = first.image_create(&a, new("orphan", "raw")).await.unwrap();
+    let gone = format!("{}/999999999/dead", ferrostack_core::process::host_name());
+    sqlx::query("UPDATE images SET status = 'saving', receiver = $2 WHERE id = $1")
+        .bind(&dead.id)
+        .bind(&gone)
+        .execute(&platform.db.pool)
+        .await
+        .unwrap();
+
+    // A second process starts on the same database and directory.
+    let second_platform = Platform::open(platform.db.clone(), Default::default())
+        .await
+        .unwrap();
+    let second = Images::open(&second_platform, config(dir.path(), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        second.image_get(&a, &dead.id).await.unwrap().status,
+        "killed",
+        "the gone process's upload is cut"
+    );
+    assert_eq!(
+        second.image_get(&a, &img.id).await.unwrap().status,
+        "saving",
+        "the live one is left alone"
+    );
+    assert_eq!(files_under(&dir.path().join("images/staging")).len(), 1);
+
+    tx.send(Ok(Bytes::from(vec![3u8; 1 << 20]))).await.unwrap();
+    drop(tx);
+    let done = uploading.await.unwrap().expect("the upload finishes");
+    assert_eq!(done.status, "active");
+    assert_eq!(done.size, Some(2 << 20));
+}
