@@ -2,7 +2,9 @@
 // creates, latency percentiles and the server's CPU per event.
 import { readFileSync } from 'node:fs';
 
-const [url, token, cookie, connsArg, eventsArg, pid] = process.argv.slice(2);
+const [url, token, cookie, connsArg, eventsArg, pid, listenArg] = process.argv.slice(2);
+// Where the connections listen (another server process on the same database, or the same).
+const listenUrl = listenArg || url;
 const conns = Number(connsArg);
 const events = Number(eventsArg);
 const ticks = 100; // USER_HZ
@@ -24,7 +26,7 @@ async function create(i) {
 
 /** Follow the stream; call on(event, arrivalMs) for each resource event. */
 async function follow(on, ready) {
-  const r = await fetch(`${url}/console/events?all=true`, { headers: { cookie, accept: 'text/event-stream' } });
+  const r = await fetch(`${listenUrl}/console/events?all=true`, { headers: { cookie, accept: 'text/event-stream' } });
   if (r.status !== 200) throw new Error(`events: ${r.status}`);
   const dec = new TextDecoder();
   let buf = '';
