@@ -103,16 +103,22 @@ fn db_migrate_and_keys_rotate_report_what_they_did() {
     let data = dir.path().join("data");
     let o = ferrostack(&data, &["db", "migrate"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let migrations = std::fs::read_dir(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../crates/core/migrations"
-    ))
-    .unwrap()
-    .filter(|e| {
-        e.as_ref()
-            .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
-    })
-    .count();
+    // Every crate's migrations (each crate owns its own: crates/core/migrations/README.md).
+    let migrations: usize = ["core", "identity", "image"]
+        .iter()
+        .map(|c| {
+            std::fs::read_dir(format!(
+                "{}/../crates/{c}/migrations",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+            })
+            .count()
+        })
+        .sum();
     assert!(migrations >= 2);
     let expected = format!("{migrations} migration(s) applied");
     assert!(stdout(&o).contains(&expected), "{}", stdout(&o));
