@@ -104,29 +104,76 @@ pub enum Action {
     Admin,
 }
 
-/// A resource as policy sees it: what it is, which project owns it, and whether
-/// callers outside that project may see it (public images, shared networks; the
-/// service decides that from its own rules, such as image membership).
+/// A resource as policy sees it: what it is, who owns it (a project, or a user for a
+/// user's own records: its password, grants, credentials, tokens; neither for the
+/// cloud's own), and whether callers who do not own it may see it (public images,
+/// shared networks; the service decides that from its own rules, such as image
+/// membership — or Keystone's, which answers 403 rather than hiding user records).
 #[derive(Clone, Copy, Debug)]
 pub struct Owned<'a> {
     pub kind: &'static str,
     pub id: &'a str,
-    /// The owning project; `None` for the cloud's own resources.
+    /// The owning project; `None` for a user's or the cloud's own resources.
     pub project: Option<&'a str>,
+    /// The owning user, for a user's own records.
+    pub user: Option<&'a str>,
     pub visible_to_others: bool,
+}
+
+impl<'a> Owned<'a> {
+    /// A resource of project `project`, hidden from other projects.
+    pub fn of_project(kind: &'static str, id: &'a str, project: &'a str) -> Self {
+        Owned {
+            kind,
+            id,
+            project: Some(project),
+            user: None,
+            visible_to_others: false,
+        }
+    }
+
+    /// A user's own record, or what belongs to it; the user changes it itself.
+    pub fn of_user(kind: &'static str, id: &'a str, user: &'a str) -> Self {
+        Owned {
+            kind,
+            id,
+            project: None,
+            user: Some(user),
+            visible_to_others: false,
+        }
+    }
+
+    /// The cloud's own (domains, roles, the catalog): only admins change it.
+    pub fn of_cloud(kind: &'static str, id: &'a str) -> Self {
+        Owned {
+            kind,
+            id,
+            project: None,
+            user: None,
+            visible_to_others: false,
+        }
+    }
+
+    /// Whether callers who do not own it may see it.
+    pub fn visible(mut self, yes: bool) -> Self {
+        self.visible_to_others = yes;
+        self
+    }
 }
 
 impl Ctx {
     /// The one policy call. Someone who may not see the resource gets NotFound (so
     /// existence does not leak); someone who may see it but not do this, Forbidden.
     pub fn authorize(&self, action: Action, r: &Owned<'_>) -> crate::Result<()> {
-        let own = r.project.is_some() && self.project_id() == r.project;
+        let own_user = r.user.is_some() && self.user_id.as_deref() == r.user;
+        let own = own_user || (r.project.is_some() && self.project_id() == r.project);
         if !(self.is_admin() || own || r.visible_to_others) {
             return Err(crate::Error::not_found(r.kind, r.id));
         }
         let allowed = match action {
             Action::Read => true,
-            Action::Write => self.is_admin() || (own && self.can_write_project()),
+            // A user changes its own records whatever its role in a project.
+            Action::Write => self.is_admin() || own_user || (own && self.can_write_project()),
             Action::Admin => self.is_admin(),
         };
         if allowed {
@@ -191,5 +238,49 @@ impl Ctx {
             application_credential_id: None,
             audit_id: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_policy_call_for_projects_users_and_the_cloud() {
+        let reader = Ctx::for_test("a", ROLE_READER);
+        let member = Ctx::for_test("a", ROLE_MEMBER);
+        let stranger = Ctx::for_test("b", ROLE_MEMBER);
+        let thing = Owned::of_project("thing", "t1", "a");
+        assert!(reader.authorize(Action::Read, &thing).is_ok());
+        assert!(matches!(
+            reader.authorize(Action::Write, &thing),
+            Err(crate::Error::Forbidden(_))
+        ));
+        assert!(member.authorize(Action::Write, &thing).is_ok());
+        assert!(matches!(
+            stranger.authorize(Action::Read, &thing),
+            Err(crate::Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            stranger.authorize(Action::Write, &thing.visible(true)),
+            Err(crate::Error::Forbidden(_))
+        ));
+        // A user's own records: the user changes them whatever its project role.
+        let own = Owned::of_user("credential", "c1", "user-of-a");
+        assert!(reader.authorize(Action::Write, &own).is_ok());
+        assert!(matches!(
+            stranger.authorize(Action::Read, &own),
+            Err(crate::Error::NotFound { .. })
+        ));
+        // The cloud's own: everyone may see what is visible, only admins change it.
+        let role = Owned::of_cloud("role", "r1").visible(true);
+        assert!(member.authorize(Action::Read, &role).is_ok());
+        assert!(matches!(
+            member.authorize(Action::Admin, &role),
+            Err(crate::Error::Forbidden(_))
+        ));
+        assert!(Ctx::for_test("a", "admin")
+            .authorize(Action::Admin, &role)
+            .is_ok());
     }
 }

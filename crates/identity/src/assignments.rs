@@ -113,8 +113,9 @@ impl Identity {
 
     /// Check a grant (HEAD/GET .../roles/{role_id}): Ok, or 404 saying what is missing.
     pub async fn role_check(&self, ctx: &Ctx, g: Grant) -> Result<()> {
-        if !ctx.is_admin() && !matches!(&g.actor, Actor::User(u) if ctx.is_user(u)) {
-            policy::require_admin(ctx, "check_grant")?;
+        match &g.actor {
+            Actor::User(u) => policy::require_admin_or_self(ctx, "check_grant", u)?,
+            Actor::Group(_) => policy::require_admin(ctx, "check_grant")?,
         }
         let role = self.grant_check_parts(&g).await?;
         let (at, aid) = actor_parts(&g.actor);
@@ -183,8 +184,9 @@ impl Identity {
         actor: Actor,
         target: Target,
     ) -> Result<Vec<Role>> {
-        if !ctx.is_admin() && !matches!(&actor, Actor::User(u) if ctx.is_user(u)) {
-            policy::require_admin(ctx, "list_grants")?;
+        match &actor {
+            Actor::User(u) => policy::require_admin_or_self(ctx, "list_grants", u)?,
+            Actor::Group(_) => policy::require_admin(ctx, "list_grants")?,
         }
         match &target {
             Target::Project(id) => drop(self.project_fetch(id).await?),

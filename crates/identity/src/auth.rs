@@ -554,12 +554,7 @@ impl Identity {
             },
             other => other,
         })?;
-        if !ctx.is_admin() && !ctx.is_user(&info.payload.user_id) {
-            return Err(Error::forbidden(
-                "You are not authorized to perform the requested action: identity:validate_token. \
-                 Only the token's owner or an admin may do this.",
-            ));
-        }
+        crate::policy::require_admin_or_self(ctx, "validate_token", &info.payload.user_id)?;
         Ok(info)
     }
 

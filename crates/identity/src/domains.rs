@@ -74,9 +74,10 @@ impl Identity {
         let own = d.id == ctx.user_domain_id
             || matches!(&ctx.scope, Scope::Project { domain_id, .. } if *domain_id == d.id)
             || matches!(&ctx.scope, Scope::Domain { id, .. } if *id == d.id);
-        if !ctx.is_admin() && !own {
-            return Err(Error::not_found("domain", id));
-        }
+        ctx.authorize(
+            ferrostack_core::Action::Read,
+            &ferrostack_core::Owned::of_cloud("domain", id).visible(own),
+        )?;
         Ok(d)
     }
 

@@ -169,19 +169,23 @@ impl Identity {
     /// A project the caller may see: any for an admin, else one where it holds a role.
     pub async fn project_get(&self, ctx: &Ctx, id: &str) -> Result<Project> {
         let p = self.project_fetch(id).await?;
-        if !ctx.is_admin() && ctx.project_id() != Some(id) {
+        // Beyond its own scope, a caller sees the projects it holds a role on.
+        let member = if ctx.is_admin() || ctx.project_id() == Some(id) {
+            false
+        } else {
             let user = ctx.user_id.clone().unwrap_or_default();
-            if self
+            !self
                 .effective_roles(
                     &user,
                     &crate::assignments::TargetRef::Project(id.to_string()),
                 )
                 .await?
                 .is_empty()
-            {
-                return Err(Error::not_found("project", id));
-            }
-        }
+        };
+        ctx.authorize(
+            ferrostack_core::Action::Read,
+            &ferrostack_core::Owned::of_project("project", id, id).visible(member),
+        )?;
         Ok(p)
     }
 

@@ -728,11 +728,6 @@ fn checksums(path: &Path) -> Result<(i64, String, String)> {
 fn project_reads(ctx: &Ctx, kind: &'static str, id: &str, owner: &str) -> Result<()> {
     ctx.authorize(
         ferrostack_core::Action::Read,
-        &ferrostack_core::Owned {
-            kind,
-            id,
-            project: Some(owner),
-            visible_to_others: false,
-        },
+        &ferrostack_core::Owned::of_project(kind, id, owner),
     )
 }

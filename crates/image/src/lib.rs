@@ -314,12 +314,7 @@ impl Images {
         };
         ctx.authorize(
             action,
-            &Owned {
-                kind: KIND,
-                id: &row.id,
-                project: Some(&row.owner),
-                visible_to_others: others,
-            },
+            &Owned::of_project(KIND, &row.id, &row.owner).visible(others),
         )
     }
 
@@ -344,12 +339,7 @@ impl Images {
     pub fn may_change(&self, ctx: &Ctx, owner: &str) -> bool {
         ctx.authorize(
             Action::Write,
-            &Owned {
-                kind: KIND,
-                id: "",
-                project: Some(owner),
-                visible_to_others: true,
-            },
+            &Owned::of_project(KIND, "", owner).visible(true),
         )
         .is_ok()
     }
