@@ -150,7 +150,7 @@ impl Identity {
             .execute(&self.db.pool)
             .await
             .map_err(|e| unique_or(e, || format!("Conflict occurred attempting to store region - Duplicate ID, {id}.")))?;
-        self.invalidate();
+        self.changed().await?;
         self.region_get(ctx, &id).await
     }
 
@@ -222,7 +222,7 @@ impl Identity {
             .bind(id)
             .execute(&self.db.pool)
             .await?;
-        self.invalidate();
+        self.changed().await?;
         Ok(())
     }
 
@@ -245,7 +245,7 @@ impl Identity {
         .bind(time::to_db(&time::now()))
         .execute(&self.db.pool)
         .await?;
-        self.invalidate();
+        self.changed().await?;
         self.service_get(ctx, &id).await
     }
 
@@ -298,7 +298,7 @@ impl Identity {
             .bind(i64::from(s.enabled))
             .execute(&self.db.pool)
             .await?;
-        self.invalidate();
+        self.changed().await?;
         Ok(s)
     }
 
@@ -310,7 +310,7 @@ impl Identity {
             .bind(id)
             .execute(&self.db.pool)
             .await?;
-        self.invalidate();
+        self.changed().await?;
         Ok(())
     }
 
@@ -347,7 +347,7 @@ impl Identity {
         .bind(time::to_db(&time::now()))
         .execute(&self.db.pool)
         .await?;
-        self.invalidate();
+        self.changed().await?;
         self.endpoint_get(ctx, &id).await
     }
 
@@ -408,7 +408,7 @@ impl Identity {
             .bind(i64::from(e.enabled))
             .execute(&self.db.pool)
             .await?;
-        self.invalidate();
+        self.changed().await?;
         Ok(e)
     }
 
@@ -419,7 +419,7 @@ impl Identity {
             .bind(id)
             .execute(&self.db.pool)
             .await?;
-        self.invalidate();
+        self.changed().await?;
         Ok(())
     }
 

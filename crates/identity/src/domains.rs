@@ -63,7 +63,7 @@ impl Identity {
         .execute(&self.db.pool)
         .await
         .map_err(|e| unique_or(e, || format!("Conflict occurred attempting to store domain - Duplicate entry found with name {name}.")))?;
-        self.invalidate();
+        self.changed().await?;
         self.domain_get(ctx, &id).await
     }
 

@@ -167,7 +167,7 @@ impl Identity {
             .await;
         // Twice is not an error (Keystone answers 204 too).
         ferrostack_core::error::ok_if_exists(res)?;
-        self.invalidate();
+        self.changed().await?;
         Ok(())
     }
 

@@ -84,6 +84,9 @@ pub struct Identity {
     password_checks: std::sync::atomic::AtomicU64,
     /// Failed password logins per client address.
     throttle: throttle::Throttle,
+    /// The identity generation (`identity_generation`) this process's cache last
+    /// reflected: another process's write moves it, and the sync drops the cache.
+    seen_generation: std::sync::atomic::AtomicI64,
 }
 
 impl Identity {
@@ -93,6 +96,7 @@ impl Identity {
         migrate(&db).await?;
         let keys = tokens::KeyRing::open(&cfg.key_dir, cfg.max_active_keys)?;
         let revocations = revocations::Revocations::load(&db).await?;
+        let generation = current_generation(&db).await?;
         Ok(Arc::new(Identity {
             db,
             cfg,
@@ -101,6 +105,7 @@ impl Identity {
             cache: cache::AuthCache::default(),
             password_checks: std::sync::atomic::AtomicU64::new(0),
             throttle: throttle::Throttle::default(),
+            seen_generation: std::sync::atomic::AtomicI64::new(generation),
         }))
     }
 
@@ -128,10 +133,18 @@ impl Identity {
         self.keys.rotate()
     }
 
-    /// Drop cached scope resolutions and the catalog after any identity write, so the
-    /// next validation sees the change.
+    /// Drop cached scope resolutions and the catalog, so the next validation reads
+    /// afresh (this process only; `changed` tells the others).
     fn invalidate(&self) {
         self.cache.invalidate();
+    }
+
+    /// After an identity write that committed outside `commit`: drop this process's
+    /// cache and move the shared generation, so every other process drops its own
+    /// within a second (`sync_revocations`).
+    pub(crate) async fn changed(&self) -> Result<()> {
+        self.invalidate();
+        bump_generation(&self.db.pool).await
     }
 }
 
@@ -143,6 +156,8 @@ impl Identity {
         tx: sqlx::Transaction<'_, sqlx::Any>,
         events: Vec<revocations::Event>,
     ) -> Result<()> {
+        let mut tx = tx;
+        bump_generation(&mut *tx).await?;
         self.commit_revocations(tx, events).await?;
         self.invalidate();
         Ok(())
@@ -177,7 +192,11 @@ impl Identity {
     /// within a second.
     pub async fn sync_revocations(&self) -> Result<usize> {
         let (fresh, broad) = self.revocations.sync(&self.db).await?;
-        if broad {
+        let now = current_generation(&self.db).await?;
+        let before = self
+            .seen_generation
+            .swap(now, std::sync::atomic::Ordering::SeqCst);
+        if broad || now != before {
             self.invalidate();
         }
         Ok(fresh)
@@ -223,4 +242,20 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Apply identity's own migrations (versions 20000–29999; crates/core/migrations/README.md).
 pub async fn migrate(db: &Db) -> Result<()> {
     db.apply(&MIGRATOR).await
+}
+
+/// Move the shared identity generation (in the write's transaction when given one).
+async fn bump_generation<'e>(exec: impl sqlx::Executor<'e, Database = sqlx::Any>) -> Result<()> {
+    sqlx::query("UPDATE identity_generation SET n = n + 1 WHERE id = 1")
+        .execute(exec)
+        .await?;
+    Ok(())
+}
+
+async fn current_generation(db: &Db) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT n FROM identity_generation WHERE id = 1")
+            .fetch_one(&db.pool)
+            .await?,
+    )
 }

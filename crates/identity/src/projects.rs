@@ -162,7 +162,7 @@ impl Identity {
                 format!("Conflict occurred attempting to store project - Duplicate entry found with name {name} at domain ID {}.", domain.id)
             })
         })?;
-        self.invalidate();
+        self.changed().await?;
         self.project_fetch(&id).await
     }
 

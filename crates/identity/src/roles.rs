@@ -109,7 +109,7 @@ impl Identity {
             .execute(&self.db.pool)
             .await
             .map_err(|e| unique_or(e, || format!("Conflict occurred attempting to update role - Duplicate entry found with name {}.", r.name)))?;
-        self.invalidate();
+        self.changed().await?;
         Ok(r)
     }
 

@@ -131,7 +131,7 @@ impl Identity {
                 format!("Conflict occurred attempting to store user - Duplicate entry found with name {name} at domain ID {domain_id}.")
             })
         })?;
-        self.invalidate();
+        self.changed().await?;
         self.user_fetch(&id).await
     }
 

@@ -494,3 +494,37 @@ async fn create_user_in_project_checks_project_and_role_before_writing() {
         .expect("member of its primary project");
     assert_eq!(role_names(&t), vec!["member"]);
 }
+
+/// Two server processes on one database: a change made through one that revokes
+/// nothing (a role granted, a project renamed) is seen by the other within one sync
+/// (a second in `serve`), not only after a restart.
+#[tokio::test]
+async fn another_process_sees_a_grant_and_a_rename_after_one_sync() {
+    let c = cloud().await;
+    let other = c.other_process().await;
+    let (u, p, t) = c.member("gwen", "gwens").await;
+    // The other process validates the token and caches what it resolved.
+    let seen = other.validate_token(&t.token).await.expect("valid");
+    assert_eq!(role_names(&seen), ["member"]);
+    c.grant(&u, &p, &c.reader_role_id).await;
+    c.id.project_update(
+        &c.admin,
+        &p.id,
+        ferrostack_identity::ProjectUpdate {
+            name: Some("gwens-renamed".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("rename");
+    other.sync_revocations().await.expect("sync");
+    let seen = other.validate_token(&t.token).await.expect("still valid");
+    let mut roles = role_names(&seen);
+    roles.sort();
+    assert_eq!(roles, ["member", "reader"]);
+    assert!(
+        matches!(&seen.ctx("t").scope, ferrostack_core::Scope::Project { name, .. } if name == "gwens-renamed"),
+        "{:?}",
+        seen.ctx("t").scope
+    );
+}

@@ -21,7 +21,8 @@ pub struct Cloud {
     pub member_role_id: String,
     pub reader_role_id: String,
     pub admin_role_id: String,
-    _keys: tempfile::TempDir,
+    pub db: Db,
+    pub keys: tempfile::TempDir,
 }
 
 pub fn config(keys: &std::path::Path) -> IdentityConfig {
@@ -35,7 +36,7 @@ pub fn config(keys: &std::path::Path) -> IdentityConfig {
 pub async fn cloud() -> Cloud {
     let db = Db::for_tests().await.expect("test database");
     let keys = tempfile::tempdir().expect("tempdir");
-    let id = Identity::open(db, config(keys.path()))
+    let id = Identity::open(db.clone(), config(keys.path()))
         .await
         .expect("identity");
     let report = id
@@ -64,7 +65,8 @@ pub async fn cloud() -> Cloud {
         admin_role_id: role("admin"),
         admin,
         id,
-        _keys: keys,
+        db,
+        keys,
     }
 }
 
@@ -137,6 +139,16 @@ impl Cloud {
             .await
             .expect("member login");
         (u, p, t)
+    }
+}
+
+impl Cloud {
+    /// The same cloud as another server process sees it: its own identity service (own
+    /// caches) over the same database and keys.
+    pub async fn other_process(&self) -> Arc<Identity> {
+        Identity::open(self.db.clone(), config(self.keys.path()))
+            .await
+            .expect("a second identity service")
     }
 }
 
