@@ -64,14 +64,9 @@ impl Hold<'_> {
 
     async fn claim(&mut self, n: i64) -> Result<()> {
         let mut tx = self.images.db.pool.begin().await?;
-        quotas::claim(
-            &mut tx,
-            &self.owner,
-            QUOTA_BYTES,
-            n,
-            self.images.cfg.quota_bytes,
-        )
-        .await?;
+        // The image row first, then the project's usage row: the order every other
+        // transaction touching both takes (a delete, an activation, a requeue), so a
+        // claim racing a delete waits instead of deadlocking on PostgreSQL.
         let still = sqlx::query(
             "UPDATE images SET reserved = reserved + $2 WHERE id = $1 AND status IN ('saving', 'uploading')",
         )
@@ -84,6 +79,15 @@ impl Hold<'_> {
             // Deleted meanwhile: nothing to reserve for (the transaction rolls back).
             return Err(Error::not_found("image", &self.id));
         }
+        // Over the quota: the transaction rolls back, the row's reservation with it.
+        quotas::claim(
+            &mut tx,
+            &self.owner,
+            QUOTA_BYTES,
+            n,
+            self.images.cfg.quota_bytes,
+        )
+        .await?;
         tx.commit().await?;
         self.held += n;
         Ok(())
