@@ -142,9 +142,14 @@ impl Identity {
     /// After an identity write that committed outside `commit`: drop this process's
     /// cache and move the shared generation, so every other process drops its own
     /// within a second (`sync_revocations`).
+    /// The write has committed: a failure to move the generation is logged, not
+    /// answered (the other processes catch up at the next identity write).
     pub(crate) async fn changed(&self) -> Result<()> {
         self.invalidate();
-        bump_generation(&self.db.pool).await
+        if let Err(e) = bump_generation(&self.db.pool).await {
+            tracing::warn!(error = %e.detail(), "cannot tell other processes of an identity change");
+        }
+        Ok(())
     }
 }
 

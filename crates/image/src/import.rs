@@ -97,6 +97,8 @@ impl Images {
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(Error::internal)?;
+        // The files first, then the rows (see `recover`).
+        let files = crate::store::list_dir(&dir).await?;
         let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
             "SELECT id, status, receiver FROM images WHERE status IN ('uploading', 'importing')",
         )
@@ -109,18 +111,17 @@ impl Images {
             .map(|(id, _, _)| id.clone())
             .collect();
         let waiting: Vec<String> = rows.into_iter().map(|(id, _, _)| id).collect();
-        let mut entries = tokio::fs::read_dir(&dir).await.map_err(Error::internal)?;
         let mut present = Vec::new();
-        while let Some(e) = entries.next_entry().await.map_err(Error::internal)? {
-            let name = e.file_name().to_string_lossy().into_owned();
+        for name in files {
             let id = name.strip_suffix(CONVERTED).unwrap_or(&name).to_string();
             if waiting.contains(&id) {
                 if id == name {
                     present.push(name);
                 }
             } else {
-                tracing::warn!(file = %e.path().display(), "removing staged data no import waits for");
-                let _ = tokio::fs::remove_file(e.path()).await;
+                let path = dir.join(&name);
+                tracing::warn!(file = %path.display(), "removing staged data no import waits for");
+                let _ = tokio::fs::remove_file(path).await;
             }
         }
         for id in waiting
@@ -347,16 +348,19 @@ impl Images {
     /// An import that failed or was given up: its staged and converted data removed,
     /// the image back to `queued` with its bytes given back to the quota.
     async fn give_back(&self, ctx: &Ctx, id: &str) -> Result<()> {
-        let _ = tokio::fs::remove_file(self.staged_path(id)).await;
-        let _ = tokio::fs::remove_file(self.converted_path(id)).await;
-        self.requeue(id, &["importing"]).await?;
-        self.changed(ctx, id, "queued").await;
+        // Only an image that was still importing: one staged again since (an undo that
+        // ran twice) keeps its new data.
+        if self.requeue(id, &["importing"]).await? {
+            let _ = tokio::fs::remove_file(self.staged_path(id)).await;
+            let _ = tokio::fs::remove_file(self.converted_path(id)).await;
+            self.changed(ctx, id, "queued").await;
+        }
         Ok(())
     }
 
     /// Put an image whose staged data is gone back to `queued`, giving its staged
-    /// bytes back to the quota (if it is still in one of `from`).
-    async fn requeue(&self, id: &str, from: &[&str]) -> Result<()> {
+    /// bytes back to the quota (if it is still in one of `from`: whether it was).
+    async fn requeue(&self, id: &str, from: &[&str]) -> Result<bool> {
         use ferrostack_core::db::{Arg, Sql};
         let mut tx = self.db.pool.begin().await?;
         // Lock the row first (a write: SQLite's writer lock, PostgreSQL's row lock),
@@ -371,7 +375,7 @@ impl Images {
         let before: Option<(String, Option<i64>, i64)> =
             read.query_as().fetch_optional(&mut *tx).await?;
         let Some((owner, size, reserved)) = before else {
-            return Ok(());
+            return Ok(false);
         };
         sqlx::query(
             "UPDATE images SET status = 'queued', size = NULL, reserved = 0, updated_at = $2 WHERE id = $1",
@@ -382,7 +386,7 @@ impl Images {
         .await?;
         crate::usage::release_row(&mut tx, &owner, size, reserved).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Record progress; a lost lease stops the job.

@@ -70,6 +70,11 @@ impl Images {
                 "uploads interrupted by a restart: those images are now 'killed'"
             );
         }
+        // The files first, then which images are busy: a file another process creates
+        // after this scan is not looked at, and one that exists now belongs to an image
+        // whose state the query below already sees (its row moves before its file).
+        let staged_files = list_dir(&staging).await?;
+        let data_files = list_dir(&self.cfg.dir).await?;
         // Images whose files are still being written (by any process): uploads and
         // stages in flight, imports converting or linking their data into place.
         let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
@@ -82,15 +87,12 @@ impl Images {
             .filter(|(_, status, r)| status != "uploading" || !self.receiver_gone(r.as_deref()))
             .map(|(id, _, _)| id)
             .collect();
-        let mut dir = tokio::fs::read_dir(&staging)
-            .await
-            .map_err(Error::internal)?;
-        while let Some(e) = dir.next_entry().await.map_err(Error::internal)? {
-            let name = e.file_name().to_string_lossy().into_owned();
+        for name in staged_files {
             let image = name.split('.').next().unwrap_or_default();
             if !busy.iter().any(|b| b == image) {
-                tracing::warn!(file = %e.path().display(), "removing a partial image upload left by a crash");
-                let _ = tokio::fs::remove_file(e.path()).await;
+                let path = staging.join(&name);
+                tracing::warn!(file = %path.display(), "removing a partial image upload left by a crash");
+                let _ = tokio::fs::remove_file(path).await;
             }
         }
         let kept: Vec<String> = sqlx::query_scalar(
@@ -98,14 +100,11 @@ impl Images {
         )
         .fetch_all(&self.db.pool)
         .await?;
-        let mut dir = tokio::fs::read_dir(&self.cfg.dir)
-            .await
-            .map_err(Error::internal)?;
-        while let Some(e) = dir.next_entry().await.map_err(Error::internal)? {
-            let name = e.file_name().to_string_lossy().into_owned();
+        for name in data_files {
             if name != "staging" && name != "staged" && !kept.contains(&name) {
-                tracing::warn!(file = %e.path().display(), "removing image data no image claims");
-                let _ = tokio::fs::remove_file(e.path()).await;
+                let path = self.cfg.dir.join(&name);
+                tracing::warn!(file = %path.display(), "removing image data no image claims");
+                let _ = tokio::fs::remove_file(path).await;
             }
         }
         Ok(())
@@ -390,4 +389,14 @@ fn digest(d: Result<Digest>, mut rx: tokio::sync::mpsc::Receiver<Bytes>) -> Resu
         d.update(&block)?;
     }
     d.hex()
+}
+
+/// The names in a directory.
+pub(crate) async fn list_dir(dir: &Path) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut entries = tokio::fs::read_dir(dir).await.map_err(Error::internal)?;
+    while let Some(e) = entries.next_entry().await.map_err(Error::internal)? {
+        out.push(e.file_name().to_string_lossy().into_owned());
+    }
+    Ok(out)
 }
