@@ -574,7 +574,7 @@ fn variants<T: serde::de::DeserializeOwned>() -> Vec<String> {
 }
 
 #[tokio::test]
-async fn every_endpoint_holds_its_access_class_for_four_callers() {
+async fn every_endpoint_holds_its_access_class_for_five_callers() {
     let api = Api::new().await;
 
     // The table names exactly the server functions the binary registers, and every
