@@ -1,0 +1,416 @@
+//! The every-endpoint test's world and fixture: the projects, users and resources it
+//! calls about, and for each table entry the request (path filled, a body well formed
+//! enough that only policy can refuse it). A new route's parameters and body go here.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+use server::api::table::Endpoint;
+
+use crate::common::*;
+use crate::PW;
+
+/// What the fixture made, to fill paths and bodies with.
+pub struct World {
+    pub alpha: String,
+    pub gamma: String,
+    pub rita: String,
+    pub group: String,
+    pub reader_role: String,
+    pub member_role: String,
+    pub service: String,
+    pub endpoint: String,
+    /// alpha's private image, shared with gamma.
+    pub image: String,
+    /// gamma's image, shared with alpha (alpha decides on it).
+    pub shared_in: String,
+    /// An import task of an alpha image.
+    pub task: String,
+    /// rita's application credentials: one for the REST delete, one for the console's.
+    pub cred: String,
+    pub cred2: String,
+}
+
+pub fn id(r: &Reply, key: &str) -> String {
+    r.body[key]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} id in {}", r.text))
+        .to_string()
+}
+
+pub async fn user(api: &Api, name: &str, project: &str, role: &str) -> String {
+    let u = api
+        .admin(
+            Method::POST,
+            "/identity/v3/users",
+            Some(json!({"user": {"name": name, "password": PW}})),
+        )
+        .await;
+    let uid = id(&u, "user");
+    let r = api
+        .admin(
+            Method::PUT,
+            &format!("/identity/v3/projects/{project}/users/{uid}/roles/{role}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    uid
+}
+
+pub async fn image(api: &Api, token: &str, name: &str) -> String {
+    let r = api
+        .call(
+            Method::POST,
+            "/image/v2/images",
+            Some(token),
+            Some(json!({"name": name, "disk_format": "raw", "container_format": "bare", "tags": ["t1"]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+pub async fn share(api: &Api, token: &str, image: &str, with: &str) {
+    let r = api
+        .call(
+            Method::POST,
+            &format!("/image/v2/images/{image}/members"),
+            Some(token),
+            Some(json!({"member": with})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+pub async fn world(api: &Api) -> World {
+    let project = |name: &str| {
+        let name = name.to_string();
+        async move {
+            let r = api
+                .admin(
+                    Method::POST,
+                    "/identity/v3/projects",
+                    Some(json!({"project": {"name": name}})),
+                )
+                .await;
+            id(&r, "project")
+        }
+    };
+    let (alpha, beta, gamma) = (
+        project("alpha").await,
+        project("beta").await,
+        project("gamma").await,
+    );
+    let role = |name: &'static str| async move {
+        let r = api
+            .admin(
+                Method::GET,
+                &format!("/identity/v3/roles?name={name}"),
+                None,
+            )
+            .await;
+        r.body["roles"][0]["id"].as_str().unwrap().to_string()
+    };
+    let (reader_role, member_role) = (role("reader").await, role("member").await);
+    let rita = user(api, "rita", &alpha, &reader_role).await;
+    // Grants and a group of rita's own, so that checking them answers yes.
+    for path in [
+        format!("/identity/v3/domains/default/users/{rita}/roles/{reader_role}"),
+        format!("/identity/v3/system/users/{rita}/roles/{reader_role}"),
+    ] {
+        let r = api.admin(Method::PUT, &path, None).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{path}: {}", r.text);
+    }
+    user(api, "mia", &alpha, &member_role).await;
+    user(api, "bob", &beta, &member_role).await;
+    user(api, "cara", &gamma, &member_role).await;
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/groups",
+            Some(json!({"group": {"name": "g"}})),
+        )
+        .await;
+    let group = id(&r, "group");
+    let r = api
+        .admin(
+            Method::PUT,
+            &format!("/identity/v3/groups/{group}/users/{rita}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = api.admin(Method::GET, "/identity/v3/services", None).await;
+    let service = r.body["services"][0]["id"].as_str().unwrap().to_string();
+    let r = api.admin(Method::GET, "/identity/v3/endpoints", None).await;
+    let endpoint = r.body["endpoints"][0]["id"].as_str().unwrap().to_string();
+
+    let mia = api.login("mia", PW, "alpha").await;
+    let cara = api.login("cara", PW, "gamma").await;
+    let image_a = image(api, &mia, "alpha-private").await;
+    share(api, &mia, &image_a, &gamma).await;
+    let shared_in = image(api, &cara, "gamma-shared").await;
+    share(api, &cara, &shared_in, &alpha).await;
+    // An import, for its task.
+    let staged = image(api, &mia, "alpha-imported").await;
+    let r = api
+        .raw(
+            Method::PUT,
+            &format!("/image/v2/images/{staged}/stage"),
+            Some(&mia),
+            Some(vec![7u8; 4096]),
+            &[("content-type", "application/octet-stream")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = api
+        .call(
+            Method::POST,
+            &format!("/image/v2/images/{staged}/import"),
+            Some(&mia),
+            Some(json!({"method": {"name": "glance-direct"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/image/v2/images/{staged}/tasks"),
+            Some(&mia),
+            None,
+        )
+        .await;
+    let task = r.body["tasks"][0]["id"].as_str().expect("task").to_string();
+
+    let rita_token = api.login("rita", PW, "alpha").await;
+    let cred = |name: &'static str| {
+        let (rita, token) = (rita.clone(), rita_token.clone());
+        async move {
+            let r = api
+                .call(
+                    Method::POST,
+                    &format!("/identity/v3/users/{rita}/application_credentials"),
+                    Some(&token),
+                    Some(json!({"application_credential": {"name": name}})),
+                )
+                .await;
+            id(&r, "application_credential")
+        }
+    };
+    let (cred, cred2) = (cred("one").await, cred("two").await);
+    World {
+        alpha,
+        gamma,
+        rita,
+        group,
+        reader_role,
+        member_role,
+        service,
+        endpoint,
+        image: image_a,
+        shared_in,
+        task,
+        cred,
+        cred2,
+    }
+}
+
+/// The request for an endpoint: its path with the parameters filled from the world,
+/// and a body well formed enough that only policy can refuse it.
+pub struct Call {
+    pub path: String,
+    pub body: Option<Vec<u8>>,
+    pub content_type: &'static str,
+    /// Send the caller's own token as X-Subject-Token.
+    pub subject: bool,
+}
+
+pub fn param(template: &str, name: &str, w: &World) -> String {
+    let on = |prefix: &str| template.starts_with(prefix);
+    let v = match name {
+        "id" if on("/image/v2/images/") && template.ends_with("/members/{member}") => {
+            w.image.clone()
+        }
+        "id" if on("/image/v2/images/") || on("/console/images/") => w.image.clone(),
+        "id" if on("/image/v2/tasks/") => w.task.clone(),
+        "id" if on("/identity/v3/projects/") => w.alpha.clone(),
+        "id" if template.contains("/application_credentials/") => w.cred.clone(),
+        "id" if on("/identity/v3/users/") => w.rita.clone(),
+        "id" if on("/identity/v3/groups/") => w.group.clone(),
+        "id" if on("/identity/v3/roles/") => w.reader_role.clone(),
+        "id" if on("/identity/v3/domains/") => "default".into(),
+        "id" if on("/identity/v3/regions/") => "RegionOne".into(),
+        "id" if on("/identity/v3/services/") => w.service.clone(),
+        "id" if on("/identity/v3/endpoints/") => w.endpoint.clone(),
+        "member" => w.gamma.clone(),
+        "tag" => "t1".into(),
+        "user_id" | "actor_id" => w.rita.clone(),
+        "actor" => "users".into(),
+        "tid" if on("/identity/v3/projects/") => w.alpha.clone(),
+        "tid" if on("/identity/v3/domains/") => "default".into(),
+        "aid" if template.contains("/users/{aid}") => w.rita.clone(),
+        "aid" if template.contains("/groups/{aid}") => w.group.clone(),
+        "rid" | "role_id" => w.reader_role.clone(),
+        _ => panic!(
+            "the every-endpoint fixture has no value for {{{name}}} in {template}: add one \
+             (server/tests/endpoints.rs, `param`)"
+        ),
+    };
+    v
+}
+
+pub fn fill(template: &str, w: &World) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..].find('}').expect("closing brace") + start;
+        out.push_str(&rest[..start]);
+        out.push_str(&param(template, &rest[start + 1..end], w));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+pub fn json_body(v: Value) -> Option<Vec<u8>> {
+    Some(v.to_string().into_bytes())
+}
+
+pub fn rest_call(e: &Endpoint, w: &World) -> Call {
+    let t = e.path.as_str();
+    let mut path = fill(t, w);
+    let mut content_type = "application/json";
+    let mut subject = false;
+    let singular = |kind: &str| {
+        let fields = match kind {
+            "region" => json!({"description": "r"}),
+            "service" => json!({"type": "t", "name": "n"}),
+            "endpoint" => {
+                json!({"interface": "public", "url": "http://127.0.0.1:1", "service_id": w.service})
+            }
+            _ => json!({"name": "n"}),
+        };
+        json!({ kind: fields })
+    };
+    let body = match (&e.method, t) {
+        (&Method::GET | &Method::HEAD | &Method::DELETE, "/identity/v3/auth/tokens") => {
+            subject = true;
+            None
+        }
+        (&Method::POST, "/identity/v3/auth/tokens") => json_body(json!({"auth": {"identity": {
+            "methods": ["password"],
+            "password": {"user": {"name": "bob", "domain": {"id": "default"}, "password": PW}}}}})),
+        (&Method::POST, "/identity/v3/users/{id}/password") => {
+            // rita's real password: this entry runs last, so her change (allowed) is
+            // the final call.
+            json_body(json!({"user": {"original_password": PW, "password": "pw-endpoints-2"}}))
+        }
+        (&Method::POST, "/identity/v3/users/{user_id}/application_credentials") => {
+            json_body(json!({"application_credential": {"name": "from-table"}}))
+        }
+        (&Method::POST | &Method::PATCH, _) if t.starts_with("/identity/v3/") => {
+            let kind = t
+                .trim_start_matches("/identity/v3/")
+                .split('/')
+                .next()
+                .unwrap()
+                .trim_end_matches('s');
+            json_body(singular(kind))
+        }
+        (&Method::POST, "/image/v2/images") => {
+            json_body(json!({"name": "e", "disk_format": "raw", "container_format": "bare"}))
+        }
+        (&Method::PATCH, "/image/v2/images/{id}") => {
+            content_type = "application/openstack-images-v2.1-json-patch";
+            json_body(json!([{"op": "replace", "path": "/name", "value": "renamed"}]))
+        }
+        (&Method::PUT, "/image/v2/images/{id}/file" | "/image/v2/images/{id}/stage")
+        | (&Method::PUT, "/console/images/{id}/file") => {
+            content_type = "application/octet-stream";
+            Some(vec![1u8; 1024])
+        }
+        (&Method::POST, "/image/v2/images/{id}/import") => {
+            json_body(json!({"method": {"name": "glance-direct"}}))
+        }
+        (&Method::POST, "/image/v2/images/{id}/members") => json_body(json!({"member": w.alpha})),
+        (&Method::PUT, "/image/v2/images/{id}/members/{member}") => {
+            // A member decides on an image shared with it: alpha's membership of gamma's.
+            path = format!("/image/v2/images/{}/members/{}", w.shared_in, w.alpha);
+            json_body(json!({"status": "accepted"}))
+        }
+        (&Method::POST | &Method::PUT | &Method::PATCH, _) => json_body(json!({})),
+        _ => None,
+    };
+    Call {
+        path,
+        body,
+        content_type,
+        subject,
+    }
+}
+
+/// A console server function's arguments (`name#Op` entries carry one operation).
+pub fn console_call(e: &Endpoint, w: &World) -> Call {
+    let name = e.path.trim_start_matches("/api/");
+    let form = |s: String| Call {
+        path: format!("/api/{name}"),
+        body: Some(s.into_bytes()),
+        content_type: "application/x-www-form-urlencoded",
+        subject: false,
+    };
+    if let Some((func, op)) = name.split_once('#') {
+        let (img, alpha, rita) = (&w.image, &w.alpha, &w.rita);
+        let args = match op {
+            "Update" => json!({"id": img, "name": "x", "visibility": "private", "min_disk": "0", "min_ram": "0", "protected": false, "properties": ""}),
+            "Delete" | "Protect" => json!({"id": img}),
+            "SetActive" => json!({"id": img, "active": false}),
+            "MemberAdd" => json!({"id": img, "member": alpha}),
+            "MemberRemove" => json!({"id": img, "member": w.gamma}),
+            "MemberDecide" => json!({"id": w.shared_in, "accept": true}),
+            "ProjectCreate" | "GroupCreate" | "RoleCreate" => json!({"name": "n", "description": ""}),
+            "ProjectUpdate" => json!({"id": alpha, "name": "alpha", "description": "", "enabled": true}),
+            "ProjectEnable" => json!({"id": alpha, "enabled": true}),
+            "ProjectDelete" => json!({"id": alpha}),
+            "MemberGrant" | "MemberRevoke" => json!({"project_id": alpha, "user_id": rita, "role_id": w.member_role}),
+            "UserCreate" => json!({"name": "n", "email": "", "password": "pw-endpoints-3", "project_id": "", "role_id": ""}),
+            "UserUpdate" => json!({"id": rita, "name": "rita", "email": "", "description": "", "project_id": alpha}),
+            "UserEnable" => json!({"id": rita, "enabled": true}),
+            "UserSetPassword" => json!({"id": rita, "password": "pw-endpoints-4"}),
+            "UserDelete" => json!({"id": rita}),
+            "GroupUpdate" => json!({"id": w.group, "name": "g", "description": ""}),
+            "GroupDelete" => json!({"id": w.group}),
+            "GroupAddUser" | "GroupRemoveUser" => json!({"group_id": w.group, "user_id": rita}),
+            "RoleUpdate" => json!({"id": w.reader_role, "name": "reader", "description": ""}),
+            "RoleDelete" => json!({"id": w.reader_role}),
+            "AppCredCreate" => json!({"name": "console-made", "description": "", "expires": "", "unrestricted": false}),
+            "AppCredDelete" => json!({"id": w.cred2}),
+            // No new password: a caller let through is told what is missing.
+            "ChangePassword" => json!({"original": PW, "password": ""}),
+            _ => panic!("the every-endpoint fixture has no arguments for {name}: add them (server/tests/endpoints.rs, `console_call`)"),
+        };
+        return Call {
+            path: format!("/api/{func}"),
+            body: json_body(json!({"op": {op: args}})),
+            content_type: "application/json",
+            subject: false,
+        };
+    }
+    match name {
+        "sign_in" => form(format!("username=bob&password={PW}&domain=")),
+        "sign_out" | "who_am_i" | "cloud_info" | "project_usage" | "my_projects" | "get_prefs"
+        | "list_users" | "list_groups" | "list_roles" | "identity_choices" | "my_app_creds" => {
+            form(String::new())
+        }
+        "switch_project" => form(format!("project_id={}", w.alpha)),
+        "save_prefs" => form("page_size=20".into()),
+        "list_images" => form("all=false&name=&visibility=&status=&marker=".into()),
+        "get_image" => form(format!("id={}", w.image)),
+        "create_image" => {
+            form("name=e&disk_format=raw&visibility=private&min_disk=0&min_ram=0".into())
+        }
+        "list_projects" => form("search=&page=1".into()),
+        "project_members" => form(format!("project_id={}", w.alpha)),
+        "group_members" => form(format!("group_id={}", w.group)),
+        _ => panic!("the every-endpoint fixture has no arguments for {name}: add them (server/tests/endpoints.rs, `console_call`)"),
+    }
+}
