@@ -135,10 +135,24 @@ test('project members: grant a role, see it, revoke it', async () => {
   await page.close();
 });
 
+/** Click `selector` until `opens` appears (at most 10 tries): a lazily loaded panel's
+ * buttons answer once its own code has arrived, which can be just after hydration. */
+async function clickUntil(page, selector, opens) {
+  for (let i = 0; i < 10; i++) {
+    if (await page.$(opens)) return;
+    await page.click(selector);
+    try {
+      await page.waitForSelector(opens, { timeout: 2_000 });
+      return;
+    } catch { /* not yet: click again */ }
+  }
+  throw new Error(`${selector} never opened ${opens}`);
+}
+
 test('users: set password (typed twice), disable, delete', async () => {
   const page = await adminPage('/identity/users');
   const changes = countChanges(page);
-  await page.click('tr[data-name=dave] [data-test=row-password]');
+  await clickUntil(page, 'tr[data-name=dave] [data-test=row-password]', '[data-test=field-password]');
   await page.fill('[data-test=field-password]', 'dave-pw-2');
   await page.fill('[data-test=field-confirm]', 'dave-pw-3');
   await page.click('[data-test=dialog-submit]');
