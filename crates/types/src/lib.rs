@@ -2,6 +2,7 @@
 //! (compiled to WASM). Serde only: nothing here may pull in tokio, sqlx or libvirt.
 
 pub mod access;
+pub mod compute;
 pub mod events;
 pub mod identity;
 pub mod image;

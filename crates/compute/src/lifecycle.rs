@@ -1,0 +1,532 @@
+//! The jobs behind a server's life — boot (disk → define → start → running), delete
+//! (domain → files → claims and quota) and actions — and the reconciler that keeps
+//! power states in line with libvirt. Each step is idempotent and every state change
+//! commits fenced by the job's lease, so a process killed -9 mid-way leaves a job that
+//! another worker (or the restarted process) resumes; a job given up fails its server
+//! with the reason, never leaving it in BUILD.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferrostack_core::events::NewEvent;
+use ferrostack_core::jobs::{JobFailure, JobRun, Outcome};
+use ferrostack_core::{quotas, time, Ctx, Error, Result};
+use ferrostack_hypervisor::{DiskSpec, DomainSpec, HvError, Hypervisor, PowerState};
+use ferrostack_types::compute::{Fault, Host};
+
+use crate::actions::ServerAction;
+use crate::servers::ServerRow;
+use crate::status::{self, *};
+use crate::{scheduler, Compute, JOB_ACTION, JOB_BOOT, JOB_DELETE, KIND_SERVER};
+
+pub(crate) fn register(c: &Arc<Compute>) {
+    let me = c.clone();
+    c.jobs.on_give_up(JOB_BOOT, move |job| {
+        let me = me.clone();
+        async move {
+            let msg = "The build was given up: its worker kept stopping before it finished.";
+            if let Err(e) = me.fail_boot(None, &job.subject, msg).await {
+                tracing::error!(server = %job.subject, error = %e.detail(), "cannot fail a given-up build");
+            }
+        }
+    });
+    let me = c.clone();
+    c.jobs.on_give_up(JOB_ACTION, move |job| {
+        let me = me.clone();
+        async move {
+            let _ = me.end_action(None, &job.subject, None, "The action was given up: its worker kept stopping.").await;
+        }
+    });
+    let me = c.clone();
+    c.jobs.register(JOB_BOOT, KIND_SERVER, 8, move |run| {
+        let me = me.clone();
+        async move { me.boot(run).await }
+    });
+    let me = c.clone();
+    c.jobs.register(JOB_DELETE, KIND_SERVER, 4, move |run| {
+        let me = me.clone();
+        async move { me.delete_job(run).await }
+    });
+    let me = c.clone();
+    c.jobs.register(JOB_ACTION, KIND_SERVER, 4, move |run| {
+        let me = me.clone();
+        async move { me.action_job(run).await }
+    });
+}
+
+fn hv_failure(what: &str, host: &Host, e: HvError) -> JobFailure {
+    match e {
+        HvError::Connect { .. } | HvError::Unavailable(_) => JobFailure {
+            message: format!("Host {} cannot be reached to {what}; retrying.", host.name),
+            cause: Some(e.to_string()),
+            retry: true,
+        },
+        e => JobFailure::because(format!("Host {} refused to {what}: {e}", host.name), &e),
+    }
+}
+
+impl Compute {
+    fn domain_name(id: &str) -> String {
+        format!("fs-{id}")
+    }
+
+    /// The domain XML of a server on `host`.
+    pub(crate) fn domain_spec(&self, row: &ServerRow, host: &Host, disks: Vec<DiskSpec>) -> Result<DomainSpec> {
+        let f = row.flavor()?;
+        let mut spec = DomainSpec::new(&Self::domain_name(&row.id), &row.id, f.vcpus, f.ram, &host.virt_type);
+        spec.disks = disks;
+        spec.project_id = row.project_id.clone();
+        spec.display_name = row.name.clone();
+        if !Hypervisor::is_simulated(&host.uri) {
+            spec.console_log = Some(self.instance_dir(&row.id).join("console.log").display().to_string());
+        }
+        Ok(spec)
+    }
+
+    async fn deleting(&self, id: &str) -> Result<bool> {
+        Ok(match self.server_row(id).await {
+            Ok(r) => r.task_state.as_deref() == Some(DELETING),
+            Err(Error::NotFound { .. }) => true,
+            Err(e) => return Err(e),
+        })
+    }
+
+    /// Poll the domain until it is in `want` (or `timeout` passes).
+    async fn wait_for(&self, host: &Host, id: &str, want: PowerState, timeout: Duration) -> std::result::Result<bool, HvError> {
+        let hv = self.hv.host(&host.uri);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(20);
+        loop {
+            if hv.state(id).await? == Some(want) {
+                return Ok(true);
+            }
+            if started.elapsed() >= timeout {
+                return Ok(false);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    async fn boot(&self, mut run: JobRun) -> Outcome {
+        let id = run.job.subject.clone();
+        let r = self.boot_steps(&mut run).await;
+        if let Err(f) = &r {
+            if !f.is_lost() {
+                if let Err(e) = self.fail_boot(Some(&run), &id, &f.message).await {
+                    tracing::error!(server = %id, error = %e.detail(), "cannot record a failed build");
+                }
+            }
+        }
+        r
+    }
+
+    async fn boot_steps(&self, run: &mut JobRun) -> Outcome {
+        let id = run.job.subject.clone();
+        let row = match self.server_row(&id).await {
+            Ok(r) => r,
+            Err(Error::NotFound { .. }) => return Ok("The server was deleted before it was built.".into()),
+            Err(e) => return Err(e.into()),
+        };
+        if row.vm_state != BUILDING || row.task_state.as_deref() == Some(DELETING) {
+            return Ok(format!("Nothing to build: the server is {} ({}).", row.vm_state, row.task_state.unwrap_or_default()));
+        }
+        let host_id = row.host_id.clone().ok_or_else(|| JobFailure::user("The server was not placed on a host."))?;
+        let host = self.host_row(&host_id).await?;
+        let hv = self.hv.host(&host.uri);
+        let simulated = Hypervisor::is_simulated(&host.uri);
+        run.progress("disk", 10, "Preparing disks").await?;
+        let disks = if simulated {
+            vec![DiskSpec { path: format!("/simulated/{id}/disk"), format: "qcow2".into(), device: "disk".into(), boot: Some(1) }]
+        } else {
+            self.prepare_disks(&row).await.map_err(|e| match e {
+                Error::Internal(d) => JobFailure::because("The server's disks could not be prepared.", d),
+                e => e.into(),
+            })?
+        };
+        if self.deleting(&id).await? {
+            return Ok("Deleted while building.".into());
+        }
+        run.progress("define", 50, "Defining the domain").await?;
+        let xml = self.domain_spec(&row, &host, disks)?.to_xml();
+        hv.define(xml).await.map_err(|e| hv_failure("define the domain", &host, e))?;
+        run.progress("start", 70, "Starting").await?;
+        hv.start(&id).await.map_err(|e| hv_failure("start the domain", &host, e))?;
+        run.progress("running", 90, "Waiting for the guest to run").await?;
+        let up = self
+            .wait_for(&host, &id, PowerState::Running, self.cfg.boot_timeout)
+            .await
+            .map_err(|e| hv_failure("report the domain's state", &host, e))?;
+        if !up {
+            return Err(JobFailure::user(format!(
+                "The guest did not reach running on {} within {} s.",
+                host.name,
+                self.cfg.boot_timeout.as_secs()
+            )));
+        }
+        self.host_seen(&host.id, None).await;
+        let now = time::to_db(&time::now());
+        let mut tx = self.db.pool.begin().await.map_err(Error::from)?;
+        run.fence(&mut tx).await?;
+        let n = sqlx::query(
+            "UPDATE servers SET vm_state = 'active', task_state = NULL, power_state = 1, launched_at = $2, updated_at = $2 \
+             WHERE id = $1 AND vm_state = 'building' AND COALESCE(task_state, '') <> 'deleting'",
+        )
+        .bind(&id)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::from)?
+        .rows_affected();
+        if n == 0 {
+            return Ok("Deleted while building.".into());
+        }
+        if let Some(a) = run.job.payload_value().get("action_id").and_then(|v| v.as_str()) {
+            self.action_event(&mut tx, a, "compute__do_build_and_run_instance", Some("Success"), Some(&host.name), None).await?;
+        }
+        let ctx = run.job.ctx();
+        self.events
+            .record(&mut tx, NewEvent::new(&ctx, Some(&row.project_id), KIND_SERVER, &id, "active").status("ACTIVE").message(format!("Running on {}", host.name)))
+            .await?;
+        tx.commit().await.map_err(Error::from)?;
+        self.events.committed();
+        Ok(format!("Active on {}", host.name))
+    }
+
+    /// A build failed: the server goes to ERROR with the reason, its host claim is
+    /// given back and whatever was made on the host removed.
+    pub(crate) async fn fail_boot(&self, run: Option<&JobRun>, id: &str, message: &str) -> Result<()> {
+        let row = match self.server_row(id).await {
+            Ok(r) => r,
+            Err(Error::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if let Some(host_id) = &row.host_id {
+            if let Ok(host) = self.host_row(host_id).await {
+                if let Err(e) = self.hv.host(&host.uri).remove(id).await {
+                    tracing::warn!(server = id, host = %host.name, error = %e, "cannot remove the domain of a failed build");
+                }
+            }
+        }
+        let _ = self.remove_files(id).await;
+        let fault = Fault { code: 500, message: message.to_string(), created: time::to_db(&time::now()) };
+        let mut tx = self.db.pool.begin().await?;
+        if let Some(run) = run {
+            run.fence(&mut tx).await?;
+        }
+        sqlx::query(
+            "UPDATE servers SET vm_state = 'error', task_state = CASE WHEN task_state = 'deleting' THEN task_state ELSE NULL END, \
+             power_state = 0, fault = $2, host_id = NULL, updated_at = $3 WHERE id = $1 AND vm_state = 'building'",
+        )
+        .bind(id)
+        .bind(serde_json::to_string(&fault).map_err(Error::internal)?)
+        .bind(&fault.created)
+        .execute(&mut *tx)
+        .await?;
+        scheduler::release(&mut tx, id).await?;
+        if let Some(a) = run.and_then(|r| r.job.payload_value().get("action_id").and_then(|v| v.as_str().map(str::to_string))) {
+            self.action_event(&mut tx, &a, "compute__do_build_and_run_instance", Some("Error"), row.host_name.as_deref(), Some(message)).await?;
+        }
+        let ctx = run.map(|r| r.job.ctx()).unwrap_or_else(|| Ctx::internal(""));
+        self.events
+            .record(&mut tx, NewEvent::new(&ctx, Some(&row.project_id), KIND_SERVER, id, "error").status("ERROR").message(message))
+            .await?;
+        tx.commit().await?;
+        self.events.committed();
+        Ok(())
+    }
+
+    async fn delete_job(&self, run: JobRun) -> Outcome {
+        let id = run.job.subject.clone();
+        let row = match self.server_row(&id).await {
+            Ok(r) => r,
+            Err(Error::NotFound { .. }) => return Ok("Already deleted.".into()),
+            Err(e) => return Err(e.into()),
+        };
+        // A build or action still running finishes (or notices the delete) first, so
+        // it cannot define a domain after this removed it.
+        let started = Instant::now();
+        loop {
+            let busy: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE subject = $1 AND kind IN ($2, $3) AND state IN ('pending', 'running')",
+            )
+            .bind(&id)
+            .bind(JOB_BOOT)
+            .bind(JOB_ACTION)
+            .fetch_one(&self.db.pool)
+            .await
+            .map_err(Error::from)?;
+            if busy == 0 || started.elapsed() > Duration::from_secs(600) {
+                break;
+            }
+            run.progress("wait", 5, "Waiting for the server's running job to stop").await?;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        run.progress("domain", 30, "Removing the domain").await?;
+        if let Some(host_id) = &row.host_id {
+            let host = self.host_row(host_id).await?;
+            self.hv.host(&host.uri).remove(&id).await.map_err(|e| hv_failure("remove the domain", &host, e))?;
+        }
+        run.progress("files", 60, "Removing disks").await?;
+        self.remove_files(&id).await?;
+        let flavor = row.flavor()?;
+        let mut tx = self.db.pool.begin().await.map_err(Error::from)?;
+        run.fence(&mut tx).await?;
+        let gone = sqlx::query("DELETE FROM servers WHERE id = $1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::from)?
+            .rows_affected();
+        if gone == 1 {
+            scheduler::release(&mut tx, &id).await?;
+            quotas::release(&mut tx, &row.project_id, "instances", 1).await?;
+            quotas::release(&mut tx, &row.project_id, "cores", flavor.vcpus).await?;
+            quotas::release(&mut tx, &row.project_id, "ram", flavor.ram).await?;
+            sqlx::query("DELETE FROM jobs WHERE subject = $1 AND kind IN ($2, $3) AND state IN ('succeeded', 'failed')")
+                .bind(&id)
+                .bind(JOB_BOOT)
+                .bind(JOB_ACTION)
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::from)?;
+        }
+        if let Some(a) = run.job.payload_value().get("action_id").and_then(|v| v.as_str()) {
+            self.action_event(&mut tx, a, "compute_terminate_instance", Some("Success"), row.host_name.as_deref(), None).await?;
+        }
+        let ctx = run.job.ctx();
+        self.events
+            .record(&mut tx, NewEvent::new(&ctx, Some(&row.project_id), KIND_SERVER, &id, "deleted").status("DELETED").message("Deleted"))
+            .await?;
+        tx.commit().await.map_err(Error::from)?;
+        self.events.committed();
+        Ok("Deleted".into())
+    }
+
+    async fn action_job(&self, run: JobRun) -> Outcome {
+        let id = run.job.subject.clone();
+        let p = run.job.payload_value();
+        let name = p.get("action").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let hard = p.get("hard").and_then(|v| v.as_bool()).unwrap_or(false);
+        let action = ServerAction::parse(&name, hard).ok_or_else(|| JobFailure::user(format!("Unknown action {name}.")))?;
+        let r = self.action_steps(&run, action).await;
+        match r {
+            Ok((vm, power)) => {
+                self.end_action(Some(&run), &id, Some((vm, power)), "").await?;
+                Ok(format!("{} done", action.name()))
+            }
+            Err(f) if f.is_lost() => Err(f),
+            Err(f) => {
+                let _ = self.end_action(Some(&run), &id, None, &f.message).await;
+                Err(f)
+            }
+        }
+    }
+
+    async fn action_steps(&self, run: &JobRun, action: ServerAction) -> std::result::Result<(&'static str, PowerState), JobFailure> {
+        let id = run.job.subject.clone();
+        let row = self.server_row(&id).await?;
+        let host = self.host_row(row.host_id.as_deref().unwrap_or_default()).await?;
+        let hv = self.hv.host(&host.uri);
+        let host2 = host.clone();
+        let host3 = host.clone();
+        let fail = move |what: &'static str| {
+            let host = host3.clone();
+            move |e: HvError| hv_failure(what, &host, e)
+        };
+        run.progress(action.name(), 30, &format!("{} on {}", action.name(), host.name)).await?;
+        let stop = |graceful: bool| {
+            let hv = hv.clone();
+            let host = host2.clone();
+            let id = id.clone();
+            async move {
+                if graceful {
+                    hv.shutdown(&id).await.map_err(|e| hv_failure("shut the guest down", &host, e))?;
+                    let down = self
+                        .wait_for(&host, &id, PowerState::Shutdown, self.cfg.shutdown_timeout)
+                        .await
+                        .map_err(|e| hv_failure("report the domain's state", &host, e))?;
+                    if down {
+                        return Ok::<(), JobFailure>(());
+                    }
+                    tracing::info!(server = %id, "the guest did not shut down in time; powering it off");
+                }
+                hv.destroy(&id).await.map_err(|e| hv_failure("power the guest off", &host, e))
+            }
+        };
+        let running = |hv: Arc<ferrostack_hypervisor::Host>| {
+            let host = host2.clone();
+            let id = id.clone();
+            async move {
+                hv.start(&id).await.map_err(|e| hv_failure("start the domain", &host, e))?;
+                let up = self
+                    .wait_for(&host, &id, PowerState::Running, self.cfg.boot_timeout)
+                    .await
+                    .map_err(|e| hv_failure("report the domain's state", &host, e))?;
+                if up {
+                    Ok::<(), JobFailure>(())
+                } else {
+                    Err(JobFailure::user(format!("The guest did not reach running on {}.", host.name)))
+                }
+            }
+        };
+        Ok(match action {
+            ServerAction::Start => {
+                running(hv.clone()).await?;
+                (ACTIVE, PowerState::Running)
+            }
+            ServerAction::Stop => {
+                stop(true).await?;
+                (STOPPED, PowerState::Shutdown)
+            }
+            ServerAction::Reboot { hard } => {
+                stop(!hard).await?;
+                running(hv.clone()).await?;
+                (ACTIVE, PowerState::Running)
+            }
+            ServerAction::Pause => {
+                hv.pause(&id).await.map_err(fail("pause the guest"))?;
+                (PAUSED, PowerState::Paused)
+            }
+            ServerAction::Unpause => {
+                hv.unpause(&id).await.map_err(fail("unpause the guest"))?;
+                (ACTIVE, PowerState::Running)
+            }
+            ServerAction::Suspend => {
+                hv.suspend(&id).await.map_err(fail("suspend the guest"))?;
+                (SUSPENDED, PowerState::Suspended)
+            }
+            ServerAction::Resume => {
+                running(hv.clone()).await?;
+                (ACTIVE, PowerState::Running)
+            }
+        })
+    }
+
+    /// An action ended: the new state (or, on failure, the old one with the reason in
+    /// its instance action), task state cleared unless a delete took over.
+    async fn end_action(&self, run: Option<&JobRun>, id: &str, done: Option<(&str, PowerState)>, failure: &str) -> Result<()> {
+        let row = match self.server_row(id).await {
+            Ok(r) => r,
+            Err(Error::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let now = time::to_db(&time::now());
+        let mut tx = self.db.pool.begin().await?;
+        if let Some(run) = run {
+            run.fence(&mut tx).await?;
+        }
+        let (vm, power) = match done {
+            Some((vm, p)) => (vm.to_string(), p.code()),
+            None => (row.vm_state.clone(), row.power_state),
+        };
+        sqlx::query(
+            "UPDATE servers SET vm_state = $2, power_state = $3, task_state = NULL, updated_at = $4 \
+             WHERE id = $1 AND COALESCE(task_state, '') <> 'deleting'",
+        )
+        .bind(id)
+        .bind(&vm)
+        .bind(power)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        let p = run.map(|r| r.job.payload_value()).unwrap_or_default();
+        let action = p.get("action").and_then(|v| v.as_str()).and_then(|a| ServerAction::parse(a, false));
+        if let (Some(a), Some(action)) = (p.get("action_id").and_then(|v| v.as_str()), action) {
+            let result = if done.is_some() { "Success" } else { "Error" };
+            self.action_event(&mut tx, a, action.event(), Some(result), row.host_name.as_deref(), (!failure.is_empty()).then_some(failure)).await?;
+        }
+        let ctx = run.map(|r| r.job.ctx()).unwrap_or_else(|| Ctx::internal(""));
+        let mut ev = NewEvent::new(&ctx, Some(&row.project_id), KIND_SERVER, id, "state").status(status::status(&vm, None));
+        if !failure.is_empty() {
+            ev = ev.message(failure);
+        }
+        self.events.record(&mut tx, ev).await?;
+        tx.commit().await?;
+        self.events.committed();
+        Ok(())
+    }
+
+    /// Bring servers' power states in line with libvirt (a guest shut down from inside
+    /// shows SHUTOFF), mark hosts up or down, and report domains that have no server.
+    pub async fn reconcile(&self) -> Result<Reconciled> {
+        let mut report = Reconciled::default();
+        for host in self.hosts_all().await? {
+            let hv = self.hv.host(&host.uri);
+            let domains = match hv.domains().await {
+                Ok(d) => {
+                    self.host_seen(&host.id, None).await;
+                    d
+                }
+                Err(e) => {
+                    self.host_seen(&host.id, Some(e.to_string())).await;
+                    continue;
+                }
+            };
+            let rows: Vec<ServerRow> = sqlx::query_as(&format!("{} WHERE host_id = $1", crate::servers::COLUMNS))
+                .bind(&host.id)
+                .fetch_all(&self.db.pool)
+                .await?;
+            for d in &domains {
+                if d.name.starts_with("fs-") && !rows.iter().any(|r| r.id == d.uuid) {
+                    tracing::warn!(host = %host.name, domain = %d.name, "a domain on this host has no server");
+                    report.orphans.push(format!("{}: {}", host.name, d.name));
+                }
+            }
+            for r in rows {
+                if r.task_state.is_some() || ![ACTIVE, STOPPED, PAUSED, SUSPENDED].contains(&r.vm_state.as_str()) {
+                    continue;
+                }
+                let found = domains.iter().find(|d| d.uuid == r.id).map(|d| d.state);
+                let (vm, power, message) = match found {
+                    Some(PowerState::Running) => (ACTIVE, 1, None),
+                    Some(PowerState::Shutdown) | Some(PowerState::Crashed) => (STOPPED, 4, None),
+                    Some(PowerState::Paused) => (PAUSED, 3, None),
+                    Some(PowerState::Suspended) => (SUSPENDED, 7, None),
+                    Some(PowerState::NoState) => continue,
+                    None => (ERROR, 0, Some(format!("The server's domain is gone from host {}.", host.name))),
+                };
+                if vm == r.vm_state && power == r.power_state {
+                    continue;
+                }
+                let now = time::to_db(&time::now());
+                let fault = message.as_ref().map(|m| serde_json::json!({"code": 500, "message": m, "created": now}).to_string());
+                let mut tx = self.db.pool.begin().await?;
+                let n = sqlx::query(
+                    "UPDATE servers SET vm_state = $2, power_state = $3, fault = COALESCE($4, fault), updated_at = $5 \
+                     WHERE id = $1 AND task_state IS NULL AND vm_state = $6",
+                )
+                .bind(&r.id)
+                .bind(vm)
+                .bind(power)
+                .bind(&fault)
+                .bind(&now)
+                .bind(&r.vm_state)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 1 {
+                    let ctx = Ctx::internal(ferrostack_core::ids::new_request_id());
+                    let mut ev = NewEvent::new(&ctx, Some(&r.project_id), KIND_SERVER, &r.id, "power").status(status::status(vm, None));
+                    if let Some(m) = &message {
+                        ev = ev.message(m.clone());
+                    }
+                    self.events.record(&mut tx, ev).await?;
+                    report.changed.push(format!("{}: {} -> {vm}", r.id, r.vm_state));
+                }
+                tx.commit().await?;
+            }
+        }
+        self.events.committed();
+        Ok(report)
+    }
+}
+
+/// What a reconciler pass did.
+#[derive(Clone, Debug, Default)]
+pub struct Reconciled {
+    /// `server: old -> new` for each server whose state changed.
+    pub changed: Vec<String>,
+    /// `host: domain` for each domain without a server.
+    pub orphans: Vec<String>,
+}

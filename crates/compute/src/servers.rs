@@ -1,0 +1,736 @@
+//! Servers: create (quota and host claimed in the inserting transaction, a boot job
+//! queued in it), show, list with Nova's filters and marker paging, update, delete (a
+//! job), metadata and tags.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use ferrostack_core::db::{Arg, Sql};
+use ferrostack_core::events::NewEvent;
+use ferrostack_core::jobs::NewJob;
+use ferrostack_core::list::{self, SortKey};
+use ferrostack_core::{ids, quotas, time, Action, Ctx, Error, Owned, Result};
+use ferrostack_types::compute::limits::*;
+use ferrostack_types::compute::{Fault, Flavor, Server};
+use serde_json::json;
+
+use crate::scheduler::{self, Request};
+use crate::status::{self, *};
+use crate::{int_bool, Compute, JOB_BOOT, JOB_DELETE, KIND_SERVER};
+
+/// What networks a new server asks for, until networking lands: none, or "auto".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Networks {
+    #[default]
+    Auto,
+    None,
+}
+
+/// POST /servers.
+#[derive(Clone, Debug, Default)]
+pub struct NewServer {
+    pub name: String,
+    pub image_id: Option<String>,
+    pub flavor_id: String,
+    pub key_name: Option<String>,
+    /// Base64, as the API carries it.
+    pub user_data: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    /// `zone`, or (admins) `zone:host`.
+    pub availability_zone: Option<String>,
+    pub min_count: i64,
+    pub max_count: i64,
+    pub config_drive: bool,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub networks: Networks,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ServerQuery {
+    /// A regular expression matched anywhere in the name (Nova's).
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub image: Option<String>,
+    pub flavor: Option<String>,
+    pub host: Option<String>,
+    pub changes_since: Option<String>,
+    /// Admins: every project's servers.
+    pub all_tenants: bool,
+    pub project_id: Option<String>,
+    pub tags: Vec<String>,
+    pub tags_any: Vec<String>,
+    pub limit: Option<usize>,
+    pub marker: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ServerUpdate {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+}
+
+pub(crate) const COLUMNS: &str = "SELECT id, name, project_id, user_id, image_id, flavor, host_id, host_name, availability_zone, vm_state, task_state, power_state, locked, locked_reason, key_name, metadata, config_drive, fault, description, reservation_id, launch_index, created_at, updated_at, launched_at FROM servers";
+
+#[derive(sqlx::FromRow, Clone)]
+pub(crate) struct ServerRow {
+    pub id: String,
+    pub name: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub image_id: Option<String>,
+    pub flavor: String,
+    pub host_id: Option<String>,
+    pub host_name: Option<String>,
+    pub availability_zone: Option<String>,
+    pub vm_state: String,
+    pub task_state: Option<String>,
+    pub power_state: i64,
+    pub locked: i64,
+    pub locked_reason: Option<String>,
+    pub key_name: Option<String>,
+    pub metadata: String,
+    pub config_drive: i64,
+    pub fault: Option<String>,
+    pub description: Option<String>,
+    pub reservation_id: String,
+    pub launch_index: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub launched_at: Option<String>,
+}
+
+impl ServerRow {
+    pub fn flavor(&self) -> Result<Flavor> {
+        serde_json::from_str(&self.flavor).map_err(Error::internal)
+    }
+
+    fn into_server(self, tags: Vec<String>) -> Result<Server> {
+        let flavor = self.flavor()?;
+        let status = status::status(&self.vm_state, self.task_state.as_deref()).to_string();
+        let progress = if self.vm_state == BUILDING { 0 } else { 100 };
+        Ok(Server {
+            status,
+            flavor,
+            metadata: serde_json::from_str(&self.metadata).unwrap_or_default(),
+            fault: self
+                .fault
+                .as_deref()
+                .and_then(|f| serde_json::from_str::<Fault>(f).ok()),
+            locked: int_bool(self.locked),
+            config_drive: int_bool(self.config_drive),
+            tags,
+            progress,
+            id: self.id,
+            name: self.name,
+            project_id: self.project_id,
+            user_id: self.user_id,
+            image_id: self.image_id,
+            host_id: self.host_id,
+            host_name: self.host_name,
+            availability_zone: self.availability_zone,
+            vm_state: self.vm_state,
+            task_state: self.task_state,
+            power_state: self.power_state,
+            locked_reason: self.locked_reason,
+            key_name: self.key_name,
+            description: self.description,
+            reservation_id: self.reservation_id,
+            launch_index: self.launch_index,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            launched_at: self.launched_at,
+        })
+    }
+}
+
+const SORT_KEYS: &[SortKey] = &[
+    SortKey { name: "created_at", expr: "created_at" },
+    SortKey { name: "id", expr: "id" },
+];
+
+pub(crate) fn check_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.len() > NAME_MAX || name.chars().any(char::is_control) {
+        return Err(Error::bad_request(format!(
+            "Invalid input for field 'name': it must be 1 to {NAME_MAX} printable characters, not only spaces."
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_metadata(md: &BTreeMap<String, String>, limit: i64) -> Result<()> {
+    if limit >= 0 && md.len() as i64 > limit {
+        return Err(Error::QuotaExceeded {
+            resource: "metadata_items".into(),
+            used: md.len() as i64,
+            limit,
+            asked: 0,
+        });
+    }
+    for (k, v) in md {
+        if k.is_empty() || k.len() > METADATA_KEY_MAX || k.chars().any(char::is_control) {
+            return Err(Error::bad_request(format!(
+                "Invalid metadata key '{k}': 1 to {METADATA_KEY_MAX} printable characters."
+            )));
+        }
+        if v.len() > METADATA_VALUE_MAX {
+            return Err(Error::bad_request(format!(
+                "The value of metadata '{k}' is longer than {METADATA_VALUE_MAX} characters."
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn check_tag(tag: &str) -> Result<()> {
+    if tag.is_empty() || tag.len() > TAG_MAX || tag.contains(',') || tag.contains('/') || tag.chars().any(char::is_control) {
+        return Err(Error::bad_request(format!(
+            "Invalid tag '{tag}': 1 to {TAG_MAX} characters, without ',' or '/'."
+        )));
+    }
+    Ok(())
+}
+
+fn unlimited(limit: i64) -> i64 {
+    if limit < 0 {
+        i64::MAX / 4
+    } else {
+        limit
+    }
+}
+
+impl Compute {
+    pub(crate) async fn server_row(&self, id: &str) -> Result<ServerRow> {
+        let row: Option<ServerRow> = sqlx::query_as(&format!("{COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.ok_or_else(|| Error::not_found("server", id))
+    }
+
+    /// The server if the caller may do `action` to it (others' servers are 404).
+    pub(crate) async fn server_for(&self, ctx: &Ctx, id: &str, action: Action) -> Result<ServerRow> {
+        let row = self.server_row(id).await?;
+        ctx.authorize(action, &Owned::of_project(KIND_SERVER, &row.id, &row.project_id))?;
+        Ok(row)
+    }
+
+    async fn tags_of(&self, ids: &[&str]) -> Result<BTreeMap<String, Vec<String>>> {
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let mut sql = Sql::new("SELECT server_id, tag FROM server_tags WHERE server_id IN ");
+        sql.in_list(ids.iter().copied());
+        sql.push(" ORDER BY tag");
+        let rows: Vec<(String, String)> = sql.query_as().fetch_all(&self.db.pool).await?;
+        for (s, t) in rows {
+            out.entry(s).or_default().push(t);
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn view(&self, rows: Vec<ServerRow>) -> Result<Vec<Server>> {
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let mut tags = self.tags_of(&ids).await?;
+        rows.into_iter()
+            .map(|r| {
+                let t = tags.remove(&r.id).unwrap_or_default();
+                r.into_server(t)
+            })
+            .collect()
+    }
+
+    pub async fn server_get(&self, ctx: &Ctx, id: &str) -> Result<Server> {
+        let row = self.server_for(ctx, id, Action::Read).await?;
+        Ok(self.view(vec![row]).await?.remove(0))
+    }
+
+    /// Create `max_count` servers (or as many as the quota allows, at least
+    /// `min_count`). Each is placed now; one that fits nowhere is created in ERROR
+    /// with every host's reason as its fault, as Nova does.
+    pub async fn server_create(&self, ctx: &Ctx, new: NewServer) -> Result<Vec<Server>> {
+        let project = ctx
+            .project_id()
+            .ok_or_else(|| Error::forbidden("Servers are created in a project: use a project-scoped token."))?
+            .to_string();
+        if !ctx.can_write_project() {
+            return Err(Error::forbidden(
+                "Your role in this project is read-only: you may not create servers.",
+            ));
+        }
+        let user = ctx.user_id.clone().unwrap_or_default();
+        check_name(&new.name)?;
+        if new.min_count < 1 || new.max_count < 1 {
+            return Err(Error::bad_request("Invalid input for field 'min_count'/'max_count': at least 1."));
+        }
+        if new.min_count > new.max_count {
+            return Err(Error::bad_request("min_count must be <= max_count."));
+        }
+        if new.max_count > COUNT_MAX {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field 'max_count': at most {COUNT_MAX} servers per request."
+            )));
+        }
+        if let Some(d) = &new.description {
+            if d.len() > NAME_MAX || d.chars().any(|c| c.is_control() && c != '\n') {
+                return Err(Error::bad_request(format!("Invalid description: at most {NAME_MAX} printable characters.")));
+            }
+        }
+        let flavor = self.flavor_get(ctx, &new.flavor_id).await.map_err(|e| match e {
+            Error::NotFound { .. } => Error::bad_request(format!("Flavor {} could not be found.", new.flavor_id)),
+            e => e,
+        })?;
+        if flavor.disabled {
+            return Err(Error::bad_request(format!("Flavor {} is disabled.", flavor.id)));
+        }
+        let image = match &new.image_id {
+            Some(id) => {
+                let img = self.images.image_get(ctx, id).await.map_err(|e| match e {
+                    Error::NotFound { .. } => Error::bad_request(format!("Can not find requested image {id}.")),
+                    e => e,
+                })?;
+                if img.status != "active" {
+                    return Err(Error::bad_request(format!(
+                        "Image {id} is not active (it is {}).", img.status
+                    )));
+                }
+                if img.min_ram > flavor.ram {
+                    return Err(Error::bad_request(format!(
+                        "Flavor's memory is too small for requested image: {} MiB < {} MiB.", flavor.ram, img.min_ram
+                    )));
+                }
+                if flavor.disk > 0 && img.min_disk > flavor.disk {
+                    return Err(Error::bad_request(format!(
+                        "Flavor's disk is too small for requested image: {} GiB < {} GiB.", flavor.disk, img.min_disk
+                    )));
+                }
+                let vsize = img.virtual_size.or(img.size).unwrap_or(0);
+                if img.disk_format.as_deref() != Some("iso") && flavor.disk > 0 && vsize > flavor.disk << 30 {
+                    return Err(Error::bad_request(format!(
+                        "Flavor's disk is too small for requested image: {} GiB < the image's {} bytes.", flavor.disk, vsize
+                    )));
+                }
+                Some(img)
+            }
+            None => return Err(Error::bad_request("Missing imageRef: booting from a volume is not supported yet.")),
+        };
+        let key = match &new.key_name {
+            Some(k) => Some(self.keypair_of(&user, k).await.map_err(|_| {
+                Error::bad_request(format!("Invalid key_name provided: {k}."))
+            })?),
+            None => None,
+        };
+        let user_data = match &new.user_data {
+            Some(u) => {
+                if u.len() > USER_DATA_MAX {
+                    return Err(Error::bad_request(format!(
+                        "Invalid input for field 'user_data': it is {} bytes of base64, more than {USER_DATA_MAX}.", u.len()
+                    )));
+                }
+                base64::engine::general_purpose::STANDARD
+                    .decode(u.trim())
+                    .map_err(|_| Error::bad_request("Invalid input for field 'user_data': not valid base64."))?;
+                Some(u.trim().to_string())
+            }
+            None => None,
+        };
+        let md_limit = self.quota_for(&project, "metadata_items").await?;
+        check_metadata(&new.metadata, md_limit)?;
+        if new.tags.len() > TAGS_MAX {
+            return Err(Error::bad_request(format!("A server has at most {TAGS_MAX} tags.")));
+        }
+        for t in &new.tags {
+            check_tag(t)?;
+        }
+        // zone, or zone:host (admins).
+        let (az, forced_host) = match new.availability_zone.as_deref() {
+            None | Some("") => (None, None),
+            Some(z) => match z.split_once(':') {
+                Some((zone, host)) => {
+                    if !ctx.is_admin() {
+                        return Err(Error::forbidden("Only an admin may name a host (zone:host)."));
+                    }
+                    (Some(zone.to_string()).filter(|z| !z.is_empty()), Some(host.to_string()))
+                }
+                None => (Some(z.to_string()), None),
+            },
+        };
+        if let Some(z) = &az {
+            let zones = self.availability_zones(ctx).await?;
+            if !zones.iter().any(|(name, _)| name == z) {
+                return Err(Error::bad_request(format!(
+                    "The requested availability zone is not available: {z}."
+                )));
+            }
+        }
+        // As many as the quota allows, at least min_count.
+        let per = [("instances", 1), ("cores", flavor.vcpus), ("ram", flavor.ram)];
+        let mut count = new.max_count;
+        let mut limits = Vec::new();
+        for (r, each) in per {
+            let limit = self.quota_for(&project, r).await?;
+            limits.push((r, each, unlimited(limit)));
+            if limit < 0 {
+                continue;
+            }
+            let used = quotas::in_use(&self.db.pool, &project, r).await?;
+            let room = ((limit - used).max(0)) / each.max(1);
+            if room < new.min_count {
+                return Err(Error::QuotaExceeded { resource: r.into(), used, limit, asked: new.min_count * each });
+            }
+            count = count.min(room);
+        }
+        let disk_gb = flavor.disk.max(1);
+        let request = Request {
+            vcpus: flavor.vcpus,
+            memory_mb: flavor.ram,
+            disk_gb,
+            availability_zone: az.clone(),
+            host: forced_host,
+        };
+        let flavor_json = serde_json::to_string(&flavor).map_err(Error::internal)?;
+        let reservation = format!("r-{}", &ids::new_uuid()[..8]);
+        let now = time::to_db(&time::now());
+        let mut tx = self.db.pool.begin().await?;
+        // Quotas first (core's lock order: the claim is the transaction's first write).
+        for (r, each, limit) in limits {
+            quotas::claim(&mut tx, &project, r, count * each, limit).await?;
+        }
+        let mut created = Vec::new();
+        let mut boots = 0;
+        for i in 0..count {
+            let id = ids::new_uuid();
+            let name = if count > 1 { format!("{}-{}", new.name, i + 1) } else { new.name.clone() };
+            sqlx::query(
+                "INSERT INTO servers (id, name, project_id, user_id, image_id, flavor_id, flavor, vm_state, task_state, \
+                 key_name, key_data, user_data, metadata, config_drive, description, reservation_id, launch_index, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'building', 'scheduling', $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+            )
+            .bind(&id)
+            .bind(&name)
+            .bind(&project)
+            .bind(&user)
+            .bind(image.as_ref().map(|i| i.id.clone()))
+            .bind(&flavor.id)
+            .bind(&flavor_json)
+            .bind(key.as_ref().map(|k| k.name.clone()))
+            .bind(key.as_ref().map(|k| k.public_key.clone()))
+            .bind(&user_data)
+            .bind(serde_json::to_string(&new.metadata).map_err(Error::internal)?)
+            .bind(new.config_drive as i64)
+            .bind(&new.description)
+            .bind(&reservation)
+            .bind(i)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+            for t in &new.tags {
+                sqlx::query("INSERT INTO server_tags (server_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(&id)
+                    .bind(t)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let action_id = self.action_start(&mut tx, ctx, &id, &project, "create").await?;
+            match scheduler::claim(&mut tx, &id, &request, self.cfg.weigher).await {
+                Ok(host) => {
+                    sqlx::query(
+                        "UPDATE servers SET host_id = $2, host_name = $3, availability_zone = $4, task_state = 'spawning' WHERE id = $1",
+                    )
+                    .bind(&id)
+                    .bind(&host.id)
+                    .bind(&host.name)
+                    .bind(&host.availability_zone)
+                    .execute(&mut *tx)
+                    .await?;
+                    self.action_event(&mut tx, &action_id, "conductor_schedule_and_build_instances", Some("Success"), Some(&host.name), None).await?;
+                    self.action_event(&mut tx, &action_id, "compute__do_build_and_run_instance", None, Some(&host.name), None).await?;
+                    self.jobs
+                        .enqueue(
+                            &mut tx,
+                            ctx,
+                            NewJob {
+                                kind: JOB_BOOT.into(),
+                                subject_kind: KIND_SERVER.into(),
+                                subject: id.clone(),
+                                project_id: Some(project.clone()),
+                                payload: json!({ "action_id": action_id }),
+                                message: format!("Building on {}", host.name),
+                            },
+                        )
+                        .await?;
+                    boots += 1;
+                    self.events
+                        .record(&mut tx, NewEvent::new(ctx, Some(&project), KIND_SERVER, &id, "create").status("BUILD").message(format!("Scheduled on {}", host.name)))
+                        .await?;
+                }
+                Err(e @ Error::InsufficientCapacity { .. }) => {
+                    let fault = Fault { code: 500, message: e.to_string(), created: now.clone() };
+                    sqlx::query("UPDATE servers SET vm_state = 'error', task_state = NULL, fault = $2 WHERE id = $1")
+                        .bind(&id)
+                        .bind(serde_json::to_string(&fault).map_err(Error::internal)?)
+                        .execute(&mut *tx)
+                        .await?;
+                    self.action_event(&mut tx, &action_id, "conductor_schedule_and_build_instances", Some("Error"), None, Some(&fault.message)).await?;
+                    self.events
+                        .record(&mut tx, NewEvent::new(ctx, Some(&project), KIND_SERVER, &id, "create").status("ERROR").message(fault.message.clone()))
+                        .await?;
+                }
+                Err(e) => return Err(e),
+            }
+            created.push(id);
+        }
+        tx.commit().await?;
+        if boots > 0 {
+            self.jobs.wake(JOB_BOOT);
+        } else {
+            self.events.committed();
+        }
+        let mut out = Vec::new();
+        for id in created {
+            out.push(self.view(vec![self.server_row(&id).await?]).await?.remove(0));
+        }
+        Ok(out)
+    }
+
+    /// Servers the caller may see: its project's (admins: any project's with
+    /// `all_tenants` or `project_id`), newest first, a page after `marker`.
+    pub async fn server_list(&self, ctx: &Ctx, q: &ServerQuery) -> Result<(Vec<Server>, bool)> {
+        let mut sql = Sql::new(&format!("{COLUMNS} WHERE 1 = 1"));
+        if ctx.is_admin() && (q.all_tenants || q.project_id.is_some()) {
+            sql.and_eq("project_id", q.project_id.clone().map(Arg::Text));
+        } else {
+            // A non-admin's project_id filter naming another project is ignored, as Nova
+            // does: the caller's own project's list.
+            let project = ctx.project_id().unwrap_or("").to_string();
+            sql.and_eq("project_id", Some(Arg::Text(project)));
+        }
+        if let Some(s) = &q.status {
+            let states = status::vm_states_of(s).ok_or_else(|| {
+                Error::bad_request(format!("Invalid status value '{s}': one of {}.", status::STATUSES.join(", ")))
+            })?;
+            sql.push(" AND vm_state IN ").in_list(states.iter().copied());
+        }
+        sql.and_eq("image_id", q.image.clone().map(Arg::Text));
+        sql.and_eq("flavor_id", q.flavor.clone().map(Arg::Text));
+        if ctx.is_admin() {
+            sql.and_eq("host_name", q.host.clone().map(Arg::Text));
+        }
+        if let Some(cs) = &q.changes_since {
+            let at = time::parse_client(cs).ok_or_else(|| {
+                Error::bad_request(format!("Invalid input for query parameter 'changes-since': '{cs}' is not an ISO 8601 time."))
+            })?;
+            sql.push(" AND updated_at >= ").bind(Arg::Text(time::to_db(&at)));
+        }
+        for t in &q.tags {
+            sql.push(" AND id IN (SELECT server_id FROM server_tags WHERE tag = ").bind(Arg::Text(t.clone()));
+            sql.push(")");
+        }
+        if !q.tags_any.is_empty() {
+            sql.push(" AND id IN (SELECT server_id FROM server_tags WHERE tag IN ");
+            sql.in_list(q.tags_any.iter().map(String::as_str));
+            sql.push(")");
+        }
+        let sort = list::Sort::parse(&[], SORT_KEYS, ("created_at", "desc"))?;
+        if let Some(m) = &q.marker {
+            let marker = match self.server_row(m).await {
+                Ok(r) if ctx.is_admin() || Some(r.project_id.as_str()) == ctx.project_id() => r,
+                _ => return Err(Error::bad_request(format!("marker [{m}] not found"))),
+            };
+            sort.after(&mut sql, |k| Arg::Text(if k == "id" { marker.id.clone() } else { marker.created_at.clone() }));
+        }
+        let limit = list::limit(q.limit);
+        let name_re = match &q.name {
+            Some(n) => Some(regex_lite::Regex::new(n).map_err(|e| {
+                Error::bad_request(format!("Invalid input for query parameter 'name': not a regular expression ({e})."))
+            })?),
+            None => None,
+        };
+        let rows: Vec<ServerRow> = if let Some(re) = &name_re {
+            // The name filter is a regular expression: read the filtered rows in order
+            // and keep the matching ones up to the page.
+            let mut s = sql.clone();
+            let order = " ORDER BY created_at desc, id desc";
+            s.push(order);
+            let all: Vec<ServerRow> = s.query_as().fetch_all(&self.db.pool).await?;
+            all.into_iter().filter(|r| re.is_match(&r.name)).take(limit + 1).collect()
+        } else {
+            sort.order_and_limit(&mut sql, limit);
+            sql.query_as().fetch_all(&self.db.pool).await?
+        };
+        let (page, more) = list::page(rows, limit);
+        Ok((self.view(page).await?, more))
+    }
+
+    pub async fn server_update(&self, ctx: &Ctx, id: &str, up: ServerUpdate) -> Result<Server> {
+        let row = self.server_for(ctx, id, Action::Write).await?;
+        if let Some(n) = &up.name {
+            check_name(n)?;
+        }
+        if let Some(Some(d)) = &up.description {
+            if d.len() > NAME_MAX {
+                return Err(Error::bad_request(format!("Invalid description: at most {NAME_MAX} characters.")));
+            }
+        }
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(
+            "UPDATE servers SET name = COALESCE($2, name), description = CASE WHEN $3 = 1 THEN $4 ELSE description END, updated_at = $5 WHERE id = $1",
+        )
+        .bind(&row.id)
+        .bind(&up.name)
+        .bind(up.description.is_some() as i64)
+        .bind(up.description.clone().flatten())
+        .bind(time::to_db(&time::now()))
+        .execute(&mut *tx)
+        .await?;
+        let status = status::status(&row.vm_state, row.task_state.as_deref());
+        self.events
+            .record(&mut tx, NewEvent::new(ctx, Some(&row.project_id), KIND_SERVER, &row.id, "update").status(status))
+            .await?;
+        tx.commit().await?;
+        self.events.committed();
+        self.server_get(ctx, id).await
+    }
+
+    /// Refuse a non-admin's change to a locked server, with the reason.
+    pub(crate) fn check_lock(ctx: &Ctx, row: &ServerRow, what: &str) -> Result<()> {
+        if row.locked != 0 && !ctx.is_admin() {
+            let why = row.locked_reason.as_deref().map(|r| format!(" (reason: {r})")).unwrap_or_default();
+            return Err(Error::conflict(format!(
+                "Instance {} is locked{why}: it cannot be {what} until an admin or its locker unlocks it.",
+                row.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Delete a server: marked `deleting` now, removed by a job (domain, disks,
+    /// claims, quota), also after a crash halfway.
+    pub async fn server_delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        let row = self.server_for(ctx, id, Action::Write).await?;
+        Self::check_lock(ctx, &row, "deleted")?;
+        let mut tx = self.db.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE servers SET task_state = 'deleting', updated_at = $2 WHERE id = $1 AND COALESCE(task_state, '') <> 'deleting'",
+        )
+        .bind(&row.id)
+        .bind(time::to_db(&time::now()))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            // Already being deleted: nothing more to do (Nova answers 204 again).
+            return Ok(());
+        }
+        let action_id = self.action_start(&mut tx, ctx, &row.id, &row.project_id, "delete").await?;
+        self.action_event(&mut tx, &action_id, "compute_terminate_instance", None, row.host_name.as_deref(), None).await?;
+        self.jobs
+            .enqueue(
+                &mut tx,
+                ctx,
+                NewJob {
+                    kind: JOB_DELETE.into(),
+                    subject_kind: KIND_SERVER.into(),
+                    subject: row.id.clone(),
+                    project_id: Some(row.project_id.clone()),
+                    payload: json!({ "action_id": action_id }),
+                    message: "Deleting".into(),
+                },
+            )
+            .await?;
+        self.events
+            .record(&mut tx, NewEvent::new(ctx, Some(&row.project_id), KIND_SERVER, &row.id, "delete").status(status::status(&row.vm_state, Some(DELETING))).message("Deleting"))
+            .await?;
+        tx.commit().await?;
+        self.jobs.wake(JOB_DELETE);
+        Ok(())
+    }
+
+    pub async fn server_metadata(&self, ctx: &Ctx, id: &str) -> Result<BTreeMap<String, String>> {
+        Ok(self.server_get(ctx, id).await?.metadata)
+    }
+
+    /// Replace (`replace`) or merge the server's metadata.
+    pub async fn server_metadata_set(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        md: BTreeMap<String, String>,
+        replace: bool,
+    ) -> Result<BTreeMap<String, String>> {
+        let row = self.server_for(ctx, id, Action::Write).await?;
+        Self::check_lock(ctx, &row, "changed")?;
+        let mut all: BTreeMap<String, String> = if replace { BTreeMap::new() } else { serde_json::from_str(&row.metadata).unwrap_or_default() };
+        all.extend(md);
+        check_metadata(&all, self.quota_for(&row.project_id, "metadata_items").await?)?;
+        self.store_metadata(&row.id, &all).await?;
+        Ok(all)
+    }
+
+    pub async fn server_metadata_delete(&self, ctx: &Ctx, id: &str, key: &str) -> Result<()> {
+        let row = self.server_for(ctx, id, Action::Write).await?;
+        Self::check_lock(ctx, &row, "changed")?;
+        let mut all: BTreeMap<String, String> = serde_json::from_str(&row.metadata).unwrap_or_default();
+        if all.remove(key).is_none() {
+            return Err(Error::not_found("metadata item", key));
+        }
+        self.store_metadata(&row.id, &all).await
+    }
+
+    async fn store_metadata(&self, id: &str, md: &BTreeMap<String, String>) -> Result<()> {
+        sqlx::query("UPDATE servers SET metadata = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(serde_json::to_string(md).map_err(Error::internal)?)
+            .bind(time::to_db(&time::now()))
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn server_tags(&self, ctx: &Ctx, id: &str) -> Result<Vec<String>> {
+        Ok(self.server_get(ctx, id).await?.tags)
+    }
+
+    /// Add one tag, or (`replace`) set the whole list.
+    pub async fn server_tags_set(&self, ctx: &Ctx, id: &str, tags: Vec<String>, replace: bool) -> Result<Vec<String>> {
+        let row = self.server_for(ctx, id, Action::Write).await?;
+        for t in &tags {
+            check_tag(t)?;
+        }
+        let mut tx = self.db.pool.begin().await?;
+        if replace {
+            sqlx::query("DELETE FROM server_tags WHERE server_id = $1").bind(&row.id).execute(&mut *tx).await?;
+        }
+        for t in &tags {
+            sqlx::query("INSERT INTO server_tags (server_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(&row.id)
+                .bind(t)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM server_tags WHERE server_id = $1")
+            .bind(&row.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if n as usize > TAGS_MAX {
+            return Err(Error::bad_request(format!("A server has at most {TAGS_MAX} tags.")));
+        }
+        tx.commit().await?;
+        self.server_tags(ctx, id).await
+    }
+
+    pub async fn server_tag_delete(&self, ctx: &Ctx, id: &str, tag: &str) -> Result<()> {
+        let row = self.server_for(ctx, id, Action::Write).await?;
+        let n = sqlx::query("DELETE FROM server_tags WHERE server_id = $1 AND tag = $2")
+            .bind(&row.id)
+            .bind(tag)
+            .execute(&self.db.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::not_found("tag", tag));
+        }
+        Ok(())
+    }
+}
