@@ -132,6 +132,12 @@ impl Compute {
         &self.cfg
     }
 
+    /// The libvirt connections of this process (the reconciler's tests act on a
+    /// domain behind the service's back through it).
+    pub fn hypervisor(&self) -> &Arc<Hypervisor> {
+        &self.hv
+    }
+
     /// Run this process's boot, delete and action workers.
     pub fn start_jobs(self: &Arc<Self>) {
         lifecycle::register(self);
