@@ -269,11 +269,28 @@ mod tests {
 
     #[test]
     fn fingerprints_match_ssh_keygen_md5() {
-        // ssh-keygen -l -E md5 of this key: MD5:8f:5e:...
-        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGX9N1S2B8ugPWzOJ3yO0ipa2ZWcQfKX8n3LTqM0gA7S test";
-        let fp = fingerprint(key).unwrap();
-        assert_eq!(fp.len(), 47);
-        assert!(fingerprint("ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIGX9N1S2B8ugPWzOJ3yO0ipa2ZWcQfKX8n3LTqM0gA7S").is_err());
+        let dir = std::env::temp_dir().join(format!("fs-kp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("k");
+        let made = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+        let listed = std::process::Command::new("ssh-keygen")
+            .args(["-l", "-E", "md5", "-f"])
+            .arg(path.with_extension("pub"))
+            .output()
+            .unwrap();
+        let listed = String::from_utf8(listed.stdout).unwrap();
+        let theirs = listed.split_whitespace().nth(1).unwrap().trim_start_matches("MD5:");
+        assert_eq!(fingerprint(public.trim()).unwrap(), theirs);
+        std::fs::remove_dir_all(&dir).unwrap();
+        // A blob that says it is another type than the line, garbage, and nonsense.
+        let blob = public.split_whitespace().nth(1).unwrap();
+        assert!(fingerprint(&format!("ssh-rsa {blob}")).is_err());
         assert!(fingerprint("ssh-ed25519 !!!").is_err());
         assert!(fingerprint("nonsense").is_err());
     }
