@@ -14,6 +14,7 @@ pub struct Services {
     pub platform: ferrostack_core::Platform,
     pub identity: Arc<ferrostack_identity::Identity>,
     pub images: Arc<ferrostack_image::Images>,
+    pub compute: Arc<ferrostack_compute::Compute>,
 }
 
 /// The services, in a server function.

@@ -49,6 +49,9 @@ pub enum Command {
     /// Token key maintenance.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Hypervisor hosts the scheduler places servers on.
+    #[command(subcommand)]
+    Host(HostCommand),
     /// Show every event and log line one request caused (the request id an error
     /// message or the x-openstack-request-id header gives).
     Trace { request_id: String },
@@ -93,6 +96,37 @@ pub enum DbCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum HostCommand {
+    /// Register a host: connects to its libvirt, reads its capacity and (on the local
+    /// machine) probes whether KVM is usable and faster than TCG.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// qemu:///system (this machine), test:///<file> (simulated), qemu+ssh://... (remote).
+        #[arg(long)]
+        uri: String,
+        #[arg(long)]
+        az: Option<String>,
+        /// Disk offered to servers, GiB (default: free space of the data dir).
+        #[arg(long)]
+        disk_gb: Option<i64>,
+        /// kvm or qemu, instead of the probe's choice.
+        #[arg(long)]
+        virt_type: Option<String>,
+    },
+    /// List hosts with capacity and use.
+    List,
+    /// Stop placing new servers on a host (those on it keep running).
+    Disable {
+        name: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Place servers on a host again.
+    Enable { name: String },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum KeysCommand {
     /// Promote the staged token key to primary and stage a new one. A running server
     /// picks the new keys up within 30 seconds.
@@ -121,5 +155,6 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Db(DbCommand::Migrate) => runtime::migrate_only(cfg).await,
         Command::Keys(KeysCommand::Rotate) => runtime::rotate_keys(cfg).await,
         Command::Trace { request_id } => runtime::trace(cfg, request_id).await,
+        Command::Host(h) => runtime::host(cfg, h).await,
     }
 }

@@ -19,6 +19,59 @@ pub struct Config {
     pub identity: IdentitySection,
     pub image: ImageSection,
     pub jobs: JobsSection,
+    pub compute: ComputeSection,
+}
+
+/// Compute: the scheduler's weigher, allocation ratios, time limits, default quotas,
+/// and hosts registered at start (those missing are added; `ferrostack host add` adds
+/// more).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ComputeSection {
+    /// `spread` (default) or `pack`.
+    pub weigher: String,
+    pub cpu_allocation_ratio: f64,
+    pub ram_allocation_ratio: f64,
+    pub disk_allocation_ratio: f64,
+    pub default_availability_zone: String,
+    pub boot_timeout_secs: u64,
+    pub shutdown_timeout_secs: u64,
+    pub quota_instances: i64,
+    pub quota_cores: i64,
+    pub quota_ram: i64,
+    /// Seconds between reconciler passes (power states, host state).
+    pub reconcile_secs: u64,
+    pub hosts: Vec<HostEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostEntry {
+    pub name: String,
+    pub uri: String,
+    pub availability_zone: Option<String>,
+    pub disk_gb: Option<i64>,
+    pub virt_type: Option<String>,
+}
+
+impl Default for ComputeSection {
+    fn default() -> Self {
+        let d = ferrostack_compute::ComputeConfig::new(PathBuf::new());
+        ComputeSection {
+            weigher: "spread".into(),
+            cpu_allocation_ratio: d.cpu_ratio,
+            ram_allocation_ratio: d.ram_ratio,
+            disk_allocation_ratio: d.disk_ratio,
+            default_availability_zone: d.default_az,
+            boot_timeout_secs: d.boot_timeout.as_secs(),
+            shutdown_timeout_secs: d.shutdown_timeout.as_secs(),
+            quota_instances: d.quota_defaults.get("instances"),
+            quota_cores: d.quota_defaults.get("cores"),
+            quota_ram: d.quota_defaults.get("ram"),
+            reconcile_secs: 10,
+            hosts: Vec::new(),
+        }
+    }
 }
 
 /// Durable jobs: how long a worker's claim holds without renewal (another process
@@ -85,6 +138,7 @@ impl Default for Config {
             identity: IdentitySection::default(),
             image: ImageSection::default(),
             jobs: JobsSection::default(),
+            compute: ComputeSection::default(),
         }
     }
 }
@@ -161,6 +215,23 @@ impl Config {
         c.quota_images = self.image.quota_images;
         c.quota_bytes = self.image.quota_bytes;
         c
+    }
+
+    pub fn compute_config(&self) -> Result<ferrostack_compute::ComputeConfig, String> {
+        let s = &self.compute;
+        let mut c = ferrostack_compute::ComputeConfig::new(self.data_dir.join("compute"));
+        c.weigher = ferrostack_compute::Weigher::parse(&s.weigher)
+            .ok_or_else(|| format!("[compute] weigher = {:?}: spread or pack", s.weigher))?;
+        c.cpu_ratio = s.cpu_allocation_ratio;
+        c.ram_ratio = s.ram_allocation_ratio;
+        c.disk_ratio = s.disk_allocation_ratio;
+        c.default_az = s.default_availability_zone.clone();
+        c.boot_timeout = std::time::Duration::from_secs(s.boot_timeout_secs.max(1));
+        c.shutdown_timeout = std::time::Duration::from_secs(s.shutdown_timeout_secs);
+        c.quota_defaults.0.insert("instances".into(), s.quota_instances);
+        c.quota_defaults.0.insert("cores".into(), s.quota_cores);
+        c.quota_defaults.0.insert("ram".into(), s.quota_ram);
+        Ok(c)
     }
 
     pub fn identity_config(&self) -> IdentityConfig {

@@ -59,6 +59,9 @@ async fn open_db(cfg: &Config) -> Result<Db, String> {
     ferrostack_image::migrate(&db)
         .await
         .map_err(|e| e.detail())?;
+    ferrostack_compute::migrate(&db)
+        .await
+        .map_err(|e| e.detail())?;
     Ok(db)
 }
 
@@ -178,10 +181,14 @@ async fn open_services(
     let images = ferrostack_image::Images::open(&platform, cfg.image_config())
         .await
         .map_err(|e| format!("image service: {}", e.detail()))?;
+    let compute = ferrostack_compute::Compute::open(&platform, images.clone(), cfg.compute_config()?)
+        .await
+        .map_err(|e| format!("compute service: {}", e.detail()))?;
     Ok(app::services::Services {
         platform,
         identity,
         images,
+        compute,
     })
 }
 
@@ -257,6 +264,65 @@ pub async fn migrate_only(cfg: Config) -> Result<(), String> {
         applied.len(),
         applied.last()
     );
+    Ok(())
+}
+
+/// `ferrostack host ...`: on the database directly (a running server sees the change
+/// at its next placement).
+pub async fn host(cfg: Config, cmd: crate::cli::HostCommand) -> Result<(), String> {
+    use crate::cli::HostCommand;
+    let db = open_db(&cfg).await?;
+    let platform = ferrostack_core::Platform::open(db, cfg.jobs_config())
+        .await
+        .map_err(|e| e.detail())?;
+    let images = ferrostack_image::Images::open(&platform, cfg.image_config())
+        .await
+        .map_err(|e| e.detail())?;
+    let compute = ferrostack_compute::Compute::open(&platform, images, cfg.compute_config()?)
+        .await
+        .map_err(|e| e.detail())?;
+    let ctx = Ctx::internal(ids::new_request_id());
+    let show = |h: &ferrostack_types::compute::Host| {
+        format!(
+            "{:<16} {:<8} {:<6} {:<9} {:>3}/{:<3} vCPU {:>7}/{:<7} MiB {:>5}/{:<5} GiB {:>4} servers  {}  {}",
+            h.name,
+            h.availability_zone,
+            h.virt_type,
+            if h.enabled { h.state.clone() } else { format!("disabled") },
+            h.vcpus_used,
+            (h.vcpus as f64 * h.cpu_ratio) as i64,
+            h.memory_mb_used,
+            (h.memory_mb as f64 * h.ram_ratio) as i64,
+            h.disk_gb_used,
+            (h.disk_gb as f64 * h.disk_ratio) as i64,
+            h.running_vms,
+            h.uri,
+            h.disabled_reason.clone().unwrap_or_default(),
+        )
+    };
+    match cmd {
+        HostCommand::Add { name, uri, az, disk_gb, virt_type } => {
+            let h = compute
+                .host_add(&ctx, ferrostack_compute::NewHost { name, uri, availability_zone: az, disk_gb, virt_type, ..Default::default() })
+                .await
+                .map_err(|e| e.detail())?;
+            println!("host {} added: {} ({})", h.name, h.virt_type, h.virt_probe);
+            println!("{}", show(&h));
+        }
+        HostCommand::List => {
+            for h in compute.host_list(&ctx).await.map_err(|e| e.detail())? {
+                println!("{}", show(&h));
+            }
+        }
+        HostCommand::Disable { name, reason } => {
+            let h = compute.host_set_enabled(&ctx, &name, false, reason).await.map_err(|e| e.detail())?;
+            println!("{}", show(&h));
+        }
+        HostCommand::Enable { name } => {
+            let h = compute.host_set_enabled(&ctx, &name, true, None).await.map_err(|e| e.detail())?;
+            println!("{}", show(&h));
+        }
+    }
     Ok(())
 }
 
@@ -342,6 +408,7 @@ pub async fn serve(
         seed_image(&images, &admin_project_id, path).await?;
     }
     images.start_jobs();
+    start_compute(&cfg, &services.compute).await;
 
     let public_url = cfg.public_url();
     let leptos = LeptosOptions::builder()
@@ -398,6 +465,47 @@ pub async fn serve(
 }
 
 /// Remove expired console sessions now and then.
+/// Seed the usual flavors on a new cloud, add the hosts the config file names that
+/// are missing, run the compute jobs and the reconciler.
+async fn start_compute(cfg: &Config, compute: &Arc<ferrostack_compute::Compute>) {
+    let ctx = Ctx::internal(ids::new_request_id());
+    match compute.seed_flavors(&ctx).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(flavors = n, "seeded the usual flavors (m1.tiny ... m1.large)"),
+        Err(e) => tracing::warn!(error = %e.detail(), "cannot seed flavors"),
+    }
+    for h in &cfg.compute.hosts {
+        if compute.host_get(&ctx, &h.name).await.is_ok() {
+            continue;
+        }
+        let new = ferrostack_compute::NewHost {
+            name: h.name.clone(),
+            uri: h.uri.clone(),
+            availability_zone: h.availability_zone.clone(),
+            disk_gb: h.disk_gb,
+            virt_type: h.virt_type.clone(),
+            ..Default::default()
+        };
+        match compute.host_add(&ctx, new).await {
+            Ok(host) => tracing::info!(host = %host.name, uri = %host.uri, virt_type = %host.virt_type, "host added from the config file"),
+            Err(e) => tracing::warn!(host = %h.name, error = %e.detail(), "cannot add a host from the config file"),
+        }
+    }
+    compute.start_jobs();
+    let every = Duration::from_secs(cfg.compute.reconcile_secs.max(1));
+    let compute = compute.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match compute.reconcile().await {
+                Ok(r) if !r.changed.is_empty() => tracing::info!(changed = %r.changed.join(", "), "reconciler: power states synced"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e.detail(), "reconciler pass failed"),
+            }
+        }
+    });
+}
+
 fn spawn_session_sweeper(store: crate::sessions::DbSessionStore) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));

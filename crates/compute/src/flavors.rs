@@ -115,7 +115,7 @@ fn check_spec(key: &str, value: &str) -> Result<()> {
 impl Compute {
     /// Create a flavor. Admin only.
     pub async fn flavor_create(&self, ctx: &Ctx, new: NewFlavor) -> Result<Flavor> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, &new.name))?;
+        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, &new.name).visible(true))?;
         let name = new.name.trim().to_string();
         if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
             return Err(Error::bad_request(
@@ -273,7 +273,7 @@ impl Compute {
         id: &str,
         description: Option<String>,
     ) -> Result<Flavor> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id))?;
+        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
         self.flavor_row(id).await?;
         sqlx::query("UPDATE flavors SET description = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
@@ -286,7 +286,7 @@ impl Compute {
 
     /// Delete a flavor. Servers keep the copy they were created with. Admin only.
     pub async fn flavor_delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id))?;
+        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
         let n = sqlx::query("DELETE FROM flavors WHERE id = $1")
             .bind(id)
             .execute(&self.db.pool)
@@ -300,7 +300,7 @@ impl Compute {
 
     /// The projects a private flavor is open to. Admin only.
     pub async fn flavor_access_list(&self, ctx: &Ctx, id: &str) -> Result<Vec<String>> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id))?;
+        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
         let f = self.flavor_row(id).await?;
         if f.is_public {
             return Err(Error::not_found("flavor access of public flavor", id));
@@ -314,7 +314,7 @@ impl Compute {
     }
 
     pub async fn flavor_access_add(&self, ctx: &Ctx, id: &str, project: &str) -> Result<Vec<String>> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id))?;
+        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
         let f = self.flavor_row(id).await?;
         if f.is_public {
             return Err(Error::conflict(format!(
@@ -343,7 +343,7 @@ impl Compute {
         id: &str,
         project: &str,
     ) -> Result<Vec<String>> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id))?;
+        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
         self.flavor_row(id).await?;
         let n = sqlx::query("DELETE FROM flavor_access WHERE flavor_id = $1 AND project_id = $2")
             .bind(id)
@@ -364,7 +364,7 @@ impl Compute {
         id: &str,
         specs: BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, String>> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id))?;
+        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
         for (k, v) in &specs {
             check_spec(k, v)?;
         }
@@ -378,7 +378,7 @@ impl Compute {
     }
 
     pub async fn flavor_spec_delete(&self, ctx: &Ctx, id: &str, key: &str) -> Result<()> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id))?;
+        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
         let mut f = self.flavor_row(id).await?;
         if f.extra_specs.remove(key).is_none() {
             return Err(Error::not_found("extra spec", format!("{id}/{key}")));

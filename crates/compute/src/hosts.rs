@@ -141,7 +141,7 @@ impl Compute {
     /// Register a host: connect, read its capacity, choose its accelerator (a short
     /// probe on a local host), and store it. Admin only.
     pub async fn host_add(&self, ctx: &Ctx, new: NewHost) -> Result<Host> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_HOST, &new.name))?;
+        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_HOST, &new.name).visible(true))?;
         check_name(&new.name)?;
         check_uri(&new.uri)?;
         let az = new
@@ -226,7 +226,7 @@ impl Compute {
 
     /// Hosts, by name. Admin only.
     pub async fn host_list(&self, ctx: &Ctx) -> Result<Vec<Host>> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_HOST, "*"))?;
+        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_HOST, "*").visible(true))?;
         self.hosts_all().await
     }
 
@@ -239,7 +239,7 @@ impl Compute {
 
     /// A host by id or name. Admin only.
     pub async fn host_get(&self, ctx: &Ctx, id_or_name: &str) -> Result<Host> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_HOST, id_or_name))?;
+        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_HOST, id_or_name).visible(true))?;
         self.host_row(id_or_name).await
     }
 

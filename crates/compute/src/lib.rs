@@ -38,7 +38,7 @@ pub use hosts::NewHost;
 pub use lifecycle::Reconciled;
 pub use quota::{QuotaSet, QUOTA_RESOURCES};
 pub use scheduler::{Placement, Weigher};
-pub use servers::{NewServer, ServerQuery, ServerUpdate};
+pub use servers::{Networks, NewServer, ServerQuery, ServerUpdate};
 
 pub use ferrostack_types::compute::limits;
 
@@ -150,6 +150,15 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// crates/core/migrations/README.md).
 pub async fn migrate(db: &Db) -> Result<()> {
     db.apply(&MIGRATOR).await
+}
+
+/// Nova's `hostId`: which host a server is on, as its project may know it — a hash of
+/// project and host, so that two servers on one host are seen together without the
+/// host's name.
+pub fn host_id(project: &str, host: &str) -> String {
+    openssl::hash::hash(openssl::hash::MessageDigest::sha224(), format!("{project}{host}").as_bytes())
+        .map(|d| d.iter().map(|b| format!("{b:02x}")).collect())
+        .unwrap_or_default()
 }
 
 fn int_bool(v: i64) -> bool {

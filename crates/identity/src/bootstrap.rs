@@ -54,6 +54,11 @@ impl BootstrapOptions {
                     name: "glance".into(),
                     path: "/image".into(),
                 },
+                CatalogService {
+                    service_type: "compute".into(),
+                    name: "nova".into(),
+                    path: "/compute/v2.1".into(),
+                },
             ],
             reset_admin_password: false,
         }

@@ -1,6 +1,7 @@
 //! The OpenStack REST APIs, one router per API, merged here. Handlers translate: they
 //! parse input, build the caller context, call one service function, render JSON.
 
+pub mod compute;
 pub mod error;
 pub mod extract;
 pub mod identity;
@@ -24,6 +25,8 @@ pub fn routes() -> table::Routes {
     table::Routes::new()
         .nest("/identity", identity::routes())
         .nest("/image", image::routes())
+        .nest("/compute", compute::routes())
+        .merge(compute::root_routes())
 }
 
 /// Give every request an id: in the logs (one span per request) and in the

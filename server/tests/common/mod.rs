@@ -21,6 +21,8 @@ pub struct Api {
     /// The endpoint table the application was built from.
     pub table: Vec<server::api::table::Endpoint>,
     pub admin_token: String,
+    /// The compute service behind the API (tests register simulated hosts with it).
+    pub compute: std::sync::Arc<ferrostack_compute::Compute>,
     db: Db,
     dir: std::sync::Arc<tempfile::TempDir>,
 }
@@ -87,11 +89,18 @@ impl Api {
         .await
         .expect("images");
         images.start_jobs();
+        let mut compute_cfg = ferrostack_compute::ComputeConfig::new(dir.path().join("compute"));
+        compute_cfg.shutdown_timeout = std::time::Duration::from_secs(5);
+        let compute = ferrostack_compute::Compute::open(&platform, images.clone(), compute_cfg)
+            .await
+            .expect("compute");
+        compute.start_jobs();
         let state = AppState {
             services: app::services::Services {
                 platform,
                 identity,
                 images,
+                compute: compute.clone(),
             },
             public_url: PUBLIC_URL.into(),
             cloud: app::CloudInfo {
@@ -108,11 +117,40 @@ impl Api {
             app,
             table,
             admin_token: String::new(),
+            compute,
             db,
             dir,
         };
         api.admin_token = api.login("admin", ADMIN_PASSWORD, "admin").await;
         api
+    }
+
+    /// Register a simulated host (libvirt's test driver) with `vcpus` CPUs and `mib`
+    /// MiB of memory.
+    pub async fn sim_host(&self, name: &str, vcpus: u32, mib: u64) {
+        let path = self.dir.path().join(format!("{name}.xml"));
+        std::fs::write(
+            &path,
+            format!(
+                "<node><cpu><mhz>2000</mhz><model>x86_64</model><active>{vcpus}</active><max>{vcpus}</max>\
+                 <nodes>1</nodes><sockets>1</sockets><cores>{vcpus}</cores><threads>1</threads></cpu>\
+                 <memory>{}</memory></node>",
+                mib * 1024
+            ),
+        )
+        .expect("host file");
+        self.compute
+            .host_add(
+                &Ctx::internal("t"),
+                ferrostack_compute::NewHost {
+                    name: name.into(),
+                    uri: format!("test://{}", path.display()),
+                    disk_gb: Some(1000),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("host");
     }
 
     /// Call a console server function (form-encoded, as the browser's ActionForm sends

@@ -1,0 +1,553 @@
+//! /servers: Nova's server view for the asked microversion, create, list and detail
+//! with filters and `servers_links`, show, update, delete, the action endpoint,
+//! metadata, tags and instance actions.
+
+use ferrostack_compute::{NewServer, ServerAction, ServerQuery, ServerUpdate};
+use ferrostack_types::compute::{Flavor, InstanceAction, Server};
+
+use super::prelude::*;
+use super::{base, body_object, inner};
+
+/// Nova's timestamps: whole seconds, `Z`.
+pub(crate) fn nova_time(t: &str) -> String {
+    t.get(..19)
+        .map(|s| format!("{s}Z"))
+        .unwrap_or_else(|| t.to_string())
+}
+
+fn links(s: &AppState, kind: &str, id: &str) -> Value {
+    json!([
+        {"rel": "self", "href": format!("{}/v2.1/{kind}/{id}", base(s))},
+        {"rel": "bookmark", "href": format!("{}/{kind}/{id}", base(s))},
+    ])
+}
+
+fn server_flavor(s: &AppState, f: &Flavor, mv: Mv) -> Value {
+    if mv.at_least(47) {
+        json!({"vcpus": f.vcpus, "ram": f.ram, "disk": f.disk, "ephemeral": f.ephemeral,
+               "swap": f.swap, "original_name": f.name, "extra_specs": f.extra_specs})
+    } else {
+        json!({"id": f.id, "links": [{"rel": "bookmark", "href": format!("{}/flavors/{}", base(s), f.id)}]})
+    }
+}
+
+/// The full server view (GET /servers/{id}, /servers/detail).
+pub(crate) fn server_view(st: &AppState, ctx: &Ctx, v: &Server, mv: Mv) -> Value {
+    let image = match &v.image_id {
+        Some(id) => {
+            let mut i = json!({"id": id, "links": [{"rel": "bookmark", "href": format!("{}/images/{id}", base(st))}]});
+            if mv.at_least(98) {
+                i["properties"] = json!({});
+            }
+            i
+        }
+        None => json!(""),
+    };
+    let mut m = json!({
+        "id": v.id, "name": v.name, "status": v.status,
+        "tenant_id": v.project_id, "user_id": v.user_id,
+        "metadata": v.metadata,
+        "hostId": v.host_name.as_deref().map(|h| ferrostack_compute::host_id(&v.project_id, h)).unwrap_or_default(),
+        "image": image,
+        "flavor": server_flavor(st, &v.flavor, mv),
+        "created": nova_time(&v.created_at), "updated": nova_time(&v.updated_at),
+        "addresses": {},
+        "accessIPv4": "", "accessIPv6": "",
+        "links": links(st, "servers", &v.id),
+        "OS-DCF:diskConfig": "MANUAL",
+        "OS-EXT-AZ:availability_zone": v.availability_zone.clone().unwrap_or_default(),
+        "config_drive": if v.config_drive { "True" } else { "" },
+        "key_name": v.key_name,
+        "OS-SRV-USG:launched_at": v.launched_at.as_deref().map(|t| format!("{}.000000", &t[..19.min(t.len())])),
+        "OS-SRV-USG:terminated_at": null,
+        "OS-EXT-STS:task_state": v.task_state,
+        "OS-EXT-STS:vm_state": v.vm_state,
+        "OS-EXT-STS:power_state": v.power_state,
+        "os-extended-volumes:volumes_attached": [],
+        "security_groups": [{"name": "default"}],
+    });
+    if ["ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"].contains(&v.status.as_str()) {
+        m["progress"] = json!(v.progress);
+    }
+    if mv.at_least(9) {
+        m["locked"] = json!(v.locked);
+    }
+    if mv.at_least(73) {
+        m["locked_reason"] = json!(v.locked_reason);
+    }
+    if mv.at_least(19) {
+        m["description"] = json!(v.description);
+    }
+    if mv.at_least(26) {
+        m["tags"] = json!(v.tags);
+    }
+    if mv.at_least(63) {
+        m["trusted_image_certificates"] = Value::Null;
+    }
+    if mv.at_least(71) {
+        m["server_groups"] = json!([]);
+    }
+    if mv.at_least(96) {
+        m["pinned_availability_zone"] = Value::Null;
+    }
+    if mv.at_least(100) {
+        m["scheduler_hints"] = json!({});
+    }
+    if ctx.is_admin() {
+        m["OS-EXT-SRV-ATTR:host"] = json!(v.host_name);
+        m["OS-EXT-SRV-ATTR:hypervisor_hostname"] = json!(v.host_name);
+        m["OS-EXT-SRV-ATTR:instance_name"] = json!(format!("fs-{}", v.id));
+        if mv.at_least(3) {
+            m["OS-EXT-SRV-ATTR:reservation_id"] = json!(v.reservation_id);
+            m["OS-EXT-SRV-ATTR:launch_index"] = json!(v.launch_index);
+            m["OS-EXT-SRV-ATTR:hostname"] = json!(v.name);
+            m["OS-EXT-SRV-ATTR:kernel_id"] = json!("");
+            m["OS-EXT-SRV-ATTR:ramdisk_id"] = json!("");
+            m["OS-EXT-SRV-ATTR:root_device_name"] = json!("/dev/vda");
+            m["OS-EXT-SRV-ATTR:user_data"] = Value::Null;
+        }
+        if mv.at_least(16) {
+            m["host_status"] = json!(if v.host_name.is_some() { "UP" } else { "" });
+        }
+    } else if mv.at_least(90) {
+        m["OS-EXT-SRV-ATTR:hostname"] = json!(v.name);
+    }
+    if let Some(f) = &v.fault {
+        m["fault"] = json!({"code": f.code, "message": f.message, "created": nova_time(&f.created)});
+    }
+    m
+}
+
+fn brief(st: &AppState, v: &Server) -> Value {
+    json!({"id": v.id, "name": v.name, "links": links(st, "servers", &v.id)})
+}
+
+// ---- create
+
+fn text(m: &mut Map<String, Value>, key: &str) -> NResult<Option<String>> {
+    match m.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(o) => Err(Error::bad_request(format!("Invalid input for field/attribute {key}. Value: {o}. {o} is not of type 'string'")).into()),
+    }
+}
+
+fn count(m: &mut Map<String, Value>, key: &str) -> NResult<i64> {
+    match m.remove(key) {
+        None | Some(Value::Null) => Ok(1),
+        Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or(0)),
+        Some(Value::String(s)) if s.parse::<i64>().is_ok() => Ok(s.parse().unwrap_or(0)),
+        Some(o) => Err(Error::bad_request(format!("Invalid input for field/attribute {key}. Value: {o}. It is not an integer.")).into()),
+    }
+}
+
+fn string_map(v: Option<Value>, key: &str) -> NResult<BTreeMap<String, String>> {
+    match v {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(Value::Object(o)) => o
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k, s)),
+                o => Err(Error::bad_request(format!("Invalid input for field/attribute {key}.{k}: {o} is not a string.")).into()),
+            })
+            .collect(),
+        Some(o) => Err(Error::bad_request(format!("Invalid input for field/attribute {key}: {o} is not an object.")).into()),
+    }
+}
+
+/// The last path segment of an href (`flavorRef` may be a link), or the id itself.
+fn reference(v: String) -> String {
+    v.rsplit('/').next().unwrap_or(&v).to_string()
+}
+
+pub(crate) async fn server_create(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    body: axum::body::Bytes,
+) -> NResult<Response> {
+    let mut outer = body_object(&body)?;
+    let _hints = outer.remove("os:scheduler_hints");
+    let mut m = inner(outer, "server")?;
+    let name = text(&mut m, "name")?.ok_or_else(|| Error::bad_request("Invalid input for field/attribute server. 'name' is a required property"))?;
+    let flavor = text(&mut m, "flavorRef")?.ok_or_else(|| Error::bad_request("Invalid input for field/attribute server. 'flavorRef' is a required property"))?;
+    let image = text(&mut m, "imageRef")?.filter(|s| !s.is_empty()).map(reference);
+    if m.contains_key("block_device_mapping_v2") || m.contains_key("block_device_mapping") {
+        return Err(Error::bad_request("Block device mappings (boot from volume) are not available in this cloud yet.").into());
+    }
+    let networks = match m.remove("networks") {
+        None | Some(Value::Null) if mv.at_least(37) => {
+            return Err(Error::bad_request("Invalid input for field/attribute server. 'networks' is a required property").into())
+        }
+        None | Some(Value::Null) => ferrostack_compute::Networks::Auto,
+        Some(Value::String(s)) if s == "auto" => ferrostack_compute::Networks::Auto,
+        Some(Value::String(s)) if s == "none" => ferrostack_compute::Networks::None,
+        Some(Value::Array(a)) if a.is_empty() => ferrostack_compute::Networks::None,
+        Some(_) => {
+            return Err(Error::bad_request(
+                "Networking is not available in this cloud yet: use \"networks\": \"none\" or \"auto\" (openstack server create --network none).",
+            )
+            .into())
+        }
+    };
+    let config_drive = match m.remove("config_drive") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => b,
+        Some(Value::String(s)) => matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"),
+        Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute config_drive. Value: {o}.")).into()),
+    };
+    let tags = match m.remove("tags") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a
+            .into_iter()
+            .map(|t| t.as_str().map(str::to_string).ok_or_else(|| NovaError(Error::bad_request("Invalid input for field/attribute tags: each tag is a string."))))
+            .collect::<NResult<_>>()?,
+        Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute tags. Value: {o}.")).into()),
+    };
+    let return_reservation = matches!(m.remove("return_reservation_id"), Some(Value::Bool(true)));
+    let new = NewServer {
+        name,
+        image_id: image,
+        flavor_id: reference(flavor),
+        key_name: text(&mut m, "key_name")?,
+        user_data: text(&mut m, "user_data")?,
+        metadata: string_map(m.remove("metadata"), "metadata")?,
+        availability_zone: text(&mut m, "availability_zone")?,
+        min_count: count(&mut m, "min_count")?,
+        max_count: match m.get("max_count") {
+            Some(_) => count(&mut m, "max_count")?,
+            None => 0,
+        },
+        config_drive,
+        description: text(&mut m, "description")?,
+        tags,
+        networks,
+    };
+    let new = NewServer { max_count: if new.max_count == 0 { new.min_count } else { new.max_count }, ..new };
+    let made = st.services.compute.server_create(&ctx, new).await?;
+    let first = &made[0];
+    if return_reservation {
+        return Ok((StatusCode::ACCEPTED, Json(json!({"reservation_id": first.reservation_id}))).into_response());
+    }
+    let body = json!({"server": {
+        "id": first.id, "links": links(&st, "servers", &first.id),
+        "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
+        "adminPass": ferrostack_core::ids::new_id(),
+    }});
+    let mut resp = (StatusCode::ACCEPTED, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("{}/v2.1/servers/{}", base(&st), first.id)) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+// ---- list
+
+fn query(q: Option<&str>) -> NResult<ServerQuery> {
+    let mut sq = ServerQuery::default();
+    for (k, v) in Filters::pairs(q) {
+        match k.as_str() {
+            "name" => sq.name = Some(v),
+            "status" => sq.status = Some(v),
+            "image" => sq.image = Some(reference(v)),
+            "flavor" => sq.flavor = Some(reference(v)),
+            "host" | "node" => sq.host = Some(v),
+            "changes-since" | "changes_since" => sq.changes_since = Some(v),
+            "all_tenants" => sq.all_tenants = !matches!(v.to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off"),
+            "project_id" | "tenant_id" => sq.project_id = Some(v),
+            "tags" => sq.tags.extend(v.split(',').filter(|t| !t.is_empty()).map(str::to_string)),
+            "tags-any" => sq.tags_any.extend(v.split(',').filter(|t| !t.is_empty()).map(str::to_string)),
+            "marker" => sq.marker = Some(v),
+            "limit" => {
+                let n: i64 = v.parse().map_err(|_| Error::bad_request(format!("Invalid input for query parameters limit. Value: {v}. '{v}' does not match '^[0-9]*$'")))?;
+                if n < 0 {
+                    return Err(Error::bad_request(format!("Invalid input for query parameters limit. Value: {v}.")).into());
+                }
+                sq.limit = Some(n.max(1) as usize);
+            }
+            // Nova ignores filters it does not know (and those a caller may not use).
+            _ => {}
+        }
+    }
+    Ok(sq)
+}
+
+async fn list(st: AppState, ctx: Ctx, mv: Mv, q: Option<String>, detail: bool) -> NResult<Json<Value>> {
+    let sq = query(q.as_deref())?;
+    let (page, more) = st.services.compute.server_list(&ctx, &sq).await?;
+    let servers: Vec<Value> = page
+        .iter()
+        .map(|v| if detail { server_view(&st, &ctx, v, mv) } else { brief(&st, v) })
+        .collect();
+    let mut body = json!({"servers": servers});
+    if more {
+        if let Some(last) = page.last() {
+            let mut params: Vec<String> = Filters::pairs(q.as_deref())
+                .into_iter()
+                .filter(|(k, _)| k != "marker")
+                .map(|(k, v)| format!("{}={}", ferrostack_types::url::encode(&k), ferrostack_types::url::encode(&v)))
+                .collect();
+            params.push(format!("marker={}", last.id));
+            let path = if detail { "servers/detail" } else { "servers" };
+            body["servers_links"] = json!([{"rel": "next", "href": format!("{}/v2.1/{path}?{}", base(&st), params.join("&"))}]);
+        }
+    }
+    Ok(Json(body))
+}
+
+pub(crate) async fn server_list(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, RawQuery(q): RawQuery) -> NResult<Json<Value>> {
+    list(st, ctx, mv, q, false).await
+}
+
+pub(crate) async fn server_list_detail(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, RawQuery(q): RawQuery) -> NResult<Json<Value>> {
+    list(st, ctx, mv, q, true).await
+}
+
+pub(crate) async fn server_show(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(id): Path<String>) -> NResult<Json<Value>> {
+    let v = st.services.compute.server_get(&ctx, &id).await?;
+    Ok(Json(json!({"server": server_view(&st, &ctx, &v, mv)})))
+}
+
+pub(crate) async fn server_update(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> NResult<Json<Value>> {
+    let mut m = inner(body_object(&body)?, "server")?;
+    let up = ServerUpdate {
+        name: text(&mut m, "name")?,
+        description: match m.remove("description") {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => Some(Some(s)),
+            Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute description. Value: {o}.")).into()),
+        },
+    };
+    let v = st.services.compute.server_update(&ctx, &id, up).await?;
+    Ok(Json(json!({"server": server_view(&st, &ctx, &v, mv)})))
+}
+
+pub(crate) async fn server_delete(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<StatusCode> {
+    st.services.compute.server_delete(&ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// POST /servers/{id}/action: one action named by the body's only key.
+pub(crate) async fn server_action(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> NResult<Response> {
+    let m = body_object(&body)?;
+    if m.len() != 1 {
+        return Err(Error::bad_request("The action body names exactly one action.").into());
+    }
+    let (name, arg) = m.into_iter().next().unwrap_or_default();
+    let c = &st.services.compute;
+    let simple = |a: ServerAction| a;
+    let action = match name.as_str() {
+        "os-start" => Some(simple(ServerAction::Start)),
+        "os-stop" => Some(ServerAction::Stop),
+        "pause" => Some(ServerAction::Pause),
+        "unpause" => Some(ServerAction::Unpause),
+        "suspend" => Some(ServerAction::Suspend),
+        "resume" => Some(ServerAction::Resume),
+        "reboot" => {
+            let kind = arg.get("type").and_then(|t| t.as_str()).unwrap_or("");
+            match kind.to_ascii_uppercase().as_str() {
+                "SOFT" => Some(ServerAction::Reboot { hard: false }),
+                "HARD" => Some(ServerAction::Reboot { hard: true }),
+                _ => return Err(Error::bad_request(format!("Invalid input for field/attribute type. Value: {kind}. '{kind}' is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']")).into()),
+            }
+        }
+        _ => None,
+    };
+    if let Some(a) = action {
+        c.server_action(&ctx, &id, a).await?;
+        return Ok(StatusCode::ACCEPTED.into_response());
+    }
+    match name.as_str() {
+        "lock" => {
+            let reason = arg.get("locked_reason").and_then(|r| r.as_str()).map(str::to_string);
+            c.server_lock(&ctx, &id, reason).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "unlock" => {
+            c.server_unlock(&ctx, &id).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "os-getConsoleOutput" => {
+            let length = match arg.get("length") {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => n.as_i64(),
+                Some(Value::String(s)) => Some(s.parse::<i64>().map_err(|_| Error::bad_request(format!("Invalid input for field/attribute length. Value: {s}.")))?),
+                Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute length. Value: {o}.")).into()),
+            };
+            let output = c.console_output(&ctx, &id, length).await?;
+            Ok(Json(json!({"output": output})).into_response())
+        }
+        "resize" | "confirmResize" | "revertResize" | "rebuild" | "rescue" | "unrescue" | "shelve" | "shelveOffload"
+        | "unshelve" | "createImage" | "migrate" | "os-migrateLive" | "evacuate" | "os-getVNCConsole"
+        | "os-getSerialConsole" | "addSecurityGroup" | "removeSecurityGroup" | "changePassword" | "trigger_crash_dump"
+        | "restore" | "forceDelete" | "os-resetState" | "injectNetworkInfo" | "resetNetwork" | "createBackup" => {
+            // Make sure the caller may see the server before saying what is missing.
+            c.server_get(&ctx, &id).await?;
+            Err(Error::conflict(format!("The '{name}' action is not available in this cloud yet.")).into())
+        }
+        _ => Err(Error::bad_request(format!("There is no such action: {name}")).into()),
+    }
+}
+
+// ---- metadata, tags
+
+fn meta_body(body: &[u8], key: &str) -> NResult<BTreeMap<String, String>> {
+    let mut m = body_object(body)?;
+    match m.remove(key) {
+        Some(v) => string_map(Some(v), key),
+        None => Err(Error::bad_request(format!("Missing '{key}' in the request body.")).into()),
+    }
+}
+
+pub(crate) async fn metadata_show(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<Json<Value>> {
+    Ok(Json(json!({"metadata": st.services.compute.server_metadata(&ctx, &id).await?})))
+}
+
+pub(crate) async fn metadata_replace(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+    let md = meta_body(&body, "metadata")?;
+    Ok(Json(json!({"metadata": st.services.compute.server_metadata_set(&ctx, &id, md, true).await?})))
+}
+
+pub(crate) async fn metadata_merge(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+    let md = meta_body(&body, "metadata")?;
+    Ok(Json(json!({"metadata": st.services.compute.server_metadata_set(&ctx, &id, md, false).await?})))
+}
+
+pub(crate) async fn metadata_item_show(State(st): State<AppState>, Authed(ctx): Authed, Path((id, key)): Path<(String, String)>) -> NResult<Json<Value>> {
+    let md = st.services.compute.server_metadata(&ctx, &id).await?;
+    let v = md.get(&key).ok_or_else(|| Error::not_found("metadata item", &key))?;
+    Ok(Json(json!({"meta": {key: v}})))
+}
+
+pub(crate) async fn metadata_item_set(State(st): State<AppState>, Authed(ctx): Authed, Path((id, key)): Path<(String, String)>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+    let md = meta_body(&body, "meta")?;
+    if md.len() != 1 || !md.contains_key(&key) {
+        return Err(Error::bad_request("The request body's 'meta' holds exactly the key of the URL.").into());
+    }
+    let all = st.services.compute.server_metadata_set(&ctx, &id, md, false).await?;
+    Ok(Json(json!({"meta": {&key: all.get(&key)}})))
+}
+
+pub(crate) async fn metadata_item_delete(State(st): State<AppState>, Authed(ctx): Authed, Path((id, key)): Path<(String, String)>) -> NResult<StatusCode> {
+    st.services.compute.server_metadata_delete(&ctx, &id, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn tags_show(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<Json<Value>> {
+    Ok(Json(json!({"tags": st.services.compute.server_tags(&ctx, &id).await?})))
+}
+
+pub(crate) async fn tags_replace(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+    let mut m = body_object(&body)?;
+    let tags: Vec<String> = match m.remove("tags") {
+        Some(Value::Array(a)) => a
+            .into_iter()
+            .map(|t| t.as_str().map(str::to_string).ok_or_else(|| NovaError(Error::bad_request("Each tag is a string."))))
+            .collect::<NResult<_>>()?,
+        _ => return Err(Error::bad_request("Missing 'tags' (a list) in the request body.").into()),
+    };
+    Ok(Json(json!({"tags": st.services.compute.server_tags_set(&ctx, &id, tags, true).await?})))
+}
+
+pub(crate) async fn tags_clear(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<StatusCode> {
+    st.services.compute.server_tags_set(&ctx, &id, Vec::new(), true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn tag_check(State(st): State<AppState>, Authed(ctx): Authed, Path((id, tag)): Path<(String, String)>) -> NResult<StatusCode> {
+    let tags = st.services.compute.server_tags(&ctx, &id).await?;
+    if tags.contains(&tag) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::not_found("tag", tag).into())
+    }
+}
+
+pub(crate) async fn tag_add(State(st): State<AppState>, Authed(ctx): Authed, Path((id, tag)): Path<(String, String)>) -> NResult<Response> {
+    let had = st.services.compute.server_tags(&ctx, &id).await?.contains(&tag);
+    st.services.compute.server_tags_set(&ctx, &id, vec![tag.clone()], false).await?;
+    let mut resp = if had { StatusCode::NO_CONTENT } else { StatusCode::CREATED }.into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("{}/v2.1/servers/{id}/tags/{}", base(&st), ferrostack_types::url::encode(&tag))) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+pub(crate) async fn tag_delete(State(st): State<AppState>, Authed(ctx): Authed, Path((id, tag)): Path<(String, String)>) -> NResult<StatusCode> {
+    st.services.compute.server_tag_delete(&ctx, &id, &tag).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- instance actions, addresses, interfaces, volumes
+
+fn action_view(a: &InstanceAction, mv: Mv, ctx: &Ctx, events: bool) -> Value {
+    let mut v = json!({
+        "action": a.action, "instance_uuid": a.server_id, "message": a.message,
+        "project_id": a.project_id, "request_id": a.request_id,
+        "start_time": nova_time(&a.start_time), "user_id": a.user_id,
+    });
+    if mv.at_least(58) {
+        v["updated_at"] = json!(nova_time(&a.updated_at));
+    }
+    if events {
+        v["events"] = a
+            .events
+            .iter()
+            .map(|e| {
+                let mut ev = json!({"event": e.event, "start_time": nova_time(&e.start_time),
+                    "finish_time": e.finish_time.as_deref().map(nova_time), "result": e.result});
+                if ctx.is_admin() {
+                    ev["traceback"] = Value::Null;
+                    if mv.at_least(62) {
+                        ev["host"] = json!(e.host);
+                    }
+                }
+                if mv.at_least(62) {
+                    ev["hostId"] = json!(e.host.as_deref().map(|h| ferrostack_compute::host_id(&a.project_id, h)).unwrap_or_default());
+                }
+                if mv.at_least(84) {
+                    ev["details"] = json!(e.details);
+                }
+                ev
+            })
+            .collect();
+    }
+    v
+}
+
+pub(crate) async fn actions_list(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(id): Path<String>) -> NResult<Json<Value>> {
+    let all = st.services.compute.instance_actions(&ctx, &id).await?;
+    Ok(Json(json!({"instanceActions": all.iter().map(|a| action_view(a, mv, &ctx, false)).collect::<Vec<_>>()})))
+}
+
+pub(crate) async fn action_show(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path((id, req)): Path<(String, String)>) -> NResult<Json<Value>> {
+    let a = st.services.compute.instance_action(&ctx, &id, &req).await?;
+    Ok(Json(json!({"instanceAction": action_view(&a, mv, &ctx, true)})))
+}
+
+pub(crate) async fn server_ips(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<Json<Value>> {
+    st.services.compute.server_get(&ctx, &id).await?;
+    Ok(Json(json!({"addresses": {}})))
+}
+
+pub(crate) async fn server_interfaces(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<Json<Value>> {
+    st.services.compute.server_get(&ctx, &id).await?;
+    Ok(Json(json!({"interfaceAttachments": []})))
+}
+
+pub(crate) async fn server_volumes(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<Json<Value>> {
+    st.services.compute.server_get(&ctx, &id).await?;
+    Ok(Json(json!({"volumeAttachments": []})))
+}
