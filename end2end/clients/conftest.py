@@ -22,11 +22,40 @@ def free_port():
         return s.getsockname()[1]
 
 
+SIM_HOSTS = {"sim-1": (8, 16384), "sim-2": (8, 8192), "sim-3": (4, 4096)}
+
+
+def compute_config(root):
+    """A config file naming three simulated hosts (libvirt's test driver) in zone `sim`
+    and this machine's real hypervisor (qemu:///system) in zone `nova`."""
+    lines = ["[compute]", "shutdown_timeout_secs = 3", "reconcile_secs = 2"]
+    for name, (cpus, mib) in SIM_HOSTS.items():
+        path = os.path.join(root, f"{name}.xml")
+        with open(path, "w") as f:
+            f.write(f"<node><cpu><mhz>2000</mhz><model>x86_64</model><active>{cpus}</active><max>{cpus}</max>"
+                    f"<nodes>1</nodes><sockets>1</sockets><cores>{cpus}</cores><threads>1</threads></cpu>"
+                    f"<memory>{mib * 1024}</memory></node>")
+        lines += ["[[compute.hosts]]", f'name = "{name}"', f'uri = "test://{path}"',
+                  'availability_zone = "sim"', "disk_gb = 500"]
+    lines += ["[[compute.hosts]]", 'name = "local"', 'uri = "qemu:///system"', 'availability_zone = "nova"']
+    path = os.path.join(root, "ferrostack.toml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
 class Cloud:
     def __init__(self, url, data_dir):
         self.url = url
         self.auth_url = url + "/identity/v3"
         self.data_dir = data_dir
+
+    def user(self, name, project, role="member", password="pw-cli-user-1"):
+        """A user holding `role` in a new project `project`; the env to act as it."""
+        self.run("project", "create", project, check=False)
+        self.run("user", "create", "--password", password, name, check=False)
+        self.run("role", "add", "--project", project, "--user", name, role)
+        return self.env(user=name, password=password, project=project)
 
     def env(self, user="admin", password=ADMIN_PASSWORD, project="admin", **extra):
         env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
@@ -78,6 +107,8 @@ class Cloud:
 def cloud():
     binary = os.environ.get("FERROSTACK_BIN") or os.path.join(REPO, "target", "release", "ferrostack")
     data_dir = tempfile.mkdtemp(prefix="ferrostack-cli-")
+    # QEMU runs as its own user and must pass through to the servers' disks.
+    os.chmod(data_dir, 0o711)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(os.path.join(data_dir, "server.log"), "w")
@@ -85,7 +116,8 @@ def cloud():
                FERROSTACK_ADMIN_PASSWORD=ADMIN_PASSWORD, FERROSTACK_LOG="info",
                # Imports (glance-direct) are converted to qcow2, as an operator may ask.
                FERROSTACK_IMAGE_CONVERT_TO="qcow2")
-    proc = subprocess.Popen([binary, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    config = compute_config(data_dir)
+    proc = subprocess.Popen([binary, "--config", config, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     deadline = time.time() + 60
     while True:
         try:

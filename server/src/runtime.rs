@@ -42,8 +42,26 @@ pub fn init_tracing() {
 fn prepare_data_dir(dir: &Path) -> Result<(), String> {
     fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .map_err(|e| format!("cannot set permissions on {}: {e}", dir.display()))
+    // Traversable, not listable: QEMU (its own user) must reach <data>/compute's
+    // disks. Everything else in it is the owner's alone, also what an older version
+    // left readable (the SQLite file was 0644 under a 0700 directory).
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o711))
+        .map_err(|e| format!("cannot set permissions on {}: {e}", dir.display()))?;
+    let entries = fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        if entry.file_name() == "compute" {
+            continue;
+        }
+        let path = entry.path();
+        if let Ok(meta) = fs::symlink_metadata(&path) {
+            let mode = meta.permissions().mode();
+            if !meta.file_type().is_symlink() && mode & 0o077 != 0 {
+                fs::set_permissions(&path, fs::Permissions::from_mode(mode & 0o700))
+                    .map_err(|e| format!("cannot set permissions on {}: {e}", path.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn open_db(cfg: &Config) -> Result<Db, String> {

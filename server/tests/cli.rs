@@ -65,10 +65,16 @@ fn bootstrap_generates_credentials_once_and_is_idempotent() {
             & 0o777,
         0o600
     );
+    // The data dir is traversable (QEMU reaches <data>/compute), never listable, and
+    // nothing in it is anyone else's to read.
     assert_eq!(
         std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
-        0o700
+        0o711
     );
+    for entry in std::fs::read_dir(&data).unwrap().flatten() {
+        let mode = entry.metadata().unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{} is open to others: {mode:o}", entry.path().display());
+    }
     // The generated password is shown once, on the run that made it.
     let shown = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(shown.contains("generated, shown once"), "{shown}");

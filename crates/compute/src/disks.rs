@@ -90,8 +90,31 @@ impl Compute {
         Ok((base, iso))
     }
 
+    /// QEMU runs as its own user: every directory above the compute dir must let it
+    /// pass, or the guest cannot open its disks. Say which one does not.
+    fn check_reachable(&self) -> Result<()> {
+        let mut dir = self.cfg.dir.parent();
+        while let Some(d) = dir {
+            if let Ok(meta) = std::fs::metadata(d) {
+                if meta.permissions().mode() & 0o001 == 0 {
+                    return Err(Error::Unavailable {
+                        message: format!(
+                            "QEMU cannot reach the servers' disks: {} is not searchable by other users (chmod o+x {} or move the data dir).",
+                            d.display(),
+                            d.display()
+                        ),
+                        retry_after: 0,
+                    });
+                }
+            }
+            dir = d.parent();
+        }
+        Ok(())
+    }
+
     /// Make the server's disks (what exists is kept) and say how to attach them.
     pub(crate) async fn prepare_disks(&self, row: &ServerRow) -> Result<Vec<DiskSpec>> {
+        self.check_reachable()?;
         let flavor = row.flavor()?;
         let dir = self.instance_dir(&row.id);
         traversable_dir(&self.cfg.dir).await?;

@@ -151,7 +151,9 @@ fn hypervisor_view(h: &Host, mv: Mv, detail: bool) -> Value {
                 v[k] = json!(val);
             }
             let _ = cpu;
-            v["cpu_info"] = json!({"model": h.cpu_model, "arch": "x86_64", "virt_type": h.virt_type}).to_string().into();
+            // A JSON string before 2.28, an object since.
+            let info = json!({"model": h.cpu_model, "arch": "x86_64", "vendor": "", "features": [], "topology": {"cores": h.vcpus, "threads": 1, "sockets": 1}});
+            v["cpu_info"] = if mv.at_least(28) { info } else { Value::String(info.to_string()) };
         }
     }
     v
@@ -172,6 +174,23 @@ pub(crate) async fn hypervisor_show(State(st): State<AppState>, Authed(ctx): Aut
     Ok(Json(json!({"hypervisor": hypervisor_view(&h, mv, true)})))
 }
 
+/// What `uptime` says on the host (Nova's libvirt driver runs it there): this machine's
+/// for the local host; nothing for simulated and remote hosts.
+pub(crate) async fn hypervisor_uptime(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(id): Path<String>) -> NResult<Json<Value>> {
+    let h = st.services.compute.host_get(&ctx, &id).await?;
+    if mv.at_least(88) {
+        return Err(Error::not_found("resource", "os-hypervisors/{id}/uptime (removed in 2.88)").into());
+    }
+    let uptime = if h.uri.starts_with("qemu:///") {
+        tokio::process::Command::new("uptime").output().await.ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    } else {
+        None
+    };
+    let mut v = hypervisor_view(&h, mv, false);
+    v["uptime"] = json!(uptime);
+    Ok(Json(json!({"hypervisor": v})))
+}
+
 pub(crate) async fn hypervisor_stats(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>) -> NResult<Json<Value>> {
     let hosts = st.services.compute.host_list(&ctx).await?;
     if mv.at_least(88) {
@@ -184,6 +203,13 @@ pub(crate) async fn hypervisor_stats(State(st): State<AppState>, Authed(ctx): Au
         "free_ram_mb": sum(&|h| ferrostack_compute::scheduler::free(h).1), "free_disk_gb": sum(&|h| ferrostack_compute::scheduler::free(h).2),
         "current_workload": 0, "running_vms": sum(&|h| h.running_vms), "disk_available_least": sum(&|h| ferrostack_compute::scheduler::free(h).2),
     }})))
+}
+
+/// Host aggregates cannot be made yet (zones are the hosts' own): the list is empty,
+/// which is what `openstack hypervisor show` reads.
+pub(crate) async fn aggregate_list(State(st): State<AppState>, Authed(ctx): Authed) -> NResult<Json<Value>> {
+    st.services.compute.host_list(&ctx).await?;
+    Ok(Json(json!({"aggregates": []})))
 }
 
 fn service_view(h: &Host) -> Value {

@@ -207,6 +207,14 @@ async fn version(State(s): State<AppState>) -> Json<Value> {
     Json(json!({"version": version_doc(&s)}))
 }
 
+/// Nova's 404 for a path it does not serve (not the console's page).
+async fn not_found() -> NovaError {
+    NovaError(Error::NotFound {
+        kind: "resource",
+        id: "the requested URL".into(),
+    })
+}
+
 /// The version document at the base URL with its trailing slash (`/compute/`), which
 /// a nested router cannot register.
 pub fn root_routes() -> Routes {
@@ -269,6 +277,8 @@ pub fn routes() -> Routes {
         .get("/v2.1/os-hypervisors/detail", Admin, hypervisor_list_detail)
         .get("/v2.1/os-hypervisors/statistics", Admin, hypervisor_stats)
         .get("/v2.1/os-hypervisors/{id}", Admin, hypervisor_show)
+        .get("/v2.1/os-hypervisors/{id}/uptime", Admin, hypervisor_uptime)
+        .get("/v2.1/os-aggregates", Admin, aggregate_list)
         .get("/v2.1/os-services", Admin, service_list)
         .put("/v2.1/os-services/{id}", Admin, service_update)
         .get("/v2.1/os-quota-sets/{project}", ProjectRead, quota_show)
@@ -276,5 +286,5 @@ pub fn routes() -> Routes {
         .delete("/v2.1/os-quota-sets/{project}", Admin, quota_delete)
         .get("/v2.1/os-quota-sets/{project}/defaults", Token, quota_defaults)
         .get("/v2.1/os-quota-sets/{project}/detail", ProjectRead, quota_detail)
-        .wrap(|r| r.layer(middleware::from_fn(microversions)))
+        .wrap(|r| r.fallback(not_found).layer(middleware::from_fn(microversions)))
 }

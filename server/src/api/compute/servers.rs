@@ -171,9 +171,29 @@ pub(crate) async fn server_create(
     let mut m = inner(outer, "server")?;
     let name = text(&mut m, "name")?.ok_or_else(|| Error::bad_request("Invalid input for field/attribute server. 'name' is a required property"))?;
     let flavor = text(&mut m, "flavorRef")?.ok_or_else(|| Error::bad_request("Invalid input for field/attribute server. 'flavorRef' is a required property"))?;
-    let image = text(&mut m, "imageRef")?.filter(|s| !s.is_empty()).map(reference);
-    if m.contains_key("block_device_mapping_v2") || m.contains_key("block_device_mapping") {
+    let mut image = text(&mut m, "imageRef")?.filter(|s| !s.is_empty()).map(reference);
+    // The CLI describes an image boot as a mapping too (image → local disk, boot index
+    // 0): that one is the image; volumes are not available yet.
+    if m.contains_key("block_device_mapping") {
         return Err(Error::bad_request("Block device mappings (boot from volume) are not available in this cloud yet.").into());
+    }
+    if let Some(bdms) = m.remove("block_device_mapping_v2") {
+        let list = bdms.as_array().cloned().ok_or_else(|| NovaError(Error::bad_request("Invalid input for field/attribute block_device_mapping_v2: not a list.")))?;
+        for b in list {
+            let field = |k: &str| b.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            let local_image = field("source_type").as_deref() == Some("image")
+                && matches!(field("destination_type").as_deref(), None | Some("local"));
+            if !local_image {
+                return Err(Error::bad_request("Block device mappings other than the image itself (volumes, blank or swap disks) are not available in this cloud yet.").into());
+            }
+            if let Some(u) = field("uuid") {
+                match &image {
+                    None => image = Some(u),
+                    Some(i) if *i == u => {}
+                    Some(_) => return Err(Error::bad_request("The block device mapping names another image than imageRef.").into()),
+                }
+            }
+        }
     }
     let networks = match m.remove("networks") {
         None | Some(Value::Null) if mv.at_least(37) => {
