@@ -9,7 +9,7 @@ mkdir -p "$FERROSTACK_TOOLS"
 log() { printf '[prereqs] %s\n' "$*"; }
 
 need_apt=()
-for pkg in build-essential pkg-config libssl-dev libsqlite3-dev postgresql python3-venv curl ca-certificates chromium; do
+for pkg in build-essential pkg-config libssl-dev libsqlite3-dev postgresql python3-venv curl ca-certificates chromium xorriso openssh-client; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # Node.js and npm: the machine image's own (Debian's npm would conflict with it); only
@@ -23,17 +23,19 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_apt[@]}"
 fi
 
-# QEMU from bookworm-backports (10.x): qemu-img vets uploaded images; libvirt and the
-# system emulator join it for compute. Backports' qemu packages upgrade together, so
-# they are installed as one set.
-if ! qemu-img --version 2>/dev/null | grep -q "version 10"; then
-  log "apt-get install -t bookworm-backports qemu-utils qemu-system-x86"
+# QEMU and libvirt from bookworm-backports (QEMU 10, libvirt 11): qemu-img vets
+# uploaded images; libvirt and the system emulator run servers. Backports' qemu
+# packages upgrade together, so they are installed as one set.
+if ! qemu-img --version 2>/dev/null | grep -q "version 10" \
+    || ! dpkg -s libvirt-daemon-system libvirt-dev qemu-system-x86 >/dev/null 2>&1; then
+  log "apt-get install -t bookworm-backports qemu-utils qemu-system-x86 libvirt-daemon-system libvirt-dev"
   export DEBIAN_FRONTEND=noninteractive
   if ! [ -f /etc/apt/sources.list.d/backports.list ]; then
     echo 'deb http://deb.debian.org/debian bookworm-backports main' >/etc/apt/sources.list.d/backports.list
   fi
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-utils qemu-system-x86
+  apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-utils qemu-system-x86 \
+    libvirt-daemon-system libvirt-dev
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -4,7 +4,8 @@
 #   2. unit, service and API tests on SQLite,
 #   3. the same service and API tests on a real PostgreSQL server started here,
 #   4. browser tests (Debian Chromium driven by playwright-core) against `ferrostack serve`,
-#   5. the real openstack CLI against a running `ferrostack serve`.
+#   5. the real openstack CLI and openstacksdk against a running `ferrostack serve`, with
+#      simulated hosts and this machine's libvirt/QEMU (the test ISO really boots).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -36,7 +37,8 @@ FERROSTACK_BIN="$CARGO_TARGET_DIR/release/ferrostack" node --test --test-concurr
 step "test image (scripts/build-test-image.sh, cached)"
 test_image=$(bash scripts/build-test-image.sh | tail -n 1)
 
-step "openstack CLI against a running server (seeded with the test image)"
+step "openstack CLI against a running server (seeded with the test image; real QEMU through libvirtd)"
+bash scripts/libvirt.sh
 venv=$(bash scripts/venv.sh)
 FERROSTACK_BIN="$CARGO_TARGET_DIR/release/ferrostack" FERROSTACK_SEED_IMAGE="$test_image" \
   "$venv/bin/pytest" -q -p no:cacheprovider end2end/clients

@@ -12,4 +12,10 @@ cargo leptos build --release --split
 # A small bootable ISO, offered as a public image so the new cloud can boot something.
 test_image=$(bash scripts/build-test-image.sh | tail -n 1)
 export FERROSTACK_DATA_DIR="${FERROSTACK_DATA_DIR:-/var/lib/ferrostack}"
+# This machine's hypervisor, registered once (KVM or TCG, whichever the probe finds faster).
+bash scripts/libvirt.sh
+bin="$CARGO_TARGET_DIR/release/ferrostack"
+if ! "$bin" host list | grep -q '^local '; then
+  "$bin" host add --name local --uri qemu:///system
+fi
 exec "$CARGO_TARGET_DIR/release/ferrostack" serve --site-root target/site --seed-image "$test_image" "$@"

@@ -34,6 +34,16 @@ pub async fn setup() -> T {
 }
 
 pub async fn setup_with(f: impl FnOnce(&mut ComputeConfig)) -> T {
+    open(f, true).await
+}
+
+/// A compute service whose job workers never start: its jobs stay as a process that
+/// died would leave them.
+pub async fn setup_without_jobs(f: impl FnOnce(&mut ComputeConfig)) -> T {
+    open(f, false).await
+}
+
+async fn open(f: impl FnOnce(&mut ComputeConfig), workers: bool) -> T {
     let platform = Platform::for_tests().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let images = Images::open(&platform, ImageConfig::new(dir.path().join("images")))
@@ -43,7 +53,9 @@ pub async fn setup_with(f: impl FnOnce(&mut ComputeConfig)) -> T {
     cfg.shutdown_timeout = Duration::from_secs(5);
     f(&mut cfg);
     let compute = Compute::open(&platform, images.clone(), cfg).await.unwrap();
-    compute.start_jobs();
+    if workers {
+        compute.start_jobs();
+    }
     let a = admin();
     let img = images
         .image_create(
