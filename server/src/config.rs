@@ -228,7 +228,9 @@ impl Config {
         c.default_az = s.default_availability_zone.clone();
         c.boot_timeout = std::time::Duration::from_secs(s.boot_timeout_secs.max(1));
         c.shutdown_timeout = std::time::Duration::from_secs(s.shutdown_timeout_secs);
-        c.quota_defaults.0.insert("instances".into(), s.quota_instances);
+        c.quota_defaults
+            .0
+            .insert("instances".into(), s.quota_instances);
         c.quota_defaults.0.insert("cores".into(), s.quota_cores);
         c.quota_defaults.0.insert("ram".into(), s.quota_ram);
         Ok(c)

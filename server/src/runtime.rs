@@ -199,9 +199,10 @@ async fn open_services(
     let images = ferrostack_image::Images::open(&platform, cfg.image_config())
         .await
         .map_err(|e| format!("image service: {}", e.detail()))?;
-    let compute = ferrostack_compute::Compute::open(&platform, images.clone(), cfg.compute_config()?)
-        .await
-        .map_err(|e| format!("compute service: {}", e.detail()))?;
+    let compute =
+        ferrostack_compute::Compute::open(&platform, images.clone(), cfg.compute_config()?)
+            .await
+            .map_err(|e| format!("compute service: {}", e.detail()))?;
     Ok(app::services::Services {
         platform,
         identity,
@@ -306,7 +307,7 @@ pub async fn host(cfg: Config, cmd: crate::cli::HostCommand) -> Result<(), Strin
             h.name,
             h.availability_zone,
             h.virt_type,
-            if h.enabled { h.state.clone() } else { format!("disabled") },
+            if h.enabled { h.state.clone() } else { "disabled".to_string() },
             h.vcpus_used,
             (h.vcpus as f64 * h.cpu_ratio) as i64,
             h.memory_mb_used,
@@ -319,9 +320,25 @@ pub async fn host(cfg: Config, cmd: crate::cli::HostCommand) -> Result<(), Strin
         )
     };
     match cmd {
-        HostCommand::Add { name, uri, az, disk_gb, virt_type } => {
+        HostCommand::Add {
+            name,
+            uri,
+            az,
+            disk_gb,
+            virt_type,
+        } => {
             let h = compute
-                .host_add(&ctx, ferrostack_compute::NewHost { name, uri, availability_zone: az, disk_gb, virt_type, ..Default::default() })
+                .host_add(
+                    &ctx,
+                    ferrostack_compute::NewHost {
+                        name,
+                        uri,
+                        availability_zone: az,
+                        disk_gb,
+                        virt_type,
+                        ..Default::default()
+                    },
+                )
                 .await
                 .map_err(|e| e.detail())?;
             println!("host {} added: {} ({})", h.name, h.virt_type, h.virt_probe);
@@ -333,11 +350,17 @@ pub async fn host(cfg: Config, cmd: crate::cli::HostCommand) -> Result<(), Strin
             }
         }
         HostCommand::Disable { name, reason } => {
-            let h = compute.host_set_enabled(&ctx, &name, false, reason).await.map_err(|e| e.detail())?;
+            let h = compute
+                .host_set_enabled(&ctx, &name, false, reason)
+                .await
+                .map_err(|e| e.detail())?;
             println!("{}", show(&h));
         }
         HostCommand::Enable { name } => {
-            let h = compute.host_set_enabled(&ctx, &name, true, None).await.map_err(|e| e.detail())?;
+            let h = compute
+                .host_set_enabled(&ctx, &name, true, None)
+                .await
+                .map_err(|e| e.detail())?;
             println!("{}", show(&h));
         }
     }
@@ -489,7 +512,10 @@ async fn start_compute(cfg: &Config, compute: &Arc<ferrostack_compute::Compute>)
     let ctx = Ctx::internal(ids::new_request_id());
     match compute.seed_flavors(&ctx).await {
         Ok(0) => {}
-        Ok(n) => tracing::info!(flavors = n, "seeded the usual flavors (m1.tiny ... m1.large)"),
+        Ok(n) => tracing::info!(
+            flavors = n,
+            "seeded the usual flavors (m1.tiny ... m1.large)"
+        ),
         Err(e) => tracing::warn!(error = %e.detail(), "cannot seed flavors"),
     }
     for h in &cfg.compute.hosts {
@@ -505,8 +531,12 @@ async fn start_compute(cfg: &Config, compute: &Arc<ferrostack_compute::Compute>)
             ..Default::default()
         };
         match compute.host_add(&ctx, new).await {
-            Ok(host) => tracing::info!(host = %host.name, uri = %host.uri, virt_type = %host.virt_type, "host added from the config file"),
-            Err(e) => tracing::warn!(host = %h.name, error = %e.detail(), "cannot add a host from the config file"),
+            Ok(host) => {
+                tracing::info!(host = %host.name, uri = %host.uri, virt_type = %host.virt_type, "host added from the config file")
+            }
+            Err(e) => {
+                tracing::warn!(host = %h.name, error = %e.detail(), "cannot add a host from the config file")
+            }
         }
     }
     compute.start_jobs();
@@ -516,7 +546,9 @@ async fn start_compute(cfg: &Config, compute: &Arc<ferrostack_compute::Compute>)
         loop {
             tokio::time::sleep(every).await;
             match compute.reconcile().await {
-                Ok(r) if !r.changed.is_empty() => tracing::info!(changed = %r.changed.join(", "), "reconciler: power states synced"),
+                Ok(r) if !r.changed.is_empty() => {
+                    tracing::info!(changed = %r.changed.join(", "), "reconciler: power states synced")
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e.detail(), "reconciler pass failed"),
             }

@@ -73,7 +73,12 @@ fn bootstrap_generates_credentials_once_and_is_idempotent() {
     );
     for entry in std::fs::read_dir(&data).unwrap().flatten() {
         let mode = entry.metadata().unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "{} is open to others: {mode:o}", entry.path().display());
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "{} is open to others: {mode:o}",
+            entry.path().display()
+        );
     }
     // The generated password is shown once, on the run that made it.
     let shown = String::from_utf8_lossy(&o.stdout).to_string();

@@ -53,7 +53,10 @@ async fn token_issue_and_validate_have_keystone_shapes() {
             .unwrap_or_else(|| panic!("no {ty} in the catalog"))
             .clone()
     };
-    assert_eq!(of_type("identity")["endpoints"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        of_type("identity")["endpoints"].as_array().unwrap().len(),
+        3
+    );
     let compute = of_type("compute");
     assert!(compute["endpoints"][0]["url"]
         .as_str()

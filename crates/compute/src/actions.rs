@@ -56,7 +56,9 @@ impl ServerAction {
             ServerAction::Start => (&[STOPPED], POWERING_ON),
             ServerAction::Stop => (&[ACTIVE, ERROR], POWERING_OFF),
             ServerAction::Reboot { hard: false } => (&[ACTIVE], REBOOTING),
-            ServerAction::Reboot { hard: true } => (&[ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR], REBOOTING_HARD),
+            ServerAction::Reboot { hard: true } => {
+                (&[ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR], REBOOTING_HARD)
+            }
             ServerAction::Pause => (&[ACTIVE], PAUSING),
             ServerAction::Unpause => (&[PAUSED], UNPAUSING),
             ServerAction::Suspend => (&[ACTIVE], SUSPENDING),
@@ -109,8 +111,14 @@ impl Compute {
         let (from, task) = action.rule();
         let refuse = |vm: &str, t: Option<&str>| {
             Error::conflict(match t {
-                Some(t) => format!("Cannot '{}' instance {id} while it is in task_state {t}.", action.name()),
-                None => format!("Cannot '{}' instance {id} while it is in vm_state {vm}.", action.name()),
+                Some(t) => format!(
+                    "Cannot '{}' instance {id} while it is in task_state {t}.",
+                    action.name()
+                ),
+                None => format!(
+                    "Cannot '{}' instance {id} while it is in vm_state {vm}.",
+                    action.name()
+                ),
             })
         };
         if row.task_state.is_some() || !from.contains(&row.vm_state.as_str()) {
@@ -118,25 +126,40 @@ impl Compute {
         }
         if row.host_id.is_none() {
             return Err(Error::conflict(format!(
-                "Cannot '{}' instance {id}: it was never placed on a host.", action.name()
+                "Cannot '{}' instance {id}: it was never placed on a host.",
+                action.name()
             )));
         }
         let mut tx = self.db.pool.begin().await?;
         // The states are this file's constants, never input: safe to write into the SQL.
-        let states = from.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+        let states = from
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let text = format!(
             "UPDATE servers SET task_state = $2, updated_at = $3 WHERE id = $1 AND task_state IS NULL AND vm_state IN ({states})"
         );
         let q = sqlx::query(&text)
-        .bind(&row.id)
-        .bind(task)
-        .bind(time::to_db(&time::now()));
+            .bind(&row.id)
+            .bind(task)
+            .bind(time::to_db(&time::now()));
         if q.execute(&mut *tx).await?.rows_affected() != 1 {
             let now = self.server_row(id).await?;
             return Err(refuse(&now.vm_state, now.task_state.as_deref()));
         }
-        let action_id = self.action_start(&mut tx, ctx, &row.id, &row.project_id, action.name()).await?;
-        self.action_event(&mut tx, &action_id, action.event(), None, row.host_name.as_deref(), None).await?;
+        let action_id = self
+            .action_start(&mut tx, ctx, &row.id, &row.project_id, action.name())
+            .await?;
+        self.action_event(
+            &mut tx,
+            &action_id,
+            action.event(),
+            None,
+            row.host_name.as_deref(),
+            None,
+        )
+        .await?;
         let hard = matches!(action, ServerAction::Reboot { hard: true });
         self.jobs
             .enqueue(
@@ -155,9 +178,15 @@ impl Compute {
         self.events
             .record(
                 &mut tx,
-                NewEvent::new(ctx, Some(&row.project_id), KIND_SERVER, &row.id, action.name())
-                    .status(status::status(&row.vm_state, Some(task)))
-                    .message(format!("{} requested", action.name())),
+                NewEvent::new(
+                    ctx,
+                    Some(&row.project_id),
+                    KIND_SERVER,
+                    &row.id,
+                    action.name(),
+                )
+                .status(status::status(&row.vm_state, Some(task)))
+                .message(format!("{} requested", action.name())),
             )
             .await?;
         tx.commit().await?;
@@ -169,10 +198,17 @@ impl Compute {
     pub async fn server_lock(&self, ctx: &Ctx, id: &str, reason: Option<String>) -> Result<()> {
         let row = self.server_for(ctx, id, Action::Write).await?;
         if reason.as_ref().is_some_and(|r| r.len() > 255) {
-            return Err(Error::bad_request("Invalid input for field 'locked_reason': at most 255 characters."));
+            return Err(Error::bad_request(
+                "Invalid input for field 'locked_reason': at most 255 characters.",
+            ));
         }
-        let by = if ctx.is_admin() && ctx.project_id() != Some(row.project_id.as_str()) { "admin" } else { "owner" };
-        self.set_lock(ctx, &row.id, &row.project_id, true, reason, Some(by)).await
+        let by = if ctx.is_admin() && ctx.project_id() != Some(row.project_id.as_str()) {
+            "admin"
+        } else {
+            "owner"
+        };
+        self.set_lock(ctx, &row.id, &row.project_id, true, reason, Some(by))
+            .await
     }
 
     /// Unlock: whoever locked it, except that a lock set by an admin needs an admin.
@@ -187,10 +223,19 @@ impl Compute {
                 "Server {id} was locked by an admin: only an admin may unlock it."
             )));
         }
-        self.set_lock(ctx, &row.id, &row.project_id, false, None, None).await
+        self.set_lock(ctx, &row.id, &row.project_id, false, None, None)
+            .await
     }
 
-    async fn set_lock(&self, ctx: &Ctx, id: &str, project: &str, locked: bool, reason: Option<String>, by: Option<&str>) -> Result<()> {
+    async fn set_lock(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        project: &str,
+        locked: bool,
+        reason: Option<String>,
+        by: Option<&str>,
+    ) -> Result<()> {
         let mut tx = self.db.pool.begin().await?;
         sqlx::query("UPDATE servers SET locked = $2, locked_reason = $3, locked_by = $4, updated_at = $5 WHERE id = $1")
             .bind(id)
@@ -202,8 +247,16 @@ impl Compute {
             .await?;
         let name = if locked { "lock" } else { "unlock" };
         let action_id = self.action_start(&mut tx, ctx, id, project, name).await?;
-        sqlx::query("UPDATE instance_actions SET message = NULL WHERE id = $1").bind(&action_id).execute(&mut *tx).await?;
-        self.events.record(&mut tx, NewEvent::new(ctx, Some(project), KIND_SERVER, id, name)).await?;
+        sqlx::query("UPDATE instance_actions SET message = NULL WHERE id = $1")
+            .bind(&action_id)
+            .execute(&mut *tx)
+            .await?;
+        self.events
+            .record(
+                &mut tx,
+                NewEvent::new(ctx, Some(project), KIND_SERVER, id, name),
+            )
+            .await?;
         tx.commit().await?;
         self.events.committed();
         Ok(())
@@ -217,7 +270,9 @@ impl Compute {
         }
         if let Some(n) = length {
             if n < -1 {
-                return Err(Error::bad_request("Invalid input for field 'length': at least -1."));
+                return Err(Error::bad_request(
+                    "Invalid input for field 'length': at least -1.",
+                ));
             }
         }
         let path = self.instance_dir(&row.id).join("console.log");
@@ -227,7 +282,9 @@ impl Compute {
                 use tokio::io::{AsyncReadExt, AsyncSeekExt};
                 let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
                 let start = len.saturating_sub(1 << 20);
-                f.seek(std::io::SeekFrom::Start(start)).await.map_err(Error::internal)?;
+                f.seek(std::io::SeekFrom::Start(start))
+                    .await
+                    .map_err(Error::internal)?;
                 let mut buf = Vec::new();
                 f.read_to_end(&mut buf).await.map_err(Error::internal)?;
                 String::from_utf8_lossy(&buf).into_owned()
@@ -244,7 +301,14 @@ impl Compute {
     }
 
     /// Open an instance action (one per request that changes the server).
-    pub(crate) async fn action_start(&self, conn: &mut sqlx::AnyConnection, ctx: &Ctx, server: &str, project: &str, action: &str) -> Result<String> {
+    pub(crate) async fn action_start(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        ctx: &Ctx,
+        server: &str,
+        project: &str,
+        action: &str,
+    ) -> Result<String> {
         let id = ids::new_uuid();
         let now = time::to_db(&time::now());
         sqlx::query(
@@ -322,7 +386,10 @@ impl Compute {
         let Some(first) = rows.first() else {
             return Err(Error::not_found("server", server));
         };
-        ctx.authorize(Action::Read, &ferrostack_core::Owned::of_project(KIND_SERVER, server, &first.project_id))?;
+        ctx.authorize(
+            Action::Read,
+            &ferrostack_core::Owned::of_project(KIND_SERVER, server, &first.project_id),
+        )?;
         let mut out = Vec::new();
         for r in rows {
             out.push(self.action_view(r, false).await?);
@@ -330,7 +397,12 @@ impl Compute {
         Ok(out)
     }
 
-    pub async fn instance_action(&self, ctx: &Ctx, server: &str, request_id: &str) -> Result<InstanceAction> {
+    pub async fn instance_action(
+        &self,
+        ctx: &Ctx,
+        server: &str,
+        request_id: &str,
+    ) -> Result<InstanceAction> {
         let row: Option<ActionRow> = sqlx::query_as(
             "SELECT id, server_id, project_id, user_id, action, request_id, message, start_time, updated_at FROM instance_actions WHERE server_id = $1 AND request_id = $2 ORDER BY start_time DESC",
         )
@@ -339,7 +411,10 @@ impl Compute {
         .fetch_optional(&self.db.pool)
         .await?;
         let row = row.ok_or_else(|| Error::not_found("instance action", request_id))?;
-        ctx.authorize(Action::Read, &ferrostack_core::Owned::of_project(KIND_SERVER, server, &row.project_id))?;
+        ctx.authorize(
+            Action::Read,
+            &ferrostack_core::Owned::of_project(KIND_SERVER, server, &row.project_id),
+        )?;
         self.action_view(row, true).await
     }
 

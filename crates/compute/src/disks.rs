@@ -31,7 +31,9 @@ async fn run(mut cmd: tokio::process::Command, limits: Limits, what: &str) -> Re
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().map_err(|e| Error::internal(format!("{what}: {e}")))?;
+    let child = cmd
+        .spawn()
+        .map_err(|e| Error::internal(format!("{what}: {e}")))?;
     match tokio::time::timeout(limits.wall, child.wait_with_output()).await {
         Ok(Ok(o)) if o.status.success() => Ok(()),
         Ok(Ok(o)) => Err(Error::internal(format!(
@@ -39,13 +41,18 @@ async fn run(mut cmd: tokio::process::Command, limits: Limits, what: &str) -> Re
             String::from_utf8_lossy(&o.stderr).trim()
         ))),
         Ok(Err(e)) => Err(Error::internal(format!("{what}: {e}"))),
-        Err(_) => Err(Error::internal(format!("{what}: took longer than {:?}", limits.wall))),
+        Err(_) => Err(Error::internal(format!(
+            "{what}: took longer than {:?}",
+            limits.wall
+        ))),
     }
 }
 
 /// Directories QEMU (running as its own user) must pass through: searchable, not listable.
 async fn traversable_dir(p: &Path) -> Result<()> {
-    tokio::fs::create_dir_all(p).await.map_err(|e| Error::internal(format!("{}: {e}", p.display())))?;
+    tokio::fs::create_dir_all(p)
+        .await
+        .map_err(|e| Error::internal(format!("{}: {e}", p.display())))?;
     tokio::fs::set_permissions(p, std::fs::Permissions::from_mode(0o711))
         .await
         .map_err(|e| Error::internal(format!("{}: {e}", p.display())))
@@ -74,11 +81,16 @@ impl Compute {
         let src = self.images.data_path(image_id);
         let tmp = part(&base);
         let made = if iso {
-            tokio::fs::copy(&src, &tmp).await.map(|_| ()).map_err(|e| Error::internal(format!("copy {}: {e}", src.display())))
+            tokio::fs::copy(&src, &tmp)
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::internal(format!("copy {}: {e}", src.display())))
         } else {
             let fmt = img.disk_format.clone().unwrap_or_else(|| "raw".into());
             let mut c = qemu_img_command(&self.cfg.qemu_img, Limits::CONVERT);
-            c.args(["convert", "-q", "-f", &fmt, "-O", "raw"]).arg(&src).arg(&tmp);
+            c.args(["convert", "-q", "-f", &fmt, "-O", "raw"])
+                .arg(&src)
+                .arg(&tmp);
             run(c, Limits::CONVERT, "qemu-img convert").await
         };
         if let Err(e) = made {
@@ -86,7 +98,9 @@ impl Compute {
             return Err(e);
         }
         let _ = tokio::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).await;
-        tokio::fs::rename(&tmp, &base).await.map_err(|e| Error::internal(format!("rename base: {e}")))?;
+        tokio::fs::rename(&tmp, &base)
+            .await
+            .map_err(|e| Error::internal(format!("rename base: {e}")))?;
         Ok((base, iso))
     }
 
@@ -120,7 +134,10 @@ impl Compute {
         traversable_dir(&self.cfg.dir).await?;
         traversable_dir(&self.cfg.dir.join("instances")).await?;
         traversable_dir(&dir).await?;
-        let image_id = row.image_id.clone().ok_or_else(|| Error::bad_request("The server has no image."))?;
+        let image_id = row
+            .image_id
+            .clone()
+            .ok_or_else(|| Error::bad_request("The server has no image."))?;
         let (base, iso) = self.base_of(&image_id).await?;
         let root = dir.join("disk");
         if tokio::fs::metadata(&root).await.is_err() {
@@ -138,7 +155,9 @@ impl Compute {
                 let _ = tokio::fs::remove_file(&tmp).await;
                 return Err(e);
             }
-            tokio::fs::rename(&tmp, &root).await.map_err(|e| Error::internal(format!("rename disk: {e}")))?;
+            tokio::fs::rename(&tmp, &root)
+                .await
+                .map_err(|e| Error::internal(format!("rename disk: {e}")))?;
         }
         let mut disks = vec![DiskSpec {
             path: root.display().to_string(),
@@ -182,7 +201,9 @@ impl Compute {
         }
         let tree = dir.join(format!("config-{}", &ids::new_uuid()[..8]));
         let latest = tree.join("openstack").join("latest");
-        tokio::fs::create_dir_all(&latest).await.map_err(Error::internal)?;
+        tokio::fs::create_dir_all(&latest)
+            .await
+            .map_err(Error::internal)?;
         let mut keys = serde_json::Map::new();
         if let (Some(k), Some(name)) = (&key, &row.key_name) {
             keys.insert(name.clone(), json!(k));
@@ -198,22 +219,38 @@ impl Compute {
             "public_keys": keys,
             "keys": key.as_ref().map(|k| vec![json!({"name": row.key_name, "type": "ssh", "data": k})]).unwrap_or_default(),
         });
-        let write = |p: PathBuf, b: Vec<u8>| async move { tokio::fs::write(p, b).await.map_err(Error::internal) };
+        let write = |p: PathBuf, b: Vec<u8>| async move {
+            tokio::fs::write(p, b).await.map_err(Error::internal)
+        };
         write(latest.join("meta_data.json"), meta.to_string().into_bytes()).await?;
         // Networking fills in links and networks once ports exist.
-        write(latest.join("network_data.json"), json!({"links": [], "networks": [], "services": []}).to_string().into_bytes()).await?;
+        write(
+            latest.join("network_data.json"),
+            json!({"links": [], "networks": [], "services": []})
+                .to_string()
+                .into_bytes(),
+        )
+        .await?;
         if let Some(u) = &user_data {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(u).map_err(Error::internal)?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(u)
+                .map_err(Error::internal)?;
             write(latest.join("user_data"), bytes).await?;
         }
         let tmp = part(&iso);
         let mut c = tokio::process::Command::new("xorriso");
-        c.args(["-as", "mkisofs", "-quiet", "-V", "config-2", "-J", "-R", "-o"]).arg(&tmp).arg(&tree);
+        c.args([
+            "-as", "mkisofs", "-quiet", "-V", "config-2", "-J", "-R", "-o",
+        ])
+        .arg(&tmp)
+        .arg(&tree);
         let made = run(c, CREATE_LIMITS, "xorriso (config drive)").await;
         let _ = tokio::fs::remove_dir_all(&tree).await;
         made?;
         let _ = tokio::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).await;
-        tokio::fs::rename(&tmp, &iso).await.map_err(Error::internal)?;
+        tokio::fs::rename(&tmp, &iso)
+            .await
+            .map_err(Error::internal)?;
         Ok(Some(iso))
     }
 

@@ -115,7 +115,10 @@ fn check_spec(key: &str, value: &str) -> Result<()> {
 impl Compute {
     /// Create a flavor. Admin only.
     pub async fn flavor_create(&self, ctx: &Ctx, new: NewFlavor) -> Result<Flavor> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, &new.name).visible(true))?;
+        ctx.authorize(
+            Action::Admin,
+            &Owned::of_cloud(KIND_FLAVOR, &new.name).visible(true),
+        )?;
         let name = new.name.trim().to_string();
         if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
             return Err(Error::bad_request(
@@ -144,7 +147,9 @@ impl Compute {
             }
         }
         if !(new.rxtx_factor.is_finite() && new.rxtx_factor > 0.0) {
-            return Err(Error::bad_request("Invalid rxtx_factor: it must be positive."));
+            return Err(Error::bad_request(
+                "Invalid rxtx_factor: it must be positive.",
+            ));
         }
         if new.description.as_ref().is_some_and(|d| d.len() > 65_535) {
             return Err(Error::bad_request("The flavor description is too long."));
@@ -248,10 +253,12 @@ impl Compute {
         .fetch_all(&self.db.pool)
         .await?;
         let access: Vec<String> = match ctx.project_id() {
-            Some(p) => sqlx::query_scalar("SELECT flavor_id FROM flavor_access WHERE project_id = $1")
-                .bind(p)
-                .fetch_all(&self.db.pool)
-                .await?,
+            Some(p) => {
+                sqlx::query_scalar("SELECT flavor_id FROM flavor_access WHERE project_id = $1")
+                    .bind(p)
+                    .fetch_all(&self.db.pool)
+                    .await?
+            }
             None => Vec::new(),
         };
         Ok(rows
@@ -273,7 +280,10 @@ impl Compute {
         id: &str,
         description: Option<String>,
     ) -> Result<Flavor> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
+        ctx.authorize(
+            Action::Admin,
+            &Owned::of_cloud(KIND_FLAVOR, id).visible(true),
+        )?;
         self.flavor_row(id).await?;
         sqlx::query("UPDATE flavors SET description = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
@@ -286,7 +296,10 @@ impl Compute {
 
     /// Delete a flavor. Servers keep the copy they were created with. Admin only.
     pub async fn flavor_delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
+        ctx.authorize(
+            Action::Admin,
+            &Owned::of_cloud(KIND_FLAVOR, id).visible(true),
+        )?;
         let n = sqlx::query("DELETE FROM flavors WHERE id = $1")
             .bind(id)
             .execute(&self.db.pool)
@@ -300,7 +313,10 @@ impl Compute {
 
     /// The projects a private flavor is open to. Admin only.
     pub async fn flavor_access_list(&self, ctx: &Ctx, id: &str) -> Result<Vec<String>> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
+        ctx.authorize(
+            Action::Admin,
+            &Owned::of_cloud(KIND_FLAVOR, id).visible(true),
+        )?;
         let f = self.flavor_row(id).await?;
         if f.is_public {
             return Err(Error::not_found("flavor access of public flavor", id));
@@ -313,8 +329,16 @@ impl Compute {
         .await?)
     }
 
-    pub async fn flavor_access_add(&self, ctx: &Ctx, id: &str, project: &str) -> Result<Vec<String>> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
+    pub async fn flavor_access_add(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        project: &str,
+    ) -> Result<Vec<String>> {
+        ctx.authorize(
+            Action::Admin,
+            &Owned::of_cloud(KIND_FLAVOR, id).visible(true),
+        )?;
         let f = self.flavor_row(id).await?;
         if f.is_public {
             return Err(Error::conflict(format!(
@@ -343,7 +367,10 @@ impl Compute {
         id: &str,
         project: &str,
     ) -> Result<Vec<String>> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
+        ctx.authorize(
+            Action::Admin,
+            &Owned::of_cloud(KIND_FLAVOR, id).visible(true),
+        )?;
         self.flavor_row(id).await?;
         let n = sqlx::query("DELETE FROM flavor_access WHERE flavor_id = $1 AND project_id = $2")
             .bind(id)
@@ -364,7 +391,10 @@ impl Compute {
         id: &str,
         specs: BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, String>> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
+        ctx.authorize(
+            Action::Admin,
+            &Owned::of_cloud(KIND_FLAVOR, id).visible(true),
+        )?;
         for (k, v) in &specs {
             check_spec(k, v)?;
         }
@@ -378,7 +408,10 @@ impl Compute {
     }
 
     pub async fn flavor_spec_delete(&self, ctx: &Ctx, id: &str, key: &str) -> Result<()> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_FLAVOR, id).visible(true))?;
+        ctx.authorize(
+            Action::Admin,
+            &Owned::of_cloud(KIND_FLAVOR, id).visible(true),
+        )?;
         let mut f = self.flavor_row(id).await?;
         if f.extra_specs.remove(key).is_none() {
             return Err(Error::not_found("extra spec", format!("{id}/{key}")));

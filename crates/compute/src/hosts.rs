@@ -106,7 +106,14 @@ fn check_name(name: &str) -> Result<()> {
 
 fn check_uri(uri: &str) -> Result<()> {
     let scheme = uri.split("://").next().unwrap_or("");
-    let known = ["qemu", "test", "qemu+ssh", "qemu+tls", "qemu+tcp", "qemu+unix"];
+    let known = [
+        "qemu",
+        "test",
+        "qemu+ssh",
+        "qemu+tls",
+        "qemu+tcp",
+        "qemu+unix",
+    ];
     if !uri.contains("://") || !known.contains(&scheme) || uri.chars().any(char::is_control) {
         return Err(Error::bad_request(format!(
             "Invalid libvirt URI '{uri}': expected qemu:///system, test:///<file> or a qemu+ssh:// / qemu+tls:// URI."
@@ -141,7 +148,10 @@ impl Compute {
     /// Register a host: connect, read its capacity, choose its accelerator (a short
     /// probe on a local host), and store it. Admin only.
     pub async fn host_add(&self, ctx: &Ctx, new: NewHost) -> Result<Host> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_HOST, &new.name).visible(true))?;
+        ctx.authorize(
+            Action::Admin,
+            &Owned::of_cloud(KIND_HOST, &new.name).visible(true),
+        )?;
         check_name(&new.name)?;
         check_uri(&new.uri)?;
         let az = new
@@ -170,14 +180,20 @@ impl Compute {
             .await
             .map_err(|e| Error::bad_request(format!("Cannot add host {}: {e}", new.name)))?;
         let (virt_type, why) = if Hypervisor::is_simulated(&new.uri) {
-            ("test".to_string(), "simulated host (libvirt test driver)".to_string())
+            (
+                "test".to_string(),
+                "simulated host (libvirt test driver)".to_string(),
+            )
         } else if let Some(v) = new.virt_type.clone() {
             (v.clone(), format!("{v} set by the operator"))
         } else if Hypervisor::is_local(&new.uri) {
             let p = probe::local(&self.cfg.qemu, &self.cfg.dir).await;
             (p.virt_type, p.why)
         } else {
-            ("kvm".to_string(), "remote host: KVM assumed (host add --virt-type qemu to change)".to_string())
+            (
+                "kvm".to_string(),
+                "remote host: KVM assumed (host add --virt-type qemu to change)".to_string(),
+            )
         };
         tracing::info!(host = %new.name, uri = %new.uri, virt_type = %virt_type, why = %why, "host accelerator");
         let disk_gb = match new.disk_gb {
@@ -226,7 +242,10 @@ impl Compute {
 
     /// Hosts, by name. Admin only.
     pub async fn host_list(&self, ctx: &Ctx) -> Result<Vec<Host>> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_HOST, "*").visible(true))?;
+        ctx.authorize(
+            Action::Admin,
+            &Owned::of_cloud(KIND_HOST, "*").visible(true),
+        )?;
         self.hosts_all().await
     }
 
@@ -239,16 +258,18 @@ impl Compute {
 
     /// A host by id or name. Admin only.
     pub async fn host_get(&self, ctx: &Ctx, id_or_name: &str) -> Result<Host> {
-        ctx.authorize(Action::Admin, &Owned::of_cloud(KIND_HOST, id_or_name).visible(true))?;
+        ctx.authorize(
+            Action::Admin,
+            &Owned::of_cloud(KIND_HOST, id_or_name).visible(true),
+        )?;
         self.host_row(id_or_name).await
     }
 
     pub(crate) async fn host_row(&self, id_or_name: &str) -> Result<Host> {
-        let row: Option<HostRow> =
-            sqlx::query_as(&format!("{COLUMNS} WHERE id = $1 OR name = $1"))
-                .bind(id_or_name)
-                .fetch_optional(&self.db.pool)
-                .await?;
+        let row: Option<HostRow> = sqlx::query_as(&format!("{COLUMNS} WHERE id = $1 OR name = $1"))
+            .bind(id_or_name)
+            .fetch_optional(&self.db.pool)
+            .await?;
         row.map(Host::from)
             .ok_or_else(|| Error::not_found("host", id_or_name))
     }
@@ -263,7 +284,9 @@ impl Compute {
     ) -> Result<Host> {
         let host = self.host_get(ctx, id_or_name).await?;
         if reason.as_ref().is_some_and(|r| r.len() > 255) {
-            return Err(Error::bad_request("The disabled reason is longer than 255 characters."));
+            return Err(Error::bad_request(
+                "The disabled reason is longer than 255 characters.",
+            ));
         }
         sqlx::query(
             "UPDATE compute_hosts SET enabled = $2, disabled_reason = $3, updated_at = $4 WHERE id = $1",

@@ -179,7 +179,9 @@ impl Compute {
 
     async fn generate_keypair(&self, name: &str) -> Result<(String, String)> {
         let dir = self.cfg.dir.join("keygen");
-        tokio::fs::create_dir_all(&dir).await.map_err(Error::internal)?;
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(Error::internal)?;
         let path = dir.join(ferrostack_core::ids::new_uuid());
         let out = tokio::time::timeout(
             std::time::Duration::from_secs(30),
@@ -204,7 +206,9 @@ impl Compute {
                 Ok(Err(e)) => return Err(Error::internal(format!("ssh-keygen: {e}"))),
                 Err(_) => return Err(Error::internal("ssh-keygen took longer than 30 s")),
             }
-            let private = tokio::fs::read_to_string(&path).await.map_err(Error::internal)?;
+            let private = tokio::fs::read_to_string(&path)
+                .await
+                .map_err(Error::internal)?;
             let public = tokio::fs::read_to_string(path.with_extension("pub"))
                 .await
                 .map_err(Error::internal)?;
@@ -285,7 +289,11 @@ mod tests {
             .output()
             .unwrap();
         let listed = String::from_utf8(listed.stdout).unwrap();
-        let theirs = listed.split_whitespace().nth(1).unwrap().trim_start_matches("MD5:");
+        let theirs = listed
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .trim_start_matches("MD5:");
         assert_eq!(fingerprint(public.trim()).unwrap(), theirs);
         std::fs::remove_dir_all(&dir).unwrap();
         // A blob that says it is another type than the line, garbage, and nonsense.

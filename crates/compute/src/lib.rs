@@ -156,9 +156,12 @@ pub async fn migrate(db: &Db) -> Result<()> {
 /// project and host, so that two servers on one host are seen together without the
 /// host's name.
 pub fn host_id(project: &str, host: &str) -> String {
-    openssl::hash::hash(openssl::hash::MessageDigest::sha224(), format!("{project}{host}").as_bytes())
-        .map(|d| d.iter().map(|b| format!("{b:02x}")).collect())
-        .unwrap_or_default()
+    openssl::hash::hash(
+        openssl::hash::MessageDigest::sha224(),
+        format!("{project}{host}").as_bytes(),
+    )
+    .map(|d| d.iter().map(|b| format!("{b:02x}")).collect())
+    .unwrap_or_default()
 }
 
 fn int_bool(v: i64) -> bool {

@@ -34,7 +34,14 @@ pub(crate) fn register(c: &Arc<Compute>) {
     c.jobs.on_give_up(JOB_ACTION, move |job| {
         let me = me.clone();
         async move {
-            let _ = me.end_action(None, &job.subject, None, "The action was given up: its worker kept stopping.").await;
+            let _ = me
+                .end_action(
+                    None,
+                    &job.subject,
+                    None,
+                    "The action was given up: its worker kept stopping.",
+                )
+                .await;
         }
     });
     let me = c.clone();
@@ -71,14 +78,30 @@ impl Compute {
     }
 
     /// The domain XML of a server on `host`.
-    pub(crate) fn domain_spec(&self, row: &ServerRow, host: &Host, disks: Vec<DiskSpec>) -> Result<DomainSpec> {
+    pub(crate) fn domain_spec(
+        &self,
+        row: &ServerRow,
+        host: &Host,
+        disks: Vec<DiskSpec>,
+    ) -> Result<DomainSpec> {
         let f = row.flavor()?;
-        let mut spec = DomainSpec::new(&Self::domain_name(&row.id), &row.id, f.vcpus, f.ram, &host.virt_type);
+        let mut spec = DomainSpec::new(
+            &Self::domain_name(&row.id),
+            &row.id,
+            f.vcpus,
+            f.ram,
+            &host.virt_type,
+        );
         spec.disks = disks;
         spec.project_id = row.project_id.clone();
         spec.display_name = row.name.clone();
         if !Hypervisor::is_simulated(&host.uri) {
-            spec.console_log = Some(self.instance_dir(&row.id).join("console.log").display().to_string());
+            spec.console_log = Some(
+                self.instance_dir(&row.id)
+                    .join("console.log")
+                    .display()
+                    .to_string(),
+            );
         }
         Ok(spec)
     }
@@ -92,7 +115,13 @@ impl Compute {
     }
 
     /// Poll the domain until it is in `want` (or `timeout` passes).
-    async fn wait_for(&self, host: &Host, id: &str, want: PowerState, timeout: Duration) -> std::result::Result<bool, HvError> {
+    async fn wait_for(
+        &self,
+        host: &Host,
+        id: &str,
+        want: PowerState,
+        timeout: Duration,
+    ) -> std::result::Result<bool, HvError> {
         let hv = self.hv.host(&host.uri);
         let started = Instant::now();
         let mut pause = Duration::from_millis(20);
@@ -125,22 +154,38 @@ impl Compute {
         let id = run.job.subject.clone();
         let row = match self.server_row(&id).await {
             Ok(r) => r,
-            Err(Error::NotFound { .. }) => return Ok("The server was deleted before it was built.".into()),
+            Err(Error::NotFound { .. }) => {
+                return Ok("The server was deleted before it was built.".into())
+            }
             Err(e) => return Err(e.into()),
         };
         if row.vm_state != BUILDING || row.task_state.as_deref() == Some(DELETING) {
-            return Ok(format!("Nothing to build: the server is {} ({}).", row.vm_state, row.task_state.unwrap_or_default()));
+            return Ok(format!(
+                "Nothing to build: the server is {} ({}).",
+                row.vm_state,
+                row.task_state.unwrap_or_default()
+            ));
         }
-        let host_id = row.host_id.clone().ok_or_else(|| JobFailure::user("The server was not placed on a host."))?;
+        let host_id = row
+            .host_id
+            .clone()
+            .ok_or_else(|| JobFailure::user("The server was not placed on a host."))?;
         let host = self.host_row(&host_id).await?;
         let hv = self.hv.host(&host.uri);
         let simulated = Hypervisor::is_simulated(&host.uri);
         run.progress("disk", 10, "Preparing disks").await?;
         let disks = if simulated {
-            vec![DiskSpec { path: format!("/simulated/{id}/disk"), format: "qcow2".into(), device: "disk".into(), boot: Some(1) }]
+            vec![DiskSpec {
+                path: format!("/simulated/{id}/disk"),
+                format: "qcow2".into(),
+                device: "disk".into(),
+                boot: Some(1),
+            }]
         } else {
             self.prepare_disks(&row).await.map_err(|e| match e {
-                Error::Internal(d) => JobFailure::because("The server's disks could not be prepared.", d),
+                Error::Internal(d) => {
+                    JobFailure::because("The server's disks could not be prepared.", d)
+                }
                 e => e.into(),
             })?
         };
@@ -149,10 +194,15 @@ impl Compute {
         }
         run.progress("define", 50, "Defining the domain").await?;
         let xml = self.domain_spec(&row, &host, disks)?.to_xml();
-        hv.define(xml).await.map_err(|e| hv_failure("define the domain", &host, e))?;
+        hv.define(xml)
+            .await
+            .map_err(|e| hv_failure("define the domain", &host, e))?;
         run.progress("start", 70, "Starting").await?;
-        hv.start(&id).await.map_err(|e| hv_failure("start the domain", &host, e))?;
-        run.progress("running", 90, "Waiting for the guest to run").await?;
+        hv.start(&id)
+            .await
+            .map_err(|e| hv_failure("start the domain", &host, e))?;
+        run.progress("running", 90, "Waiting for the guest to run")
+            .await?;
         let up = self
             .wait_for(&host, &id, PowerState::Running, self.cfg.boot_timeout)
             .await
@@ -181,12 +231,30 @@ impl Compute {
         if n == 0 {
             return Ok("Deleted while building.".into());
         }
-        if let Some(a) = run.job.payload_value().get("action_id").and_then(|v| v.as_str()) {
-            self.action_event(&mut tx, a, "compute__do_build_and_run_instance", Some("Success"), Some(&host.name), None).await?;
+        if let Some(a) = run
+            .job
+            .payload_value()
+            .get("action_id")
+            .and_then(|v| v.as_str())
+        {
+            self.action_event(
+                &mut tx,
+                a,
+                "compute__do_build_and_run_instance",
+                Some("Success"),
+                Some(&host.name),
+                None,
+            )
+            .await?;
         }
         let ctx = run.job.ctx();
         self.events
-            .record(&mut tx, NewEvent::new(&ctx, Some(&row.project_id), KIND_SERVER, &id, "active").status("ACTIVE").message(format!("Running on {}", host.name)))
+            .record(
+                &mut tx,
+                NewEvent::new(&ctx, Some(&row.project_id), KIND_SERVER, &id, "active")
+                    .status("ACTIVE")
+                    .message(format!("Running on {}", host.name)),
+            )
             .await?;
         tx.commit().await.map_err(Error::from)?;
         self.events.committed();
@@ -195,7 +263,12 @@ impl Compute {
 
     /// A build failed: the server goes to ERROR with the reason, its host claim is
     /// given back and whatever was made on the host removed.
-    pub(crate) async fn fail_boot(&self, run: Option<&JobRun>, id: &str, message: &str) -> Result<()> {
+    pub(crate) async fn fail_boot(
+        &self,
+        run: Option<&JobRun>,
+        id: &str,
+        message: &str,
+    ) -> Result<()> {
         let row = match self.server_row(id).await {
             Ok(r) => r,
             Err(Error::NotFound { .. }) => return Ok(()),
@@ -209,7 +282,11 @@ impl Compute {
             }
         }
         let _ = self.remove_files(id).await;
-        let fault = Fault { code: 500, message: message.to_string(), created: time::to_db(&time::now()) };
+        let fault = Fault {
+            code: 500,
+            message: message.to_string(),
+            created: time::to_db(&time::now()),
+        };
         let mut tx = self.db.pool.begin().await?;
         if let Some(run) = run {
             run.fence(&mut tx).await?;
@@ -224,12 +301,32 @@ impl Compute {
         .execute(&mut *tx)
         .await?;
         scheduler::release(&mut tx, id).await?;
-        if let Some(a) = run.and_then(|r| r.job.payload_value().get("action_id").and_then(|v| v.as_str().map(str::to_string))) {
-            self.action_event(&mut tx, &a, "compute__do_build_and_run_instance", Some("Error"), row.host_name.as_deref(), Some(message)).await?;
+        if let Some(a) = run.and_then(|r| {
+            r.job
+                .payload_value()
+                .get("action_id")
+                .and_then(|v| v.as_str().map(str::to_string))
+        }) {
+            self.action_event(
+                &mut tx,
+                &a,
+                "compute__do_build_and_run_instance",
+                Some("Error"),
+                row.host_name.as_deref(),
+                Some(message),
+            )
+            .await?;
         }
-        let ctx = run.map(|r| r.job.ctx()).unwrap_or_else(|| Ctx::internal(""));
+        let ctx = run
+            .map(|r| r.job.ctx())
+            .unwrap_or_else(|| Ctx::internal(""));
         self.events
-            .record(&mut tx, NewEvent::new(&ctx, Some(&row.project_id), KIND_SERVER, id, "error").status("ERROR").message(message))
+            .record(
+                &mut tx,
+                NewEvent::new(&ctx, Some(&row.project_id), KIND_SERVER, id, "error")
+                    .status("ERROR")
+                    .message(message),
+            )
             .await?;
         tx.commit().await?;
         self.events.committed();
@@ -259,13 +356,18 @@ impl Compute {
             if busy == 0 || started.elapsed() > Duration::from_secs(600) {
                 break;
             }
-            run.progress("wait", 5, "Waiting for the server's running job to stop").await?;
+            run.progress("wait", 5, "Waiting for the server's running job to stop")
+                .await?;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         run.progress("domain", 30, "Removing the domain").await?;
         if let Some(host_id) = &row.host_id {
             let host = self.host_row(host_id).await?;
-            self.hv.host(&host.uri).remove(&id).await.map_err(|e| hv_failure("remove the domain", &host, e))?;
+            self.hv
+                .host(&host.uri)
+                .remove(&id)
+                .await
+                .map_err(|e| hv_failure("remove the domain", &host, e))?;
         }
         run.progress("files", 60, "Removing disks").await?;
         self.remove_files(&id).await?;
@@ -291,12 +393,30 @@ impl Compute {
                 .await
                 .map_err(Error::from)?;
         }
-        if let Some(a) = run.job.payload_value().get("action_id").and_then(|v| v.as_str()) {
-            self.action_event(&mut tx, a, "compute_terminate_instance", Some("Success"), row.host_name.as_deref(), None).await?;
+        if let Some(a) = run
+            .job
+            .payload_value()
+            .get("action_id")
+            .and_then(|v| v.as_str())
+        {
+            self.action_event(
+                &mut tx,
+                a,
+                "compute_terminate_instance",
+                Some("Success"),
+                row.host_name.as_deref(),
+                None,
+            )
+            .await?;
         }
         let ctx = run.job.ctx();
         self.events
-            .record(&mut tx, NewEvent::new(&ctx, Some(&row.project_id), KIND_SERVER, &id, "deleted").status("DELETED").message("Deleted"))
+            .record(
+                &mut tx,
+                NewEvent::new(&ctx, Some(&row.project_id), KIND_SERVER, &id, "deleted")
+                    .status("DELETED")
+                    .message("Deleted"),
+            )
             .await?;
         tx.commit().await.map_err(Error::from)?;
         self.events.committed();
@@ -306,13 +426,19 @@ impl Compute {
     async fn action_job(&self, run: JobRun) -> Outcome {
         let id = run.job.subject.clone();
         let p = run.job.payload_value();
-        let name = p.get("action").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let name = p
+            .get("action")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
         let hard = p.get("hard").and_then(|v| v.as_bool()).unwrap_or(false);
-        let action = ServerAction::parse(&name, hard).ok_or_else(|| JobFailure::user(format!("Unknown action {name}.")))?;
+        let action = ServerAction::parse(&name, hard)
+            .ok_or_else(|| JobFailure::user(format!("Unknown action {name}.")))?;
         let r = self.action_steps(&run, action).await;
         match r {
             Ok((vm, power)) => {
-                self.end_action(Some(&run), &id, Some((vm, power)), "").await?;
+                self.end_action(Some(&run), &id, Some((vm, power)), "")
+                    .await?;
                 Ok(format!("{} done", action.name()))
             }
             Err(f) if f.is_lost() => Err(f),
@@ -323,10 +449,16 @@ impl Compute {
         }
     }
 
-    async fn action_steps(&self, run: &JobRun, action: ServerAction) -> std::result::Result<(&'static str, PowerState), JobFailure> {
+    async fn action_steps(
+        &self,
+        run: &JobRun,
+        action: ServerAction,
+    ) -> std::result::Result<(&'static str, PowerState), JobFailure> {
         let id = run.job.subject.clone();
         let row = self.server_row(&id).await?;
-        let host = self.host_row(row.host_id.as_deref().unwrap_or_default()).await?;
+        let host = self
+            .host_row(row.host_id.as_deref().unwrap_or_default())
+            .await?;
         let hv = self.hv.host(&host.uri);
         let host2 = host.clone();
         let host3 = host.clone();
@@ -334,14 +466,21 @@ impl Compute {
             let host = host3.clone();
             move |e: HvError| hv_failure(what, &host, e)
         };
-        run.progress(action.name(), 30, &format!("{} on {}", action.name(), host.name)).await?;
+        run.progress(
+            action.name(),
+            30,
+            &format!("{} on {}", action.name(), host.name),
+        )
+        .await?;
         let stop = |graceful: bool| {
             let hv = hv.clone();
             let host = host2.clone();
             let id = id.clone();
             async move {
                 if graceful {
-                    hv.shutdown(&id).await.map_err(|e| hv_failure("shut the guest down", &host, e))?;
+                    hv.shutdown(&id)
+                        .await
+                        .map_err(|e| hv_failure("shut the guest down", &host, e))?;
                     let down = self
                         .wait_for(&host, &id, PowerState::Shutdown, self.cfg.shutdown_timeout)
                         .await
@@ -351,14 +490,18 @@ impl Compute {
                     }
                     tracing::info!(server = %id, "the guest did not shut down in time; powering it off");
                 }
-                hv.destroy(&id).await.map_err(|e| hv_failure("power the guest off", &host, e))
+                hv.destroy(&id)
+                    .await
+                    .map_err(|e| hv_failure("power the guest off", &host, e))
             }
         };
         let running = |hv: Arc<ferrostack_hypervisor::Host>| {
             let host = host2.clone();
             let id = id.clone();
             async move {
-                hv.start(&id).await.map_err(|e| hv_failure("start the domain", &host, e))?;
+                hv.start(&id)
+                    .await
+                    .map_err(|e| hv_failure("start the domain", &host, e))?;
                 let up = self
                     .wait_for(&host, &id, PowerState::Running, self.cfg.boot_timeout)
                     .await
@@ -366,7 +509,10 @@ impl Compute {
                 if up {
                     Ok::<(), JobFailure>(())
                 } else {
-                    Err(JobFailure::user(format!("The guest did not reach running on {}.", host.name)))
+                    Err(JobFailure::user(format!(
+                        "The guest did not reach running on {}.",
+                        host.name
+                    )))
                 }
             }
         };
@@ -405,7 +551,13 @@ impl Compute {
 
     /// An action ended: the new state (or, on failure, the old one with the reason in
     /// its instance action), task state cleared unless a delete took over.
-    async fn end_action(&self, run: Option<&JobRun>, id: &str, done: Option<(&str, PowerState)>, failure: &str) -> Result<()> {
+    async fn end_action(
+        &self,
+        run: Option<&JobRun>,
+        id: &str,
+        done: Option<(&str, PowerState)>,
+        failure: &str,
+    ) -> Result<()> {
         let row = match self.server_row(id).await {
             Ok(r) => r,
             Err(Error::NotFound { .. }) => return Ok(()),
@@ -431,13 +583,27 @@ impl Compute {
         .execute(&mut *tx)
         .await?;
         let p = run.map(|r| r.job.payload_value()).unwrap_or_default();
-        let action = p.get("action").and_then(|v| v.as_str()).and_then(|a| ServerAction::parse(a, false));
+        let action = p
+            .get("action")
+            .and_then(|v| v.as_str())
+            .and_then(|a| ServerAction::parse(a, false));
         if let (Some(a), Some(action)) = (p.get("action_id").and_then(|v| v.as_str()), action) {
             let result = if done.is_some() { "Success" } else { "Error" };
-            self.action_event(&mut tx, a, action.event(), Some(result), row.host_name.as_deref(), (!failure.is_empty()).then_some(failure)).await?;
+            self.action_event(
+                &mut tx,
+                a,
+                action.event(),
+                Some(result),
+                row.host_name.as_deref(),
+                (!failure.is_empty()).then_some(failure),
+            )
+            .await?;
         }
-        let ctx = run.map(|r| r.job.ctx()).unwrap_or_else(|| Ctx::internal(""));
-        let mut ev = NewEvent::new(&ctx, Some(&row.project_id), KIND_SERVER, id, "state").status(status::status(&vm, None));
+        let ctx = run
+            .map(|r| r.job.ctx())
+            .unwrap_or_else(|| Ctx::internal(""));
+        let mut ev = NewEvent::new(&ctx, Some(&row.project_id), KIND_SERVER, id, "state")
+            .status(status::status(&vm, None));
         if !failure.is_empty() {
             ev = ev.message(failure);
         }
@@ -463,10 +629,11 @@ impl Compute {
                     continue;
                 }
             };
-            let rows: Vec<ServerRow> = sqlx::query_as(&format!("{} WHERE host_id = $1", crate::servers::COLUMNS))
-                .bind(&host.id)
-                .fetch_all(&self.db.pool)
-                .await?;
+            let rows: Vec<ServerRow> =
+                sqlx::query_as(&format!("{} WHERE host_id = $1", crate::servers::COLUMNS))
+                    .bind(&host.id)
+                    .fetch_all(&self.db.pool)
+                    .await?;
             for d in &domains {
                 if d.name.starts_with("fs-") && !rows.iter().any(|r| r.id == d.uuid) {
                     tracing::warn!(host = %host.name, domain = %d.name, "a domain on this host has no server");
@@ -474,7 +641,9 @@ impl Compute {
                 }
             }
             for r in rows {
-                if r.task_state.is_some() || ![ACTIVE, STOPPED, PAUSED, SUSPENDED].contains(&r.vm_state.as_str()) {
+                if r.task_state.is_some()
+                    || ![ACTIVE, STOPPED, PAUSED, SUSPENDED].contains(&r.vm_state.as_str())
+                {
                     continue;
                 }
                 let found = domains.iter().find(|d| d.uuid == r.id).map(|d| d.state);
@@ -484,13 +653,22 @@ impl Compute {
                     Some(PowerState::Paused) => (PAUSED, 3, None),
                     Some(PowerState::Suspended) => (SUSPENDED, 7, None),
                     Some(PowerState::NoState) => continue,
-                    None => (ERROR, 0, Some(format!("The server's domain is gone from host {}.", host.name))),
+                    None => (
+                        ERROR,
+                        0,
+                        Some(format!(
+                            "The server's domain is gone from host {}.",
+                            host.name
+                        )),
+                    ),
                 };
                 if vm == r.vm_state && power == r.power_state {
                     continue;
                 }
                 let now = time::to_db(&time::now());
-                let fault = message.as_ref().map(|m| serde_json::json!({"code": 500, "message": m, "created": now}).to_string());
+                let fault = message.as_ref().map(|m| {
+                    serde_json::json!({"code": 500, "message": m, "created": now}).to_string()
+                });
                 let mut tx = self.db.pool.begin().await?;
                 let n = sqlx::query(
                     "UPDATE servers SET vm_state = $2, power_state = $3, fault = COALESCE($4, fault), updated_at = $5 \
@@ -507,12 +685,16 @@ impl Compute {
                 .rows_affected();
                 if n == 1 {
                     let ctx = Ctx::internal(ferrostack_core::ids::new_request_id());
-                    let mut ev = NewEvent::new(&ctx, Some(&r.project_id), KIND_SERVER, &r.id, "power").status(status::status(vm, None));
+                    let mut ev =
+                        NewEvent::new(&ctx, Some(&r.project_id), KIND_SERVER, &r.id, "power")
+                            .status(status::status(vm, None));
                     if let Some(m) = &message {
                         ev = ev.message(m.clone());
                     }
                     self.events.record(&mut tx, ev).await?;
-                    report.changed.push(format!("{}: {} -> {vm}", r.id, r.vm_state));
+                    report
+                        .changed
+                        .push(format!("{}: {} -> {vm}", r.id, r.vm_state));
                 }
                 tx.commit().await?;
             }

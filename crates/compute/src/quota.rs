@@ -74,19 +74,21 @@ impl Compute {
     }
 
     fn may_read_quota(ctx: &Ctx, project: &str) -> Result<()> {
-        ctx.authorize(Action::Read, &Owned::of_project("quota set", project, project))
+        ctx.authorize(
+            Action::Read,
+            &Owned::of_project("quota set", project, project),
+        )
     }
 
     /// A project's limits. Its members and admins may read them.
     pub async fn quota_get(&self, ctx: &Ctx, project: &str) -> Result<QuotaSet> {
         Self::may_read_quota(ctx, project)?;
         let mut set = self.cfg.quota_defaults.clone();
-        let own: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT resource, hard_limit FROM compute_quotas WHERE project_id = $1",
-        )
-        .bind(project)
-        .fetch_all(&self.db.pool)
-        .await?;
+        let own: Vec<(String, i64)> =
+            sqlx::query_as("SELECT resource, hard_limit FROM compute_quotas WHERE project_id = $1")
+                .bind(project)
+                .fetch_all(&self.db.pool)
+                .await?;
         set.0.extend(own);
         Ok(set)
     }
@@ -96,13 +98,18 @@ impl Compute {
         Self::may_read_quota(ctx, project)?;
         let mut used = BTreeMap::new();
         for r in COUNTED {
-            used.insert(r.to_string(), quotas::in_use(&self.db.pool, project, r).await?);
+            used.insert(
+                r.to_string(),
+                quotas::in_use(&self.db.pool, project, r).await?,
+            );
         }
         let keys: i64 = match &ctx.user_id {
-            Some(u) => sqlx::query_scalar("SELECT COUNT(*) FROM keypairs WHERE user_id = $1")
-                .bind(u)
-                .fetch_one(&self.db.pool)
-                .await?,
+            Some(u) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM keypairs WHERE user_id = $1")
+                    .bind(u)
+                    .fetch_one(&self.db.pool)
+                    .await?
+            }
             None => 0,
         };
         used.insert("key_pairs".into(), keys);
@@ -118,7 +125,10 @@ impl Compute {
         limits: BTreeMap<String, i64>,
         force: bool,
     ) -> Result<QuotaSet> {
-        ctx.authorize(Action::Admin, &Owned::of_project("quota set", project, project))?;
+        ctx.authorize(
+            Action::Admin,
+            &Owned::of_project("quota set", project, project),
+        )?;
         for (k, v) in &limits {
             if !QUOTA_RESOURCES.contains(&k.as_str()) {
                 return Err(Error::bad_request(format!(
@@ -163,7 +173,10 @@ impl Compute {
 
     /// Back to the defaults. Admin only.
     pub async fn quota_delete(&self, ctx: &Ctx, project: &str) -> Result<()> {
-        ctx.authorize(Action::Admin, &Owned::of_project("quota set", project, project))?;
+        ctx.authorize(
+            Action::Admin,
+            &Owned::of_project("quota set", project, project),
+        )?;
         sqlx::query("DELETE FROM compute_quotas WHERE project_id = $1")
             .bind(project)
             .execute(&self.db.pool)

@@ -77,7 +77,11 @@ pub fn refusal(h: &Host, req: &Request) -> Option<String> {
         });
     }
     if h.state != "up" {
-        return Some(format!("{}: down ({})", h.name, h.last_error.clone().unwrap_or_default()));
+        return Some(format!(
+            "{}: down ({})",
+            h.name,
+            h.last_error.clone().unwrap_or_default()
+        ));
     }
     if let Some(az) = &req.availability_zone {
         if &h.availability_zone != az {
@@ -196,7 +200,10 @@ pub(crate) async fn claim(
             .await?;
             return Ok(h);
         }
-        reasons.push(format!("{}: its capacity was just claimed by another request", h.name));
+        reasons.push(format!(
+            "{}: its capacity was just claimed by another request",
+            h.name
+        ));
     }
     Err(no_valid_host(reasons))
 }
@@ -279,7 +286,11 @@ mod tests {
 
     #[test]
     fn spread_takes_the_emptiest_and_pack_the_fullest() {
-        let hosts = vec![host("a", 8192, 4096), host("b", 8192, 0), host("c", 8192, 6144)];
+        let hosts = vec![
+            host("a", 8192, 4096),
+            host("b", 8192, 0),
+            host("c", 8192, 6144),
+        ];
         let (fits, _) = place(&hosts, &req(1024), Weigher::Spread);
         assert_eq!(fits[0].name, "b");
         let (fits, _) = place(&hosts, &req(1024), Weigher::Pack);

@@ -145,8 +145,14 @@ impl ServerRow {
 }
 
 const SORT_KEYS: &[SortKey] = &[
-    SortKey { name: "created_at", expr: "created_at" },
-    SortKey { name: "id", expr: "id" },
+    SortKey {
+        name: "created_at",
+        expr: "created_at",
+    },
+    SortKey {
+        name: "id",
+        expr: "id",
+    },
 ];
 
 pub(crate) fn check_name(name: &str) -> Result<()> {
@@ -183,7 +189,12 @@ pub(crate) fn check_metadata(md: &BTreeMap<String, String>, limit: i64) -> Resul
 }
 
 pub(crate) fn check_tag(tag: &str) -> Result<()> {
-    if tag.is_empty() || tag.len() > TAG_MAX || tag.contains(',') || tag.contains('/') || tag.chars().any(char::is_control) {
+    if tag.is_empty()
+        || tag.len() > TAG_MAX
+        || tag.contains(',')
+        || tag.contains('/')
+        || tag.chars().any(char::is_control)
+    {
         return Err(Error::bad_request(format!(
             "Invalid tag '{tag}': 1 to {TAG_MAX} characters, without ',' or '/'."
         )));
@@ -209,9 +220,17 @@ impl Compute {
     }
 
     /// The server if the caller may do `action` to it (others' servers are 404).
-    pub(crate) async fn server_for(&self, ctx: &Ctx, id: &str, action: Action) -> Result<ServerRow> {
+    pub(crate) async fn server_for(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        action: Action,
+    ) -> Result<ServerRow> {
         let row = self.server_row(id).await?;
-        ctx.authorize(action, &Owned::of_project(KIND_SERVER, &row.id, &row.project_id))?;
+        ctx.authorize(
+            action,
+            &Owned::of_project(KIND_SERVER, &row.id, &row.project_id),
+        )?;
         Ok(row)
     }
 
@@ -252,7 +271,9 @@ impl Compute {
     pub async fn server_create(&self, ctx: &Ctx, new: NewServer) -> Result<Vec<Server>> {
         let project = ctx
             .project_id()
-            .ok_or_else(|| Error::forbidden("Servers are created in a project: use a project-scoped token."))?
+            .ok_or_else(|| {
+                Error::forbidden("Servers are created in a project: use a project-scoped token.")
+            })?
             .to_string();
         if !ctx.can_write_project() {
             return Err(Error::forbidden(
@@ -262,7 +283,9 @@ impl Compute {
         let user = ctx.user_id.clone().unwrap_or_default();
         check_name(&new.name)?;
         if new.min_count < 1 || new.max_count < 1 {
-            return Err(Error::bad_request("Invalid input for field 'min_count'/'max_count': at least 1."));
+            return Err(Error::bad_request(
+                "Invalid input for field 'min_count'/'max_count': at least 1.",
+            ));
         }
         if new.min_count > new.max_count {
             return Err(Error::bad_request("min_count must be <= max_count."));
@@ -274,51 +297,75 @@ impl Compute {
         }
         if let Some(d) = &new.description {
             if d.len() > NAME_MAX || d.chars().any(|c| c.is_control() && c != '\n') {
-                return Err(Error::bad_request(format!("Invalid description: at most {NAME_MAX} printable characters.")));
+                return Err(Error::bad_request(format!(
+                    "Invalid description: at most {NAME_MAX} printable characters."
+                )));
             }
         }
-        let flavor = self.flavor_get(ctx, &new.flavor_id).await.map_err(|e| match e {
-            Error::NotFound { .. } => Error::bad_request(format!("Flavor {} could not be found.", new.flavor_id)),
-            e => e,
-        })?;
+        let flavor = self
+            .flavor_get(ctx, &new.flavor_id)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound { .. } => {
+                    Error::bad_request(format!("Flavor {} could not be found.", new.flavor_id))
+                }
+                e => e,
+            })?;
         if flavor.disabled {
-            return Err(Error::bad_request(format!("Flavor {} is disabled.", flavor.id)));
+            return Err(Error::bad_request(format!(
+                "Flavor {} is disabled.",
+                flavor.id
+            )));
         }
         let image = match &new.image_id {
             Some(id) => {
                 let img = self.images.image_get(ctx, id).await.map_err(|e| match e {
-                    Error::NotFound { .. } => Error::bad_request(format!("Can not find requested image {id}.")),
+                    Error::NotFound { .. } => {
+                        Error::bad_request(format!("Can not find requested image {id}."))
+                    }
                     e => e,
                 })?;
                 if img.status != "active" {
                     return Err(Error::bad_request(format!(
-                        "Image {id} is not active (it is {}).", img.status
+                        "Image {id} is not active (it is {}).",
+                        img.status
                     )));
                 }
                 if img.min_ram > flavor.ram {
                     return Err(Error::bad_request(format!(
-                        "Flavor's memory is too small for requested image: {} MiB < {} MiB.", flavor.ram, img.min_ram
+                        "Flavor's memory is too small for requested image: {} MiB < {} MiB.",
+                        flavor.ram, img.min_ram
                     )));
                 }
                 if flavor.disk > 0 && img.min_disk > flavor.disk {
                     return Err(Error::bad_request(format!(
-                        "Flavor's disk is too small for requested image: {} GiB < {} GiB.", flavor.disk, img.min_disk
+                        "Flavor's disk is too small for requested image: {} GiB < {} GiB.",
+                        flavor.disk, img.min_disk
                     )));
                 }
                 let vsize = img.virtual_size.or(img.size).unwrap_or(0);
-                if img.disk_format.as_deref() != Some("iso") && flavor.disk > 0 && vsize > flavor.disk << 30 {
+                if img.disk_format.as_deref() != Some("iso")
+                    && flavor.disk > 0
+                    && vsize > flavor.disk << 30
+                {
                     return Err(Error::bad_request(format!(
                         "Flavor's disk is too small for requested image: {} GiB < the image's {} bytes.", flavor.disk, vsize
                     )));
                 }
                 Some(img)
             }
-            None => return Err(Error::bad_request("Missing imageRef: booting from a volume is not supported yet.")),
+            None => {
+                return Err(Error::bad_request(
+                    "Missing imageRef: booting from a volume is not supported yet.",
+                ))
+            }
         };
         let key = match &new.key_name {
-            Some(k) => Some(self.keypair_of(&user, k).await.map_err(|_| {
-                Error::bad_request(format!("Invalid key_name provided: {k}."))
-            })?),
+            Some(k) => Some(
+                self.keypair_of(&user, k)
+                    .await
+                    .map_err(|_| Error::bad_request(format!("Invalid key_name provided: {k}.")))?,
+            ),
             None => None,
         };
         let user_data = match &new.user_data {
@@ -330,7 +377,9 @@ impl Compute {
                 }
                 base64::engine::general_purpose::STANDARD
                     .decode(u.trim())
-                    .map_err(|_| Error::bad_request("Invalid input for field 'user_data': not valid base64."))?;
+                    .map_err(|_| {
+                        Error::bad_request("Invalid input for field 'user_data': not valid base64.")
+                    })?;
                 Some(u.trim().to_string())
             }
             None => None,
@@ -338,7 +387,9 @@ impl Compute {
         let md_limit = self.quota_for(&project, "metadata_items").await?;
         check_metadata(&new.metadata, md_limit)?;
         if new.tags.len() > TAGS_MAX {
-            return Err(Error::bad_request(format!("A server has at most {TAGS_MAX} tags.")));
+            return Err(Error::bad_request(format!(
+                "A server has at most {TAGS_MAX} tags."
+            )));
         }
         for t in &new.tags {
             check_tag(t)?;
@@ -349,9 +400,14 @@ impl Compute {
             Some(z) => match z.split_once(':') {
                 Some((zone, host)) => {
                     if !ctx.is_admin() {
-                        return Err(Error::forbidden("Only an admin may name a host (zone:host)."));
+                        return Err(Error::forbidden(
+                            "Only an admin may name a host (zone:host).",
+                        ));
                     }
-                    (Some(zone.to_string()).filter(|z| !z.is_empty()), Some(host.to_string()))
+                    (
+                        Some(zone.to_string()).filter(|z| !z.is_empty()),
+                        Some(host.to_string()),
+                    )
                 }
                 None => (Some(z.to_string()), None),
             },
@@ -365,7 +421,11 @@ impl Compute {
             }
         }
         // As many as the quota allows, at least min_count.
-        let per = [("instances", 1), ("cores", flavor.vcpus), ("ram", flavor.ram)];
+        let per = [
+            ("instances", 1),
+            ("cores", flavor.vcpus),
+            ("ram", flavor.ram),
+        ];
         let mut count = new.max_count;
         let mut limits = Vec::new();
         for (r, each) in per {
@@ -377,7 +437,12 @@ impl Compute {
             let used = quotas::in_use(&self.db.pool, &project, r).await?;
             let room = ((limit - used).max(0)) / each.max(1);
             if room < new.min_count {
-                return Err(Error::QuotaExceeded { resource: r.into(), used, limit, asked: new.min_count * each });
+                return Err(Error::QuotaExceeded {
+                    resource: r.into(),
+                    used,
+                    limit,
+                    asked: new.min_count * each,
+                });
             }
             count = count.min(room);
         }
@@ -401,7 +466,11 @@ impl Compute {
         let mut boots = 0;
         for i in 0..count {
             let id = ids::new_uuid();
-            let name = if count > 1 { format!("{}-{}", new.name, i + 1) } else { new.name.clone() };
+            let name = if count > 1 {
+                format!("{}-{}", new.name, i + 1)
+            } else {
+                new.name.clone()
+            };
             sqlx::query(
                 "INSERT INTO servers (id, name, project_id, user_id, image_id, flavor_id, flavor, vm_state, task_state, \
                  key_name, key_data, user_data, metadata, config_drive, description, reservation_id, launch_index, created_at, updated_at) \
@@ -432,7 +501,9 @@ impl Compute {
                     .execute(&mut *tx)
                     .await?;
             }
-            let action_id = self.action_start(&mut tx, ctx, &id, &project, "create").await?;
+            let action_id = self
+                .action_start(&mut tx, ctx, &id, &project, "create")
+                .await?;
             match scheduler::claim(&mut tx, &id, &request, self.cfg.weigher).await {
                 Ok(host) => {
                     sqlx::query(
@@ -444,8 +515,24 @@ impl Compute {
                     .bind(&host.availability_zone)
                     .execute(&mut *tx)
                     .await?;
-                    self.action_event(&mut tx, &action_id, "conductor_schedule_and_build_instances", Some("Success"), Some(&host.name), None).await?;
-                    self.action_event(&mut tx, &action_id, "compute__do_build_and_run_instance", None, Some(&host.name), None).await?;
+                    self.action_event(
+                        &mut tx,
+                        &action_id,
+                        "conductor_schedule_and_build_instances",
+                        Some("Success"),
+                        Some(&host.name),
+                        None,
+                    )
+                    .await?;
+                    self.action_event(
+                        &mut tx,
+                        &action_id,
+                        "compute__do_build_and_run_instance",
+                        None,
+                        Some(&host.name),
+                        None,
+                    )
+                    .await?;
                     self.jobs
                         .enqueue(
                             &mut tx,
@@ -462,19 +549,41 @@ impl Compute {
                         .await?;
                     boots += 1;
                     self.events
-                        .record(&mut tx, NewEvent::new(ctx, Some(&project), KIND_SERVER, &id, "create").status("BUILD").message(format!("Scheduled on {}", host.name)))
+                        .record(
+                            &mut tx,
+                            NewEvent::new(ctx, Some(&project), KIND_SERVER, &id, "create")
+                                .status("BUILD")
+                                .message(format!("Scheduled on {}", host.name)),
+                        )
                         .await?;
                 }
                 Err(e @ Error::InsufficientCapacity { .. }) => {
-                    let fault = Fault { code: 500, message: e.to_string(), created: now.clone() };
+                    let fault = Fault {
+                        code: 500,
+                        message: e.to_string(),
+                        created: now.clone(),
+                    };
                     sqlx::query("UPDATE servers SET vm_state = 'error', task_state = NULL, fault = $2 WHERE id = $1")
                         .bind(&id)
                         .bind(serde_json::to_string(&fault).map_err(Error::internal)?)
                         .execute(&mut *tx)
                         .await?;
-                    self.action_event(&mut tx, &action_id, "conductor_schedule_and_build_instances", Some("Error"), None, Some(&fault.message)).await?;
+                    self.action_event(
+                        &mut tx,
+                        &action_id,
+                        "conductor_schedule_and_build_instances",
+                        Some("Error"),
+                        None,
+                        Some(&fault.message),
+                    )
+                    .await?;
                     self.events
-                        .record(&mut tx, NewEvent::new(ctx, Some(&project), KIND_SERVER, &id, "create").status("ERROR").message(fault.message.clone()))
+                        .record(
+                            &mut tx,
+                            NewEvent::new(ctx, Some(&project), KIND_SERVER, &id, "create")
+                                .status("ERROR")
+                                .message(fault.message.clone()),
+                        )
                         .await?;
                 }
                 Err(e) => return Err(e),
@@ -489,7 +598,11 @@ impl Compute {
         }
         let mut out = Vec::new();
         for id in created {
-            out.push(self.view(vec![self.server_row(&id).await?]).await?.remove(0));
+            out.push(
+                self.view(vec![self.server_row(&id).await?])
+                    .await?
+                    .remove(0),
+            );
         }
         Ok(out)
     }
@@ -508,9 +621,13 @@ impl Compute {
         }
         if let Some(s) = &q.status {
             let states = status::vm_states_of(s).ok_or_else(|| {
-                Error::bad_request(format!("Invalid status value '{s}': one of {}.", status::STATUSES.join(", ")))
+                Error::bad_request(format!(
+                    "Invalid status value '{s}': one of {}.",
+                    status::STATUSES.join(", ")
+                ))
             })?;
-            sql.push(" AND vm_state IN ").in_list(states.iter().copied());
+            sql.push(" AND vm_state IN ")
+                .in_list(states.iter().copied());
         }
         sql.and_eq("image_id", q.image.clone().map(Arg::Text));
         sql.and_eq("flavor_id", q.flavor.clone().map(Arg::Text));
@@ -521,10 +638,12 @@ impl Compute {
             let at = time::parse_client(cs).ok_or_else(|| {
                 Error::bad_request(format!("Invalid input for query parameter 'changes-since': '{cs}' is not an ISO 8601 time."))
             })?;
-            sql.push(" AND updated_at >= ").bind(Arg::Text(time::to_db(&at)));
+            sql.push(" AND updated_at >= ")
+                .bind(Arg::Text(time::to_db(&at)));
         }
         for t in &q.tags {
-            sql.push(" AND id IN (SELECT server_id FROM server_tags WHERE tag = ").bind(Arg::Text(t.clone()));
+            sql.push(" AND id IN (SELECT server_id FROM server_tags WHERE tag = ")
+                .bind(Arg::Text(t.clone()));
             sql.push(")");
         }
         if !q.tags_any.is_empty() {
@@ -538,12 +657,20 @@ impl Compute {
                 Ok(r) if ctx.is_admin() || Some(r.project_id.as_str()) == ctx.project_id() => r,
                 _ => return Err(Error::bad_request(format!("marker [{m}] not found"))),
             };
-            sort.after(&mut sql, |k| Arg::Text(if k == "id" { marker.id.clone() } else { marker.created_at.clone() }));
+            sort.after(&mut sql, |k| {
+                Arg::Text(if k == "id" {
+                    marker.id.clone()
+                } else {
+                    marker.created_at.clone()
+                })
+            });
         }
         let limit = list::limit(q.limit);
         let name_re = match &q.name {
             Some(n) => Some(regex_lite::Regex::new(n).map_err(|e| {
-                Error::bad_request(format!("Invalid input for query parameter 'name': not a regular expression ({e})."))
+                Error::bad_request(format!(
+                    "Invalid input for query parameter 'name': not a regular expression ({e})."
+                ))
             })?),
             None => None,
         };
@@ -554,7 +681,10 @@ impl Compute {
             let order = " ORDER BY created_at desc, id desc";
             s.push(order);
             let all: Vec<ServerRow> = s.query_as().fetch_all(&self.db.pool).await?;
-            all.into_iter().filter(|r| re.is_match(&r.name)).take(limit + 1).collect()
+            all.into_iter()
+                .filter(|r| re.is_match(&r.name))
+                .take(limit + 1)
+                .collect()
         } else {
             sort.order_and_limit(&mut sql, limit);
             sql.query_as().fetch_all(&self.db.pool).await?
@@ -570,7 +700,9 @@ impl Compute {
         }
         if let Some(Some(d)) = &up.description {
             if d.len() > NAME_MAX {
-                return Err(Error::bad_request(format!("Invalid description: at most {NAME_MAX} characters.")));
+                return Err(Error::bad_request(format!(
+                    "Invalid description: at most {NAME_MAX} characters."
+                )));
             }
         }
         let mut tx = self.db.pool.begin().await?;
@@ -586,7 +718,11 @@ impl Compute {
         .await?;
         let status = status::status(&row.vm_state, row.task_state.as_deref());
         self.events
-            .record(&mut tx, NewEvent::new(ctx, Some(&row.project_id), KIND_SERVER, &row.id, "update").status(status))
+            .record(
+                &mut tx,
+                NewEvent::new(ctx, Some(&row.project_id), KIND_SERVER, &row.id, "update")
+                    .status(status),
+            )
             .await?;
         tx.commit().await?;
         self.events.committed();
@@ -596,7 +732,11 @@ impl Compute {
     /// Refuse a non-admin's change to a locked server, with the reason.
     pub(crate) fn check_lock(ctx: &Ctx, row: &ServerRow, what: &str) -> Result<()> {
         if row.locked != 0 && !ctx.is_admin() {
-            let why = row.locked_reason.as_deref().map(|r| format!(" (reason: {r})")).unwrap_or_default();
+            let why = row
+                .locked_reason
+                .as_deref()
+                .map(|r| format!(" (reason: {r})"))
+                .unwrap_or_default();
             return Err(Error::conflict(format!(
                 "Instance {} is locked{why}: it cannot be {what} until an admin or its locker unlocks it.",
                 row.id
@@ -623,8 +763,18 @@ impl Compute {
             // Already being deleted: nothing more to do (Nova answers 204 again).
             return Ok(());
         }
-        let action_id = self.action_start(&mut tx, ctx, &row.id, &row.project_id, "delete").await?;
-        self.action_event(&mut tx, &action_id, "compute_terminate_instance", None, row.host_name.as_deref(), None).await?;
+        let action_id = self
+            .action_start(&mut tx, ctx, &row.id, &row.project_id, "delete")
+            .await?;
+        self.action_event(
+            &mut tx,
+            &action_id,
+            "compute_terminate_instance",
+            None,
+            row.host_name.as_deref(),
+            None,
+        )
+        .await?;
         self.jobs
             .enqueue(
                 &mut tx,
@@ -640,7 +790,12 @@ impl Compute {
             )
             .await?;
         self.events
-            .record(&mut tx, NewEvent::new(ctx, Some(&row.project_id), KIND_SERVER, &row.id, "delete").status(status::status(&row.vm_state, Some(DELETING))).message("Deleting"))
+            .record(
+                &mut tx,
+                NewEvent::new(ctx, Some(&row.project_id), KIND_SERVER, &row.id, "delete")
+                    .status(status::status(&row.vm_state, Some(DELETING)))
+                    .message("Deleting"),
+            )
             .await?;
         tx.commit().await?;
         self.jobs.wake(JOB_DELETE);
@@ -661,9 +816,16 @@ impl Compute {
     ) -> Result<BTreeMap<String, String>> {
         let row = self.server_for(ctx, id, Action::Write).await?;
         Self::check_lock(ctx, &row, "changed")?;
-        let mut all: BTreeMap<String, String> = if replace { BTreeMap::new() } else { serde_json::from_str(&row.metadata).unwrap_or_default() };
+        let mut all: BTreeMap<String, String> = if replace {
+            BTreeMap::new()
+        } else {
+            serde_json::from_str(&row.metadata).unwrap_or_default()
+        };
         all.extend(md);
-        check_metadata(&all, self.quota_for(&row.project_id, "metadata_items").await?)?;
+        check_metadata(
+            &all,
+            self.quota_for(&row.project_id, "metadata_items").await?,
+        )?;
         self.store_metadata(&row.id, &all).await?;
         Ok(all)
     }
@@ -671,7 +833,8 @@ impl Compute {
     pub async fn server_metadata_delete(&self, ctx: &Ctx, id: &str, key: &str) -> Result<()> {
         let row = self.server_for(ctx, id, Action::Write).await?;
         Self::check_lock(ctx, &row, "changed")?;
-        let mut all: BTreeMap<String, String> = serde_json::from_str(&row.metadata).unwrap_or_default();
+        let mut all: BTreeMap<String, String> =
+            serde_json::from_str(&row.metadata).unwrap_or_default();
         if all.remove(key).is_none() {
             return Err(Error::not_found("metadata item", key));
         }
@@ -693,28 +856,41 @@ impl Compute {
     }
 
     /// Add one tag, or (`replace`) set the whole list.
-    pub async fn server_tags_set(&self, ctx: &Ctx, id: &str, tags: Vec<String>, replace: bool) -> Result<Vec<String>> {
+    pub async fn server_tags_set(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        tags: Vec<String>,
+        replace: bool,
+    ) -> Result<Vec<String>> {
         let row = self.server_for(ctx, id, Action::Write).await?;
         for t in &tags {
             check_tag(t)?;
         }
         let mut tx = self.db.pool.begin().await?;
         if replace {
-            sqlx::query("DELETE FROM server_tags WHERE server_id = $1").bind(&row.id).execute(&mut *tx).await?;
-        }
-        for t in &tags {
-            sqlx::query("INSERT INTO server_tags (server_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            sqlx::query("DELETE FROM server_tags WHERE server_id = $1")
                 .bind(&row.id)
-                .bind(t)
                 .execute(&mut *tx)
                 .await?;
+        }
+        for t in &tags {
+            sqlx::query(
+                "INSERT INTO server_tags (server_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(&row.id)
+            .bind(t)
+            .execute(&mut *tx)
+            .await?;
         }
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM server_tags WHERE server_id = $1")
             .bind(&row.id)
             .fetch_one(&mut *tx)
             .await?;
         if n as usize > TAGS_MAX {
-            return Err(Error::bad_request(format!("A server has at most {TAGS_MAX} tags.")));
+            return Err(Error::bad_request(format!(
+                "A server has at most {TAGS_MAX} tags."
+            )));
         }
         tx.commit().await?;
         self.server_tags(ctx, id).await

@@ -33,7 +33,9 @@ async fn killed_mid_job(t: &common::T, subject: &str, kind: &str, step: &str, at
 
 /// The service as a fresh process opens it over the same database: its workers start.
 async fn restarted(t: &common::T) -> std::sync::Arc<Compute> {
-    let c = Compute::open(&t.platform, t.images.clone(), t.compute.config().clone()).await.unwrap();
+    let c = Compute::open(&t.platform, t.images.clone(), t.compute.config().clone())
+        .await
+        .unwrap();
     c.start_jobs();
     c
 }
@@ -50,7 +52,12 @@ async fn a_boot_killed_mid_way_resumes_to_active() {
     t.sim_host("sim-1", 8, 16384, "nova").await;
     let f = t.flavor("m.1g", 1, 1024, 1).await;
     let a = ctx("proj-a", "member");
-    let s = t.compute.server_create(&a, t.new_server("vm", &f)).await.unwrap().remove(0);
+    let s = t
+        .compute
+        .server_create(&a, t.new_server("vm", &f))
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(s.status, "BUILD");
     killed_mid_job(&t, &s.id, "compute.boot", "define", 1).await;
     let c = restarted(&t).await;
@@ -66,7 +73,12 @@ async fn a_boot_that_keeps_dying_is_given_up_and_the_server_says_why() {
     t.sim_host("sim-1", 8, 16384, "nova").await;
     let f = t.flavor("m.1g", 1, 1024, 1).await;
     let a = ctx("proj-a", "member");
-    let s = t.compute.server_create(&a, t.new_server("vm", &f)).await.unwrap().remove(0);
+    let s = t
+        .compute
+        .server_create(&a, t.new_server("vm", &f))
+        .await
+        .unwrap()
+        .remove(0);
     // Its fifth claim died too.
     killed_mid_job(&t, &s.id, "compute.boot", "start", 5).await;
     let c = restarted(&t).await;
@@ -87,7 +99,12 @@ async fn a_delete_killed_half_way_finishes_and_leaves_nothing() {
     t.sim_host("sim-1", 8, 16384, "nova").await;
     let f = t.flavor("m.1g", 1, 1024, 1).await;
     let a = ctx("proj-a", "member");
-    let s = t.compute.server_create(&a, t.new_server("vm", &f)).await.unwrap().remove(0);
+    let s = t
+        .compute
+        .server_create(&a, t.new_server("vm", &f))
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(t.host("sim-1").await.running_vms, 1);
     // Deleted while building; the process dies in the delete's "domain" step.
     t.compute.server_delete(&a, &s.id).await.unwrap();
@@ -96,7 +113,13 @@ async fn a_delete_killed_half_way_finishes_and_leaves_nothing() {
     common::gone(&c, &a, &s.id).await;
     let h = t.host("sim-1").await;
     assert_eq!((h.running_vms, h.memory_mb_used, h.vcpus_used), (0, 0, 0));
-    assert!(c.hypervisor().host(&h.uri).domains().await.unwrap().is_empty());
+    assert!(c
+        .hypervisor()
+        .host(&h.uri)
+        .domains()
+        .await
+        .unwrap()
+        .is_empty());
     let used = c.quota_usage(&a, "proj-a").await.unwrap();
     assert_eq!((used["instances"], used["cores"], used["ram"]), (0, 0, 0));
     // The log keeps the delete, finished.

@@ -18,13 +18,25 @@ async fn spread_places_on_the_emptiest_host_and_capacity_is_exact() {
     }
     let f = t.flavor("m.2g", 1, 2048, 10).await;
     let a = ctx("proj-a", "member");
-    let s = t.compute.server_create(&a, t.new_server("one", &f)).await.unwrap();
+    let s = t
+        .compute
+        .server_create(&a, t.new_server("one", &f))
+        .await
+        .unwrap();
     let s = settle(&t.compute, &a, &s[0].id, &["BUILD"]).await;
     assert_eq!(s.status, "ACTIVE", "{:?}", s.fault);
     assert_eq!(s.power_state, 1);
     assert_eq!(s.host_name.as_deref(), Some("sim-2"));
     let h = t.host("sim-2").await;
-    assert_eq!((h.vcpus_used, h.memory_mb_used, h.disk_gb_used, h.running_vms), (1, 2048, 10, 1));
+    assert_eq!(
+        (
+            h.vcpus_used,
+            h.memory_mb_used,
+            h.disk_gb_used,
+            h.running_vms
+        ),
+        (1, 2048, 10, 1)
+    );
     // The domain really exists on the simulated host.
     let doms = t.compute.hypervisor().host(&h.uri).domains().await.unwrap();
     assert_eq!(doms.len(), 1);
@@ -42,7 +54,10 @@ async fn pack_fills_one_host_first() {
     new.max_count = 3;
     let made = t.compute.server_create(&a, new).await.unwrap();
     assert_eq!(made.len(), 3);
-    assert!(made.iter().all(|s| s.host_name.as_deref() == Some("small")), "{made:?}");
+    assert!(
+        made.iter().all(|s| s.host_name.as_deref() == Some("small")),
+        "{made:?}"
+    );
     assert_eq!(made[0].name, "p-1");
 }
 
@@ -55,17 +70,36 @@ async fn capacity_stays_exact_through_many_creates_and_deletes() {
     let f = t.flavor("m.1g", 1, 1024, 5).await;
     let a = ctx("proj-a", "member");
     t.compute
-        .quota_update(&admin(), "proj-a", BTreeMap::from([("instances".to_string(), 200), ("cores".to_string(), 200), ("ram".to_string(), 1 << 20)]), false)
+        .quota_update(
+            &admin(),
+            "proj-a",
+            BTreeMap::from([
+                ("instances".to_string(), 200),
+                ("cores".to_string(), 200),
+                ("ram".to_string(), 1 << 20),
+            ]),
+            false,
+        )
         .await
         .unwrap();
     let mut ids = Vec::new();
     for round in 0..4 {
         let mut new = t.new_server(&format!("r{round}"), &f);
         new.max_count = 15;
-        ids.extend(t.compute.server_create(&a, new).await.unwrap().into_iter().map(|s| s.id));
+        ids.extend(
+            t.compute
+                .server_create(&a, new)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| s.id),
+        );
     }
     for id in &ids {
-        assert_eq!(settle(&t.compute, &a, id, &["BUILD"]).await.status, "ACTIVE");
+        assert_eq!(
+            settle(&t.compute, &a, id, &["BUILD"]).await.status,
+            "ACTIVE"
+        );
     }
     // Delete every other one.
     for id in ids.iter().step_by(2) {
@@ -77,12 +111,21 @@ async fn capacity_stays_exact_through_many_creates_and_deletes() {
     let hosts = t.compute.host_list(&admin()).await.unwrap();
     let (servers, _) = t
         .compute
-        .server_list(&a, &ferrostack_compute::ServerQuery { limit: Some(1000), ..Default::default() })
+        .server_list(
+            &a,
+            &ferrostack_compute::ServerQuery {
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(servers.len(), 30);
     for h in &hosts {
-        let on: Vec<_> = servers.iter().filter(|s| s.host_id.as_deref() == Some(&h.id)).collect();
+        let on: Vec<_> = servers
+            .iter()
+            .filter(|s| s.host_id.as_deref() == Some(&h.id))
+            .collect();
         assert_eq!(h.running_vms, on.len() as i64, "{}", h.name);
         assert_eq!(h.memory_mb_used, 1024 * on.len() as i64, "{}", h.name);
         assert_eq!(h.vcpus_used, on.len() as i64, "{}", h.name);
@@ -91,7 +134,10 @@ async fn capacity_stays_exact_through_many_creates_and_deletes() {
         assert_eq!(doms.len(), on.len(), "{}: domains left behind", h.name);
     }
     let usage = t.compute.quota_usage(&a, "proj-a").await.unwrap();
-    assert_eq!((usage["instances"], usage["cores"], usage["ram"]), (30, 30, 30 * 1024));
+    assert_eq!(
+        (usage["instances"], usage["cores"], usage["ram"]),
+        (30, 30, 30 * 1024)
+    );
     for s in &servers {
         t.compute.server_delete(&a, &s.id).await.unwrap();
     }
@@ -99,10 +145,23 @@ async fn capacity_stays_exact_through_many_creates_and_deletes() {
         gone(&t.compute, &a, &s.id).await;
     }
     for h in t.compute.host_list(&admin()).await.unwrap() {
-        assert_eq!((h.running_vms, h.memory_mb_used, h.vcpus_used, h.disk_gb_used), (0, 0, 0, 0), "{}", h.name);
+        assert_eq!(
+            (
+                h.running_vms,
+                h.memory_mb_used,
+                h.vcpus_used,
+                h.disk_gb_used
+            ),
+            (0, 0, 0, 0),
+            "{}",
+            h.name
+        );
     }
     let usage = t.compute.quota_usage(&a, "proj-a").await.unwrap();
-    assert_eq!((usage["instances"], usage["cores"], usage["ram"]), (0, 0, 0));
+    assert_eq!(
+        (usage["instances"], usage["cores"], usage["ram"]),
+        (0, 0, 0)
+    );
 }
 
 #[tokio::test]
@@ -111,7 +170,10 @@ async fn no_valid_host_names_each_hosts_reason() {
     t.sim_host("sim-1", 8, 6144, "nova").await;
     t.sim_host("sim-2", 2, 65536, "nova").await;
     let off = t.sim_host("sim-3", 64, 65536, "nova").await;
-    t.compute.host_set_enabled(&admin(), &off.name, false, Some("maintenance".into())).await.unwrap();
+    t.compute
+        .host_set_enabled(&admin(), &off.name, false, Some("maintenance".into()))
+        .await
+        .unwrap();
     t.sim_host("sim-4", 64, 65536, "zone2").await;
     let f = t.flavor("m.big", 4, 8192, 10).await;
     let a = ctx("proj-a", "member");
@@ -138,10 +200,18 @@ async fn no_valid_host_names_each_hosts_reason() {
     // The instance action log says the same.
     let actions = t.compute.instance_actions(&admin(), &s.id).await.unwrap();
     let create = actions.iter().find(|x| x.action == "create").unwrap();
-    let full = t.compute.instance_action(&admin(), &s.id, &create.request_id).await.unwrap();
+    let full = t
+        .compute
+        .instance_action(&admin(), &s.id, &create.request_id)
+        .await
+        .unwrap();
     assert_eq!(full.action, "create");
     assert_eq!(full.events[0].result.as_deref(), Some("Error"));
-    assert!(full.events[0].details.as_deref().unwrap_or("").contains("sim-1"));
+    assert!(full.events[0]
+        .details
+        .as_deref()
+        .unwrap_or("")
+        .contains("sim-1"));
 }
 
 #[tokio::test]
@@ -156,7 +226,11 @@ async fn availability_zones_place_and_unknown_zones_are_refused() {
         let mut new = t.new_server("z", &f);
         new.availability_zone = Some("az2".into());
         let s = t.compute.server_create(&a, new).await.unwrap().remove(0);
-        assert!(s.host_name.as_deref().unwrap().starts_with("b-"), "{:?}", s.host_name);
+        assert!(
+            s.host_name.as_deref().unwrap().starts_with("b-"),
+            "{:?}",
+            s.host_name
+        );
         assert_eq!(s.availability_zone.as_deref(), Some("az2"));
     }
     assert_eq!(t.host("a-1").await.running_vms, 0);
@@ -168,11 +242,26 @@ async fn availability_zones_place_and_unknown_zones_are_refused() {
     // zone:host is for admins.
     let mut new = t.new_server("z", &f);
     new.availability_zone = Some("az1:a-1".into());
-    assert_eq!(t.compute.server_create(&a, new.clone()).await.unwrap_err().status(), 403);
-    let on = t.compute.server_create(&common::admin(), new).await.unwrap().remove(0);
+    assert_eq!(
+        t.compute
+            .server_create(&a, new.clone())
+            .await
+            .unwrap_err()
+            .status(),
+        403
+    );
+    let on = t
+        .compute
+        .server_create(&common::admin(), new)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(on.host_name.as_deref(), Some("a-1"));
     let zones = t.compute.availability_zones(&a).await.unwrap();
-    assert_eq!(zones, vec![("az1".to_string(), true), ("az2".to_string(), true)]);
+    assert_eq!(
+        zones,
+        vec![("az1".to_string(), true), ("az2".to_string(), true)]
+    );
 }
 
 #[tokio::test]
@@ -184,7 +273,16 @@ async fn fifty_parallel_creates_never_over_commit_a_host() {
     }
     let f = t.flavor("m.1g", 1, 1024, 1).await;
     t.compute
-        .quota_update(&admin(), "proj-a", BTreeMap::from([("instances".to_string(), 100), ("cores".to_string(), 100), ("ram".to_string(), 1 << 20)]), false)
+        .quota_update(
+            &admin(),
+            "proj-a",
+            BTreeMap::from([
+                ("instances".to_string(), 100),
+                ("cores".to_string(), 100),
+                ("ram".to_string(), 1 << 20),
+            ]),
+            false,
+        )
         .await
         .unwrap();
     let a = ctx("proj-a", "member");
@@ -223,7 +321,10 @@ async fn fifty_parallel_creates_never_pass_the_project_quota() {
     let mut q = QuotaSet::defaults().0;
     q.retain(|k, _| k == "instances");
     q.insert("instances".into(), 12);
-    t.compute.quota_update(&admin(), "proj-q", q, false).await.unwrap();
+    t.compute
+        .quota_update(&admin(), "proj-q", q, false)
+        .await
+        .unwrap();
     let a = ctx("proj-q", "member");
     let mut tasks = Vec::new();
     for i in 0..50 {
@@ -237,7 +338,10 @@ async fn fifty_parallel_creates_never_pass_the_project_quota() {
         match task.await.unwrap() {
             Ok(_) => ok += 1,
             Err(e) => {
-                assert!(e.to_string().contains("Quota exceeded for instances"), "{e}");
+                assert!(
+                    e.to_string().contains("Quota exceeded for instances"),
+                    "{e}"
+                );
                 assert!(e.to_string().contains("of 12"), "{e}");
             }
         }
@@ -245,6 +349,13 @@ async fn fifty_parallel_creates_never_pass_the_project_quota() {
     assert_eq!(ok, 12);
     let usage = t.compute.quota_usage(&a, "proj-q").await.unwrap();
     assert_eq!(usage["instances"], 12);
-    let total: i64 = t.compute.host_list(&admin()).await.unwrap().iter().map(|h| h.running_vms).sum();
+    let total: i64 = t
+        .compute
+        .host_list(&admin())
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.running_vms)
+        .sum();
     assert_eq!(total, 12);
 }

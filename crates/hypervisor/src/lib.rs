@@ -160,10 +160,7 @@ impl Worker {
     }
 
     /// Run `f` on the connection; on a broken connection, reconnect once and retry.
-    fn with<T>(
-        &mut self,
-        f: impl Fn(&Connect) -> Result<T, virt::error::Error>,
-    ) -> HvResult<T> {
+    fn with<T>(&mut self, f: impl Fn(&Connect) -> Result<T, virt::error::Error>) -> HvResult<T> {
         let first = {
             let c = self.connect()?;
             match f(c) {

@@ -174,7 +174,10 @@ mod tests {
         });
         let xml = s.to_xml();
         assert!(!xml.contains("<evil"), "{xml}");
-        assert!(xml.contains("&lt;/fs:name&gt;&lt;evil a=&apos;1&apos;&gt;&amp;?"), "{xml}");
+        assert!(
+            xml.contains("&lt;/fs:name&gt;&lt;evil a=&apos;1&apos;&gt;&amp;?"),
+            "{xml}"
+        );
         assert!(xml.contains("it&apos;s.qcow2"), "{xml}");
     }
 
@@ -196,7 +199,10 @@ mod tests {
         s.console_log = Some("/log/console.log".into());
         let xml = s.to_xml();
         assert!(xml.contains("device='cdrom'><driver name='qemu' type='raw'/><source file='/i.iso'/><target dev='hdc' bus='ide'/><readonly/><boot order='1'/>"), "{xml}");
-        assert!(xml.contains("<target dev='vda' bus='virtio'/><boot order='2'/>"), "{xml}");
+        assert!(
+            xml.contains("<target dev='vda' bus='virtio'/><boot order='2'/>"),
+            "{xml}"
+        );
         assert!(xml.contains("<log file='/log/console.log'"), "{xml}");
         assert!(xml.contains("host-passthrough"), "{xml}");
     }

@@ -40,35 +40,96 @@ pub struct World {
 }
 
 /// A valid OpenStack public key for key-pair imports.
-pub const PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEC2jjVGNZZGQXmQQpwyVfZ6Ph00gZkVuAFFopcKQvi0 fixture";
+pub const PUBLIC_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEC2jjVGNZZGQXmQQpwyVfZ6Ph00gZkVuAFFopcKQvi0 fixture";
 
-async fn compute_world(api: &Api, mia: &str, rita: &str) -> (String, String, String, String, String) {
+async fn compute_world(
+    api: &Api,
+    mia: &str,
+    rita: &str,
+) -> (String, String, String, String, String) {
     api.sim_host("sim-endpoints", 64, 262_144).await;
     let admin = api.admin_token.clone();
     let nova = |m: Method, path: String, token: String, body: Value| async move {
-        api.raw(m, &format!("/compute/v2.1{path}"), Some(&token), Some(body.to_string().into_bytes()), &[("content-type", "application/json"), ("openstack-api-version", "compute 2.100")]).await
+        api.raw(
+            m,
+            &format!("/compute/v2.1{path}"),
+            Some(&token),
+            Some(body.to_string().into_bytes()),
+            &[
+                ("content-type", "application/json"),
+                ("openstack-api-version", "compute 2.100"),
+            ],
+        )
+        .await
     };
-    let r = nova(Method::POST, "/flavors".into(), admin.clone(), json!({"flavor": {"name": "t1", "id": "t1", "vcpus": 1, "ram": 64, "disk": 1}})).await;
+    let r = nova(
+        Method::POST,
+        "/flavors".into(),
+        admin.clone(),
+        json!({"flavor": {"name": "t1", "id": "t1", "vcpus": 1, "ram": 64, "disk": 1}}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let r = nova(Method::POST, "/flavors/t1/os-extra_specs".into(), admin.clone(), json!({"extra_specs": {"hw:cpu_policy": "shared"}})).await;
+    let r = nova(
+        Method::POST,
+        "/flavors/t1/os-extra_specs".into(),
+        admin.clone(),
+        json!({"extra_specs": {"hw:cpu_policy": "shared"}}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let r = api
         .call(Method::POST, "/image/v2/images", Some(&admin), Some(json!({"name": "public-boot", "disk_format": "raw", "container_format": "bare", "visibility": "public"})))
         .await;
     let public_image = r.body["id"].as_str().expect("image").to_string();
     let r = api
-        .raw(Method::PUT, &format!("/image/v2/images/{public_image}/file"), Some(&admin), Some(vec![0u8; 1024]), &[("content-type", "application/octet-stream")])
+        .raw(
+            Method::PUT,
+            &format!("/image/v2/images/{public_image}/file"),
+            Some(&admin),
+            Some(vec![0u8; 1024]),
+            &[("content-type", "application/octet-stream")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let r = nova(Method::POST, "/servers".into(), mia.to_string(), json!({"server": {"name": "alpha-vm", "imageRef": public_image, "flavorRef": "t1", "networks": "none", "metadata": {"role": "web"}, "tags": ["t1"]}})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     let server = r.body["server"]["id"].as_str().expect("server").to_string();
-    let r = api.raw(Method::GET, &format!("/compute/v2.1/servers/{server}/os-instance-actions"), Some(mia), None, &[]).await;
-    let request = r.body["instanceActions"][0]["request_id"].as_str().expect("action").to_string();
-    let r = nova(Method::POST, "/os-keypairs".into(), rita.to_string(), json!({"keypair": {"name": "rita-key", "public_key": PUBLIC_KEY}})).await;
+    let r = api
+        .raw(
+            Method::GET,
+            &format!("/compute/v2.1/servers/{server}/os-instance-actions"),
+            Some(mia),
+            None,
+            &[],
+        )
+        .await;
+    let request = r.body["instanceActions"][0]["request_id"]
+        .as_str()
+        .expect("action")
+        .to_string();
+    let r = nova(
+        Method::POST,
+        "/os-keypairs".into(),
+        rita.to_string(),
+        json!({"keypair": {"name": "rita-key", "public_key": PUBLIC_KEY}}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let r = api.raw(Method::GET, "/compute/v2.1/os-hypervisors", Some(&admin), None, &[]).await;
-    let host = r.body["hypervisors"][0]["id"].as_str().expect("host").to_string();
+    let r = api
+        .raw(
+            Method::GET,
+            "/compute/v2.1/os-hypervisors",
+            Some(&admin),
+            None,
+            &[],
+        )
+        .await;
+    let host = r.body["hypervisors"][0]["id"]
+        .as_str()
+        .expect("host")
+        .to_string();
     (server, request, "t1".into(), public_image, host)
 }
 
@@ -240,7 +301,8 @@ pub async fn world(api: &Api) -> World {
         }
     };
     let (cred, cred2) = (cred("one").await, cred("two").await);
-    let (server, server_request, flavor, public_image, host) = compute_world(api, &mia, &rita_token).await;
+    let (server, server_request, flavor, public_image, host) =
+        compute_world(api, &mia, &rita_token).await;
     World {
         alpha,
         gamma,
@@ -292,7 +354,9 @@ pub fn param(template: &str, name: &str, w: &World) -> String {
         "id" if on("/identity/v3/endpoints/") => w.endpoint.clone(),
         "id" if on("/compute/v2.1/servers/") => w.server.clone(),
         "id" if on("/compute/v2.1/flavors/") => w.flavor.clone(),
-        "id" if on("/compute/v2.1/os-hypervisors/") || on("/compute/v2.1/os-services/") => w.host.clone(),
+        "id" if on("/compute/v2.1/os-hypervisors/") || on("/compute/v2.1/os-services/") => {
+            w.host.clone()
+        }
         "key" if on("/compute/v2.1/servers/") => "role".into(),
         "key" if on("/compute/v2.1/flavors/") => "hw:cpu_policy".into(),
         "request_id" => w.server_request.clone(),
@@ -399,17 +463,23 @@ pub fn rest_call(e: &Endpoint, w: &World) -> Call {
         }
         (&Method::POST, "/compute/v2.1/servers") => json_body(json!({"server": {
             "name": "from-table", "imageRef": w.public_image, "flavorRef": w.flavor, "networks": "none"}})),
-        (&Method::PUT, "/compute/v2.1/servers/{id}") => json_body(json!({"server": {"name": "renamed"}})),
+        (&Method::PUT, "/compute/v2.1/servers/{id}") => {
+            json_body(json!({"server": {"name": "renamed"}}))
+        }
         (&Method::POST, "/compute/v2.1/servers/{id}/action") => json_body(json!({"os-stop": null})),
         (&Method::PUT | &Method::POST, "/compute/v2.1/servers/{id}/metadata") => {
             json_body(json!({"metadata": {"role": "web"}}))
         }
-        (&Method::PUT, "/compute/v2.1/servers/{id}/metadata/{key}") => json_body(json!({"meta": {"role": "db"}})),
+        (&Method::PUT, "/compute/v2.1/servers/{id}/metadata/{key}") => {
+            json_body(json!({"meta": {"role": "db"}}))
+        }
         (&Method::PUT, "/compute/v2.1/servers/{id}/tags") => json_body(json!({"tags": ["t1"]})),
         (&Method::POST, "/compute/v2.1/flavors") => {
             json_body(json!({"flavor": {"name": "from-table", "vcpus": 1, "ram": 64, "disk": 1}}))
         }
-        (&Method::PUT, "/compute/v2.1/flavors/{id}") => json_body(json!({"flavor": {"description": "d"}})),
+        (&Method::PUT, "/compute/v2.1/flavors/{id}") => {
+            json_body(json!({"flavor": {"description": "d"}}))
+        }
         (&Method::POST, "/compute/v2.1/flavors/{id}/action") => {
             json_body(json!({"addTenantAccess": {"tenant": w.alpha}}))
         }
@@ -421,7 +491,9 @@ pub fn rest_call(e: &Endpoint, w: &World) -> Call {
         }
         (&Method::POST, "/compute/v2.1/os-keypairs") => json_body(json!({"keypair": {
             "name": "from-table", "public_key": PUBLIC_KEY}})),
-        (&Method::PUT, "/compute/v2.1/os-services/{id}") => json_body(json!({"status": "disabled"})),
+        (&Method::PUT, "/compute/v2.1/os-services/{id}") => {
+            json_body(json!({"status": "disabled"}))
+        }
         (&Method::PUT, "/compute/v2.1/os-quota-sets/{project}") => {
             json_body(json!({"quota_set": {"instances": 20}}))
         }

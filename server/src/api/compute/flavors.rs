@@ -37,7 +37,11 @@ fn flavor_query(q: Option<&str>, ctx: &Ctx) -> NResult<FlavorQuery> {
     };
     for (k, v) in Filters::pairs(q) {
         let int = |v: &str| -> NResult<i64> {
-            v.parse().map_err(|_| NovaError(Error::bad_request(format!("Invalid input for query parameters {k}. Value: {v}."))))
+            v.parse().map_err(|_| {
+                NovaError(Error::bad_request(format!(
+                    "Invalid input for query parameters {k}. Value: {v}."
+                )))
+            })
         };
         match k.as_str() {
             "is_public" => {
@@ -59,17 +63,37 @@ fn flavor_query(q: Option<&str>, ctx: &Ctx) -> NResult<FlavorQuery> {
     Ok(fq)
 }
 
-async fn list(st: AppState, ctx: Ctx, mv: Mv, q: Option<String>, detail: bool) -> NResult<Json<Value>> {
+async fn list(
+    st: AppState,
+    ctx: Ctx,
+    mv: Mv,
+    q: Option<String>,
+    detail: bool,
+) -> NResult<Json<Value>> {
     let fq = flavor_query(q.as_deref(), &ctx)?;
     let all = st.services.compute.flavor_list(&ctx, &fq).await?;
     let pairs = Filters::pairs(q.as_deref());
-    let marker = pairs.iter().find(|(k, _)| k == "marker").map(|(_, v)| v.clone());
-    let limit = pairs.iter().find(|(k, _)| k == "limit").and_then(|(_, v)| v.parse::<usize>().ok());
+    let marker = pairs
+        .iter()
+        .find(|(k, _)| k == "marker")
+        .map(|(_, v)| v.clone());
+    let limit = pairs
+        .iter()
+        .find(|(k, _)| k == "limit")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
     let start = match &marker {
-        Some(m) => all.iter().position(|f| &f.id == m).map(|i| i + 1).ok_or_else(|| NovaError(Error::bad_request(format!("marker [{m}] not found"))))?,
+        Some(m) => all
+            .iter()
+            .position(|f| &f.id == m)
+            .map(|i| i + 1)
+            .ok_or_else(|| NovaError(Error::bad_request(format!("marker [{m}] not found"))))?,
         None => 0,
     };
-    let page: Vec<&Flavor> = all.iter().skip(start).take(limit.unwrap_or(usize::MAX).max(1)).collect();
+    let page: Vec<&Flavor> = all
+        .iter()
+        .skip(start)
+        .take(limit.unwrap_or(usize::MAX).max(1))
+        .collect();
     let flavors: Vec<Value> = page
         .iter()
         .map(|f| {
@@ -95,56 +119,108 @@ async fn list(st: AppState, ctx: Ctx, mv: Mv, q: Option<String>, detail: bool) -
     Ok(Json(body))
 }
 
-pub(crate) async fn flavor_list(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, RawQuery(q): RawQuery) -> NResult<Json<Value>> {
+pub(crate) async fn flavor_list(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    RawQuery(q): RawQuery,
+) -> NResult<Json<Value>> {
     list(st, ctx, mv, q, false).await
 }
 
-pub(crate) async fn flavor_list_detail(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, RawQuery(q): RawQuery) -> NResult<Json<Value>> {
+pub(crate) async fn flavor_list_detail(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    RawQuery(q): RawQuery,
+) -> NResult<Json<Value>> {
     list(st, ctx, mv, q, true).await
 }
 
-pub(crate) async fn flavor_show(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(id): Path<String>) -> NResult<Json<Value>> {
+pub(crate) async fn flavor_show(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path(id): Path<String>,
+) -> NResult<Json<Value>> {
     let f = st.services.compute.flavor_get(&ctx, &id).await?;
     Ok(Json(json!({"flavor": flavor_view(&st, &f, mv)})))
 }
 
 fn int(m: &mut Map<String, Value>, key: &str, default: Option<i64>) -> NResult<i64> {
     match m.remove(key) {
-        None | Some(Value::Null) => default.ok_or_else(|| NovaError(Error::bad_request(format!("Invalid input for field/attribute flavor. '{key}' is a required property")))),
+        None | Some(Value::Null) => default.ok_or_else(|| {
+            NovaError(Error::bad_request(format!(
+                "Invalid input for field/attribute flavor. '{key}' is a required property"
+            )))
+        }),
         Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or(0)),
-        Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => Ok(s.trim().parse().unwrap_or(0)),
+        Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
+            Ok(s.trim().parse().unwrap_or(0))
+        }
         Some(Value::String(s)) if s.is_empty() && default.is_some() => Ok(default.unwrap_or(0)),
-        Some(o) => Err(Error::bad_request(format!("Invalid input for field/attribute {key}. Value: {o}. It is not an integer.")).into()),
+        Some(o) => Err(Error::bad_request(format!(
+            "Invalid input for field/attribute {key}. Value: {o}. It is not an integer."
+        ))
+        .into()),
     }
 }
 
-pub(crate) async fn flavor_create(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+pub(crate) async fn flavor_create(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    body: axum::body::Bytes,
+) -> NResult<Json<Value>> {
     let mut m = inner(body_object(&body)?, "flavor")?;
     let name = match m.remove("name") {
         Some(Value::String(s)) => s,
-        _ => return Err(Error::bad_request("Invalid input for field/attribute flavor. 'name' is a required property (a string)").into()),
+        _ => return Err(Error::bad_request(
+            "Invalid input for field/attribute flavor. 'name' is a required property (a string)",
+        )
+        .into()),
     };
     let id = match m.remove("id") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
         Some(Value::Number(n)) => Some(n.to_string()),
-        Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute id. Value: {o}.")).into()),
+        Some(o) => {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute id. Value: {o}."
+            ))
+            .into())
+        }
     };
     let rxtx = match m.remove("rxtx_factor") {
         None | Some(Value::Null) => 1.0,
         Some(Value::Number(n)) => n.as_f64().unwrap_or(1.0),
-        Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute rxtx_factor. Value: {o}.")).into()),
+        Some(o) => {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute rxtx_factor. Value: {o}."
+            ))
+            .into())
+        }
     };
     let is_public = match m.remove("os-flavor-access:is_public") {
         None | Some(Value::Null) => true,
         Some(Value::Bool(b)) => b,
         Some(Value::String(s)) => !matches!(s.to_ascii_lowercase().as_str(), "false" | "0" | "no"),
-        Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute os-flavor-access:is_public. Value: {o}.")).into()),
+        Some(o) => {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute os-flavor-access:is_public. Value: {o}."
+            ))
+            .into())
+        }
     };
     let description = match m.remove("description") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
-        Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute description. Value: {o}.")).into()),
+        Some(o) => {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute description. Value: {o}."
+            ))
+            .into())
+        }
     };
     let new = NewFlavor {
         id,
@@ -162,21 +238,42 @@ pub(crate) async fn flavor_create(State(st): State<AppState>, Authed(ctx): Authe
     Ok(Json(json!({"flavor": flavor_view(&st, &f, mv)})))
 }
 
-pub(crate) async fn flavor_update(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(id): Path<String>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+pub(crate) async fn flavor_update(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> NResult<Json<Value>> {
     if !mv.at_least(55) {
-        return Err(Error::bad_request("Updating a flavor's description needs microversion 2.55 or later.").into());
+        return Err(Error::bad_request(
+            "Updating a flavor's description needs microversion 2.55 or later.",
+        )
+        .into());
     }
     let mut m = inner(body_object(&body)?, "flavor")?;
-    let description = match m.remove("description") {
-        Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        _ => return Err(Error::bad_request("Invalid input for field/attribute flavor. 'description' is a required property").into()),
-    };
-    let f = st.services.compute.flavor_update_description(&ctx, &id, description).await?;
+    let description =
+        match m.remove("description") {
+            Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            _ => return Err(Error::bad_request(
+                "Invalid input for field/attribute flavor. 'description' is a required property",
+            )
+            .into()),
+        };
+    let f = st
+        .services
+        .compute
+        .flavor_update_description(&ctx, &id, description)
+        .await?;
     Ok(Json(json!({"flavor": flavor_view(&st, &f, mv)})))
 }
 
-pub(crate) async fn flavor_delete(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<StatusCode> {
+pub(crate) async fn flavor_delete(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> NResult<StatusCode> {
     st.services.compute.flavor_delete(&ctx, &id).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -185,15 +282,31 @@ fn access_view(id: &str, projects: Vec<String>) -> Value {
     json!({"flavor_access": projects.into_iter().map(|p| json!({"flavor_id": id, "tenant_id": p})).collect::<Vec<_>>()})
 }
 
-pub(crate) async fn flavor_access(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<Json<Value>> {
+pub(crate) async fn flavor_access(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> NResult<Json<Value>> {
     let p = st.services.compute.flavor_access_list(&ctx, &id).await?;
     Ok(Json(access_view(&id, p)))
 }
 
-pub(crate) async fn flavor_action(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+pub(crate) async fn flavor_action(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> NResult<Json<Value>> {
     let m = body_object(&body)?;
     let tenant = |v: &Value| -> NResult<String> {
-        v.get("tenant").and_then(|t| t.as_str()).map(str::to_string).ok_or_else(|| NovaError(Error::bad_request("Invalid input: 'tenant' is a required property.")))
+        v.get("tenant")
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                NovaError(Error::bad_request(
+                    "Invalid input: 'tenant' is a required property.",
+                ))
+            })
     };
     let c = &st.services.compute;
     let p = if let Some(v) = m.get("addTenantAccess") {
@@ -201,12 +314,19 @@ pub(crate) async fn flavor_action(State(st): State<AppState>, Authed(ctx): Authe
     } else if let Some(v) = m.get("removeTenantAccess") {
         c.flavor_access_remove(&ctx, &id, &tenant(v)?).await?
     } else {
-        return Err(Error::bad_request("There is no such action: use addTenantAccess or removeTenantAccess.").into());
+        return Err(Error::bad_request(
+            "There is no such action: use addTenantAccess or removeTenantAccess.",
+        )
+        .into());
     };
     Ok(Json(access_view(&id, p)))
 }
 
-pub(crate) async fn specs_show(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<Json<Value>> {
+pub(crate) async fn specs_show(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> NResult<Json<Value>> {
     let f = st.services.compute.flavor_get(&ctx, &id).await?;
     Ok(Json(json!({"extra_specs": f.extra_specs})))
 }
@@ -219,37 +339,81 @@ fn specs_of(v: Value) -> NResult<BTreeMap<String, String>> {
                 Value::String(s) => Ok((k, s)),
                 Value::Number(n) => Ok((k, n.to_string())),
                 Value::Bool(b) => Ok((k, b.to_string())),
-                o => Err(NovaError(Error::bad_request(format!("Invalid input for field/attribute extra_specs.{k}: {o} is not a string.")))),
+                o => Err(NovaError(Error::bad_request(format!(
+                    "Invalid input for field/attribute extra_specs.{k}: {o} is not a string."
+                )))),
             })
             .collect(),
-        o => Err(Error::bad_request(format!("Invalid input for field/attribute extra_specs: {o} is not an object.")).into()),
+        o => Err(Error::bad_request(format!(
+            "Invalid input for field/attribute extra_specs: {o} is not an object."
+        ))
+        .into()),
     }
 }
 
-pub(crate) async fn specs_set(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+pub(crate) async fn specs_set(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> NResult<Json<Value>> {
     let mut m = body_object(&body)?;
-    let specs = specs_of(m.remove("extra_specs").ok_or_else(|| NovaError(Error::bad_request("Missing 'extra_specs' in the request body.")))?)?;
-    let all = st.services.compute.flavor_specs_set(&ctx, &id, specs.clone()).await?;
-    let shown: BTreeMap<&String, &String> = all.iter().filter(|(k, _)| specs.contains_key(*k)).collect();
+    let specs = specs_of(m.remove("extra_specs").ok_or_else(|| {
+        NovaError(Error::bad_request(
+            "Missing 'extra_specs' in the request body.",
+        ))
+    })?)?;
+    let all = st
+        .services
+        .compute
+        .flavor_specs_set(&ctx, &id, specs.clone())
+        .await?;
+    let shown: BTreeMap<&String, &String> =
+        all.iter().filter(|(k, _)| specs.contains_key(*k)).collect();
     Ok(Json(json!({"extra_specs": shown})))
 }
 
-pub(crate) async fn spec_show(State(st): State<AppState>, Authed(ctx): Authed, Path((id, key)): Path<(String, String)>) -> NResult<Json<Value>> {
+pub(crate) async fn spec_show(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, key)): Path<(String, String)>,
+) -> NResult<Json<Value>> {
     let f = st.services.compute.flavor_get(&ctx, &id).await?;
-    let v = f.extra_specs.get(&key).ok_or_else(|| Error::not_found("extra spec", format!("{id}/{key}")))?;
+    let v = f
+        .extra_specs
+        .get(&key)
+        .ok_or_else(|| Error::not_found("extra spec", format!("{id}/{key}")))?;
     Ok(Json(json!({ key: v })))
 }
 
-pub(crate) async fn spec_set(State(st): State<AppState>, Authed(ctx): Authed, Path((id, key)): Path<(String, String)>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+pub(crate) async fn spec_set(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, key)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> NResult<Json<Value>> {
     let specs = specs_of(Value::Object(body_object(&body)?))?;
     if specs.len() != 1 || !specs.contains_key(&key) {
-        return Err(Error::bad_request("Request body and URI mismatch: the body holds exactly the key of the URL.").into());
+        return Err(Error::bad_request(
+            "Request body and URI mismatch: the body holds exactly the key of the URL.",
+        )
+        .into());
     }
-    st.services.compute.flavor_specs_set(&ctx, &id, specs.clone()).await?;
+    st.services
+        .compute
+        .flavor_specs_set(&ctx, &id, specs.clone())
+        .await?;
     Ok(Json(json!(specs)))
 }
 
-pub(crate) async fn spec_delete(State(st): State<AppState>, Authed(ctx): Authed, Path((id, key)): Path<(String, String)>) -> NResult<StatusCode> {
-    st.services.compute.flavor_spec_delete(&ctx, &id, &key).await?;
+pub(crate) async fn spec_delete(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, key)): Path<(String, String)>,
+) -> NResult<StatusCode> {
+    st.services
+        .compute
+        .flavor_spec_delete(&ctx, &id, &key)
+        .await?;
     Ok(StatusCode::OK)
 }

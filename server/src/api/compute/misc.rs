@@ -15,7 +15,10 @@ fn keypair_view(k: &Keypair, mv: Mv, full: bool) -> Value {
     }
     if full {
         v["user_id"] = json!(k.user_id);
-        v["created_at"] = json!(format!("{}.000000", &k.created_at[..19.min(k.created_at.len())]));
+        v["created_at"] = json!(format!(
+            "{}.000000",
+            &k.created_at[..19.min(k.created_at.len())]
+        ));
         v["deleted"] = json!(false);
         v["deleted_at"] = Value::Null;
         v["updated_at"] = Value::Null;
@@ -28,52 +31,117 @@ fn keypair_view(k: &Keypair, mv: Mv, full: bool) -> Value {
 }
 
 fn user_param(q: Option<&str>) -> Option<String> {
-    Filters::pairs(q).into_iter().find(|(k, _)| k == "user_id").map(|(_, v)| v)
+    Filters::pairs(q)
+        .into_iter()
+        .find(|(k, _)| k == "user_id")
+        .map(|(_, v)| v)
 }
 
-pub(crate) async fn keypair_list(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, RawQuery(q): RawQuery) -> NResult<Json<Value>> {
+pub(crate) async fn keypair_list(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    RawQuery(q): RawQuery,
+) -> NResult<Json<Value>> {
     let user = user_param(q.as_deref()).filter(|_| mv.at_least(10));
-    let all = st.services.compute.keypair_list(&ctx, user.as_deref()).await?;
-    Ok(Json(json!({"keypairs": all.iter().map(|k| json!({"keypair": keypair_view(k, mv, false)})).collect::<Vec<_>>()})))
+    let all = st
+        .services
+        .compute
+        .keypair_list(&ctx, user.as_deref())
+        .await?;
+    Ok(Json(
+        json!({"keypairs": all.iter().map(|k| json!({"keypair": keypair_view(k, mv, false)})).collect::<Vec<_>>()}),
+    ))
 }
 
-pub(crate) async fn keypair_create(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, body: axum::body::Bytes) -> NResult<Response> {
+pub(crate) async fn keypair_create(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    body: axum::body::Bytes,
+) -> NResult<Response> {
     let mut m = inner(body_object(&body)?, "keypair")?;
     let mut s = |k: &str| -> NResult<Option<String>> {
         match m.remove(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(o) => Err(Error::bad_request(format!("Invalid input for field/attribute {k}. Value: {o}. It is not a string.")).into()),
+            Some(o) => Err(Error::bad_request(format!(
+                "Invalid input for field/attribute {k}. Value: {o}. It is not a string."
+            ))
+            .into()),
         }
     };
-    let name = s("name")?.ok_or_else(|| NovaError(Error::bad_request("Invalid input for field/attribute keypair. 'name' is a required property")))?;
+    let name = s("name")?.ok_or_else(|| {
+        NovaError(Error::bad_request(
+            "Invalid input for field/attribute keypair. 'name' is a required property",
+        ))
+    })?;
     let public_key = s("public_key")?;
     if public_key.is_none() && mv.at_least(92) {
         return Err(Error::bad_request("Invalid input for field/attribute keypair. 'public_key' is a required property (since 2.92 the cloud no longer generates key pairs)").into());
     }
     let key_type = if mv.at_least(2) { s("type")? } else { None };
     let user = if mv.at_least(10) { s("user_id")? } else { None };
-    let k = st.services.compute.keypair_create(&ctx, &name, public_key, key_type, user.as_deref()).await?;
-    let status = if mv.at_least(2) { StatusCode::CREATED } else { StatusCode::OK };
+    let k = st
+        .services
+        .compute
+        .keypair_create(&ctx, &name, public_key, key_type, user.as_deref())
+        .await?;
+    let status = if mv.at_least(2) {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(json!({"keypair": keypair_view(&k, mv, true)}))).into_response())
 }
 
-pub(crate) async fn keypair_show(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(name): Path<String>, RawQuery(q): RawQuery) -> NResult<Json<Value>> {
+pub(crate) async fn keypair_show(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+) -> NResult<Json<Value>> {
     let user = user_param(q.as_deref()).filter(|_| mv.at_least(10));
-    let k = st.services.compute.keypair_get(&ctx, &name, user.as_deref()).await?;
+    let k = st
+        .services
+        .compute
+        .keypair_get(&ctx, &name, user.as_deref())
+        .await?;
     Ok(Json(json!({"keypair": keypair_view(&k, mv, true)})))
 }
 
-pub(crate) async fn keypair_delete(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(name): Path<String>, RawQuery(q): RawQuery) -> NResult<StatusCode> {
+pub(crate) async fn keypair_delete(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+) -> NResult<StatusCode> {
     let user = user_param(q.as_deref()).filter(|_| mv.at_least(10));
-    st.services.compute.keypair_delete(&ctx, &name, user.as_deref()).await?;
-    Ok(if mv.at_least(2) { StatusCode::NO_CONTENT } else { StatusCode::ACCEPTED })
+    st.services
+        .compute
+        .keypair_delete(&ctx, &name, user.as_deref())
+        .await?;
+    Ok(if mv.at_least(2) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::ACCEPTED
+    })
 }
 
 // ---- limits
 
-pub(crate) async fn limits(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, RawQuery(q): RawQuery) -> NResult<Json<Value>> {
-    let asked = Filters::pairs(q.as_deref()).into_iter().find(|(k, _)| k == "tenant_id").map(|(_, v)| v);
+pub(crate) async fn limits(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    RawQuery(q): RawQuery,
+) -> NResult<Json<Value>> {
+    let asked = Filters::pairs(q.as_deref())
+        .into_iter()
+        .find(|(k, _)| k == "tenant_id")
+        .map(|(_, v)| v);
     let project = match asked {
         Some(p) if ctx.is_admin() => p,
         _ => ctx.project_id().unwrap_or_default().to_string(),
@@ -94,7 +162,11 @@ pub(crate) async fn limits(State(st): State<AppState>, Authed(ctx): Authed, Exte
         abs["maxPersonalitySize"] = json!(q.get("injected_file_content_bytes"));
     }
     if !mv.at_least(36) {
-        for k in ["maxSecurityGroups", "maxSecurityGroupRules", "maxTotalFloatingIps"] {
+        for k in [
+            "maxSecurityGroups",
+            "maxSecurityGroupRules",
+            "maxTotalFloatingIps",
+        ] {
             abs[k] = json!(-1);
         }
         abs["totalFloatingIpsUsed"] = json!(0);
@@ -107,10 +179,15 @@ pub(crate) async fn limits(State(st): State<AppState>, Authed(ctx): Authed, Exte
 
 pub(crate) async fn zones(State(st): State<AppState>, Authed(ctx): Authed) -> NResult<Json<Value>> {
     let zones = st.services.compute.availability_zones(&ctx).await?;
-    Ok(Json(json!({"availabilityZoneInfo": zones.into_iter().map(|(z, up)| json!({"zoneName": z, "zoneState": {"available": up}, "hosts": null})).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"availabilityZoneInfo": zones.into_iter().map(|(z, up)| json!({"zoneName": z, "zoneState": {"available": up}, "hosts": null})).collect::<Vec<_>>()}),
+    ))
 }
 
-pub(crate) async fn zones_detail(State(st): State<AppState>, Authed(ctx): Authed) -> NResult<Json<Value>> {
+pub(crate) async fn zones_detail(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+) -> NResult<Json<Value>> {
     let hosts = st.services.compute.host_list(&ctx).await?;
     let zones = st.services.compute.availability_zones(&ctx).await?;
     let info: Vec<Value> = zones
@@ -143,46 +220,85 @@ fn hypervisor_view(h: &Host, mv: Mv, detail: bool) -> Value {
         } else {
             let (cpu, ram, disk) = ferrostack_compute::scheduler::free(h);
             for (k, val) in [
-                ("vcpus", h.vcpus), ("memory_mb", h.memory_mb), ("local_gb", h.disk_gb),
-                ("vcpus_used", h.vcpus_used), ("memory_mb_used", h.memory_mb_used), ("local_gb_used", h.disk_gb_used),
-                ("free_ram_mb", ram), ("free_disk_gb", disk), ("current_workload", 0),
-                ("running_vms", h.running_vms), ("disk_available_least", disk),
+                ("vcpus", h.vcpus),
+                ("memory_mb", h.memory_mb),
+                ("local_gb", h.disk_gb),
+                ("vcpus_used", h.vcpus_used),
+                ("memory_mb_used", h.memory_mb_used),
+                ("local_gb_used", h.disk_gb_used),
+                ("free_ram_mb", ram),
+                ("free_disk_gb", disk),
+                ("current_workload", 0),
+                ("running_vms", h.running_vms),
+                ("disk_available_least", disk),
             ] {
                 v[k] = json!(val);
             }
             let _ = cpu;
             // A JSON string before 2.28, an object since.
             let info = json!({"model": h.cpu_model, "arch": "x86_64", "vendor": "", "features": [], "topology": {"cores": h.vcpus, "threads": 1, "sockets": 1}});
-            v["cpu_info"] = if mv.at_least(28) { info } else { Value::String(info.to_string()) };
+            v["cpu_info"] = if mv.at_least(28) {
+                info
+            } else {
+                Value::String(info.to_string())
+            };
         }
     }
     v
 }
 
-pub(crate) async fn hypervisor_list(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>) -> NResult<Json<Value>> {
+pub(crate) async fn hypervisor_list(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+) -> NResult<Json<Value>> {
     let hosts = st.services.compute.host_list(&ctx).await?;
-    Ok(Json(json!({"hypervisors": hosts.iter().map(|h| hypervisor_view(h, mv, false)).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"hypervisors": hosts.iter().map(|h| hypervisor_view(h, mv, false)).collect::<Vec<_>>()}),
+    ))
 }
 
-pub(crate) async fn hypervisor_list_detail(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>) -> NResult<Json<Value>> {
+pub(crate) async fn hypervisor_list_detail(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+) -> NResult<Json<Value>> {
     let hosts = st.services.compute.host_list(&ctx).await?;
-    Ok(Json(json!({"hypervisors": hosts.iter().map(|h| hypervisor_view(h, mv, true)).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"hypervisors": hosts.iter().map(|h| hypervisor_view(h, mv, true)).collect::<Vec<_>>()}),
+    ))
 }
 
-pub(crate) async fn hypervisor_show(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(id): Path<String>) -> NResult<Json<Value>> {
+pub(crate) async fn hypervisor_show(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path(id): Path<String>,
+) -> NResult<Json<Value>> {
     let h = st.services.compute.host_get(&ctx, &id).await?;
     Ok(Json(json!({"hypervisor": hypervisor_view(&h, mv, true)})))
 }
 
 /// What `uptime` says on the host (Nova's libvirt driver runs it there): this machine's
 /// for the local host; nothing for simulated and remote hosts.
-pub(crate) async fn hypervisor_uptime(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(id): Path<String>) -> NResult<Json<Value>> {
+pub(crate) async fn hypervisor_uptime(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path(id): Path<String>,
+) -> NResult<Json<Value>> {
     let h = st.services.compute.host_get(&ctx, &id).await?;
     if mv.at_least(88) {
-        return Err(Error::not_found("resource", "os-hypervisors/{id}/uptime (removed in 2.88)").into());
+        return Err(
+            Error::not_found("resource", "os-hypervisors/{id}/uptime (removed in 2.88)").into(),
+        );
     }
     let uptime = if h.uri.starts_with("qemu:///") {
-        tokio::process::Command::new("uptime").output().await.ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        tokio::process::Command::new("uptime")
+            .output()
+            .await
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     } else {
         None
     };
@@ -191,10 +307,16 @@ pub(crate) async fn hypervisor_uptime(State(st): State<AppState>, Authed(ctx): A
     Ok(Json(json!({"hypervisor": v})))
 }
 
-pub(crate) async fn hypervisor_stats(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>) -> NResult<Json<Value>> {
+pub(crate) async fn hypervisor_stats(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+) -> NResult<Json<Value>> {
     let hosts = st.services.compute.host_list(&ctx).await?;
     if mv.at_least(88) {
-        return Err(Error::not_found("resource", "os-hypervisors/statistics (removed in 2.88)").into());
+        return Err(
+            Error::not_found("resource", "os-hypervisors/statistics (removed in 2.88)").into(),
+        );
     }
     let sum = |f: &dyn Fn(&Host) -> i64| hosts.iter().map(f).sum::<i64>();
     Ok(Json(json!({"hypervisor_statistics": {
@@ -207,7 +329,10 @@ pub(crate) async fn hypervisor_stats(State(st): State<AppState>, Authed(ctx): Au
 
 /// Host aggregates cannot be made yet (zones are the hosts' own): the list is empty,
 /// which is what `openstack hypervisor show` reads.
-pub(crate) async fn aggregate_list(State(st): State<AppState>, Authed(ctx): Authed) -> NResult<Json<Value>> {
+pub(crate) async fn aggregate_list(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+) -> NResult<Json<Value>> {
     st.services.compute.host_list(&ctx).await?;
     Ok(Json(json!({"aggregates": []})))
 }
@@ -220,7 +345,11 @@ fn service_view(h: &Host) -> Value {
     })
 }
 
-pub(crate) async fn service_list(State(st): State<AppState>, Authed(ctx): Authed, RawQuery(q): RawQuery) -> NResult<Json<Value>> {
+pub(crate) async fn service_list(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    RawQuery(q): RawQuery,
+) -> NResult<Json<Value>> {
     let hosts = st.services.compute.host_list(&ctx).await?;
     let f = Filters::from_query(q.as_deref());
     let me = ferrostack_core::process::host_name();
@@ -231,15 +360,24 @@ pub(crate) async fn service_list(State(st): State<AppState>, Authed(ctx): Authed
         .collect();
     services.extend(hosts.iter().map(service_view));
     services.retain(|s| {
-        f.text("binary").is_none_or(|b| s["binary"] == b.as_str()) && f.text("host").is_none_or(|h| s["host"] == h.as_str())
+        f.text("binary").is_none_or(|b| s["binary"] == b.as_str())
+            && f.text("host").is_none_or(|h| s["host"] == h.as_str())
     });
     Ok(Json(json!({"services": services})))
 }
 
-pub(crate) async fn service_update(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+pub(crate) async fn service_update(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> NResult<Json<Value>> {
     let m = body_object(&body)?;
     let status = m.get("status").and_then(|v| v.as_str());
-    let reason = m.get("disabled_reason").and_then(|v| v.as_str()).map(str::to_string);
+    let reason = m
+        .get("disabled_reason")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
     let enabled = match status {
         Some("enabled") => true,
         Some("disabled") => false,
@@ -250,7 +388,11 @@ pub(crate) async fn service_update(State(st): State<AppState>, Authed(ctx): Auth
             return Ok(Json(json!({"service": service_view(&h)})));
         }
     };
-    let h = st.services.compute.host_set_enabled(&ctx, &id, enabled, reason).await?;
+    let h = st
+        .services
+        .compute
+        .host_set_enabled(&ctx, &id, enabled, reason)
+        .await?;
     Ok(Json(json!({"service": service_view(&h)})))
 }
 
@@ -265,64 +407,119 @@ fn quota_body(q: &ferrostack_compute::QuotaSet, mv: Mv) -> Map<String, Value> {
         m.insert(k.to_string(), json!(q.get(k)));
     }
     if !mv.at_least(36) {
-        for k in ["fixed_ips", "floating_ips", "security_group_rules", "security_groups"] {
+        for k in [
+            "fixed_ips",
+            "floating_ips",
+            "security_group_rules",
+            "security_groups",
+        ] {
             m.insert(k.into(), json!(-1));
         }
     }
     m
 }
 
-pub(crate) async fn quota_show(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(project): Path<String>) -> NResult<Json<Value>> {
+pub(crate) async fn quota_show(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path(project): Path<String>,
+) -> NResult<Json<Value>> {
     let q = st.services.compute.quota_get(&ctx, &project).await?;
     let mut m = quota_body(&q, mv);
     m.insert("id".into(), json!(project));
     Ok(Json(json!({"quota_set": m})))
 }
 
-pub(crate) async fn quota_detail(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(project): Path<String>) -> NResult<Json<Value>> {
+pub(crate) async fn quota_detail(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path(project): Path<String>,
+) -> NResult<Json<Value>> {
     let c = &st.services.compute;
     let q = c.quota_get(&ctx, &project).await?;
     let used = c.quota_usage(&ctx, &project).await?;
     let mut m = Map::new();
     for (k, limit) in quota_body(&q, mv) {
-        m.insert(k.clone(), json!({"limit": limit, "in_use": used.get(&k).copied().unwrap_or(0), "reserved": 0}));
+        m.insert(
+            k.clone(),
+            json!({"limit": limit, "in_use": used.get(&k).copied().unwrap_or(0), "reserved": 0}),
+        );
     }
     m.insert("id".into(), json!(project));
     Ok(Json(json!({"quota_set": m})))
 }
 
-pub(crate) async fn quota_defaults(State(st): State<AppState>, Authed(_ctx): Authed, Extension(mv): Extension<Mv>, Path(project): Path<String>) -> NResult<Json<Value>> {
+pub(crate) async fn quota_defaults(
+    State(st): State<AppState>,
+    Authed(_ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path(project): Path<String>,
+) -> NResult<Json<Value>> {
     let mut m = quota_body(&st.services.compute.quota_defaults(), mv);
     m.insert("id".into(), json!(project));
     Ok(Json(json!({"quota_set": m})))
 }
 
-pub(crate) async fn quota_update(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(project): Path<String>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+pub(crate) async fn quota_update(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path(project): Path<String>,
+    body: axum::body::Bytes,
+) -> NResult<Json<Value>> {
     let mut m = inner(body_object(&body)?, "quota_set")?;
     let force = match m.remove("force") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => b,
         Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-        Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute force. Value: {o}.")).into()),
+        Some(o) => {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute force. Value: {o}."
+            ))
+            .into())
+        }
     };
     let mut limits = BTreeMap::new();
     for (k, v) in m {
         let n = match &v {
             Value::Number(n) if n.is_i64() => n.as_i64().unwrap_or(0),
             Value::String(s) if s.parse::<i64>().is_ok() => s.parse().unwrap_or(0),
-            o => return Err(Error::bad_request(format!("Invalid input for field/attribute {k}. Value: {o}. It is not an integer.")).into()),
+            o => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute {k}. Value: {o}. It is not an integer."
+                ))
+                .into())
+            }
         };
         // Nova still accepts (and ignores) the network quotas old clients send.
-        if ["fixed_ips", "floating_ips", "security_group_rules", "security_groups", "networks"].contains(&k.as_str()) {
+        if [
+            "fixed_ips",
+            "floating_ips",
+            "security_group_rules",
+            "security_groups",
+            "networks",
+        ]
+        .contains(&k.as_str())
+        {
             continue;
         }
         limits.insert(k, n);
     }
-    let q = st.services.compute.quota_update(&ctx, &project, limits, force).await?;
+    let q = st
+        .services
+        .compute
+        .quota_update(&ctx, &project, limits, force)
+        .await?;
     Ok(Json(json!({"quota_set": quota_body(&q, mv)})))
 }
 
-pub(crate) async fn quota_delete(State(st): State<AppState>, Authed(ctx): Authed, Path(project): Path<String>) -> NResult<StatusCode> {
+pub(crate) async fn quota_delete(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(project): Path<String>,
+) -> NResult<StatusCode> {
     st.services.compute.quota_delete(&ctx, &project).await?;
     Ok(StatusCode::ACCEPTED)
 }

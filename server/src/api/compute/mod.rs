@@ -154,7 +154,10 @@ impl IntoResponse for NovaError {
             503 => "serviceUnavailable",
             _ => "computeFault",
         };
-        let mut resp = (status, Json(json!({ key: {"code": status.as_u16(), "message": message} })))
+        let mut resp = (
+            status,
+            Json(json!({ key: {"code": status.as_u16(), "message": message} })),
+        )
             .into_response();
         crate::api::error::with_retry_after(&mut resp, &self.0);
         resp
@@ -196,11 +199,7 @@ fn version_doc(s: &AppState) -> Value {
 }
 
 async fn versions(State(s): State<AppState>) -> Response {
-    (
-        StatusCode::OK,
-        Json(json!({"versions": [version_doc(&s)]})),
-    )
-        .into_response()
+    (StatusCode::OK, Json(json!({"versions": [version_doc(&s)]}))).into_response()
 }
 
 async fn version(State(s): State<AppState>) -> Json<Value> {
@@ -235,22 +234,54 @@ pub fn routes() -> Routes {
         .delete("/v2.1/servers/{id}", ProjectWrite, server_delete)
         .post("/v2.1/servers/{id}/action", ProjectWrite, server_action)
         .get("/v2.1/servers/{id}/metadata", ProjectRead, metadata_show)
-        .put("/v2.1/servers/{id}/metadata", ProjectWrite, metadata_replace)
+        .put(
+            "/v2.1/servers/{id}/metadata",
+            ProjectWrite,
+            metadata_replace,
+        )
         .post("/v2.1/servers/{id}/metadata", ProjectWrite, metadata_merge)
-        .get("/v2.1/servers/{id}/metadata/{key}", ProjectRead, metadata_item_show)
-        .put("/v2.1/servers/{id}/metadata/{key}", ProjectWrite, metadata_item_set)
-        .delete("/v2.1/servers/{id}/metadata/{key}", ProjectWrite, metadata_item_delete)
+        .get(
+            "/v2.1/servers/{id}/metadata/{key}",
+            ProjectRead,
+            metadata_item_show,
+        )
+        .put(
+            "/v2.1/servers/{id}/metadata/{key}",
+            ProjectWrite,
+            metadata_item_set,
+        )
+        .delete(
+            "/v2.1/servers/{id}/metadata/{key}",
+            ProjectWrite,
+            metadata_item_delete,
+        )
         .get("/v2.1/servers/{id}/tags", ProjectRead, tags_show)
         .put("/v2.1/servers/{id}/tags", ProjectWrite, tags_replace)
         .delete("/v2.1/servers/{id}/tags", ProjectWrite, tags_clear)
         .get("/v2.1/servers/{id}/tags/{tag}", ProjectRead, tag_check)
         .put("/v2.1/servers/{id}/tags/{tag}", ProjectWrite, tag_add)
         .delete("/v2.1/servers/{id}/tags/{tag}", ProjectWrite, tag_delete)
-        .get("/v2.1/servers/{id}/os-instance-actions", ProjectRead, actions_list)
-        .get("/v2.1/servers/{id}/os-instance-actions/{request_id}", ProjectRead, action_show)
+        .get(
+            "/v2.1/servers/{id}/os-instance-actions",
+            ProjectRead,
+            actions_list,
+        )
+        .get(
+            "/v2.1/servers/{id}/os-instance-actions/{request_id}",
+            ProjectRead,
+            action_show,
+        )
         .get("/v2.1/servers/{id}/ips", ProjectRead, server_ips)
-        .get("/v2.1/servers/{id}/os-interface", ProjectRead, server_interfaces)
-        .get("/v2.1/servers/{id}/os-volume_attachments", ProjectRead, server_volumes)
+        .get(
+            "/v2.1/servers/{id}/os-interface",
+            ProjectRead,
+            server_interfaces,
+        )
+        .get(
+            "/v2.1/servers/{id}/os-volume_attachments",
+            ProjectRead,
+            server_volumes,
+        )
         // flavors
         .get("/v2.1/flavors", Token, flavor_list)
         .post("/v2.1/flavors", Admin, flavor_create)
@@ -264,7 +295,11 @@ pub fn routes() -> Routes {
         .post("/v2.1/flavors/{id}/os-extra_specs", Admin, specs_set)
         .get("/v2.1/flavors/{id}/os-extra_specs/{key}", Token, spec_show)
         .put("/v2.1/flavors/{id}/os-extra_specs/{key}", Admin, spec_set)
-        .delete("/v2.1/flavors/{id}/os-extra_specs/{key}", Admin, spec_delete)
+        .delete(
+            "/v2.1/flavors/{id}/os-extra_specs/{key}",
+            Admin,
+            spec_delete,
+        )
         // key pairs, limits, zones, hypervisors, services, quotas
         .get("/v2.1/os-keypairs", Token, keypair_list)
         .post("/v2.1/os-keypairs", Token, keypair_create)
@@ -284,7 +319,18 @@ pub fn routes() -> Routes {
         .get("/v2.1/os-quota-sets/{project}", ProjectRead, quota_show)
         .put("/v2.1/os-quota-sets/{project}", Admin, quota_update)
         .delete("/v2.1/os-quota-sets/{project}", Admin, quota_delete)
-        .get("/v2.1/os-quota-sets/{project}/defaults", Token, quota_defaults)
-        .get("/v2.1/os-quota-sets/{project}/detail", ProjectRead, quota_detail)
-        .wrap(|r| r.fallback(not_found).layer(middleware::from_fn(microversions)))
+        .get(
+            "/v2.1/os-quota-sets/{project}/defaults",
+            Token,
+            quota_defaults,
+        )
+        .get(
+            "/v2.1/os-quota-sets/{project}/detail",
+            ProjectRead,
+            quota_detail,
+        )
+        .wrap(|r| {
+            r.fallback(not_found)
+                .layer(middleware::from_fn(microversions))
+        })
 }

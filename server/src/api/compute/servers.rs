@@ -66,7 +66,16 @@ pub(crate) fn server_view(st: &AppState, ctx: &Ctx, v: &Server, mv: Mv) -> Value
         "os-extended-volumes:volumes_attached": [],
         "security_groups": [{"name": "default"}],
     });
-    if ["ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"].contains(&v.status.as_str()) {
+    if [
+        "ACTIVE",
+        "BUILD",
+        "REBUILD",
+        "RESIZE",
+        "VERIFY_RESIZE",
+        "MIGRATING",
+    ]
+    .contains(&v.status.as_str())
+    {
         m["progress"] = json!(v.progress);
     }
     if mv.at_least(9) {
@@ -113,7 +122,8 @@ pub(crate) fn server_view(st: &AppState, ctx: &Ctx, v: &Server, mv: Mv) -> Value
         m["OS-EXT-SRV-ATTR:hostname"] = json!(v.name);
     }
     if let Some(f) = &v.fault {
-        m["fault"] = json!({"code": f.code, "message": f.message, "created": nova_time(&f.created)});
+        m["fault"] =
+            json!({"code": f.code, "message": f.message, "created": nova_time(&f.created)});
     }
     m
 }
@@ -128,7 +138,10 @@ fn text(m: &mut Map<String, Value>, key: &str) -> NResult<Option<String>> {
     match m.remove(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(o) => Err(Error::bad_request(format!("Invalid input for field/attribute {key}. Value: {o}. {o} is not of type 'string'")).into()),
+        Some(o) => Err(Error::bad_request(format!(
+            "Invalid input for field/attribute {key}. Value: {o}. {o} is not of type 'string'"
+        ))
+        .into()),
     }
 }
 
@@ -137,7 +150,10 @@ fn count(m: &mut Map<String, Value>, key: &str) -> NResult<i64> {
         None | Some(Value::Null) => Ok(1),
         Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or(0)),
         Some(Value::String(s)) if s.parse::<i64>().is_ok() => Ok(s.parse().unwrap_or(0)),
-        Some(o) => Err(Error::bad_request(format!("Invalid input for field/attribute {key}. Value: {o}. It is not an integer.")).into()),
+        Some(o) => Err(Error::bad_request(format!(
+            "Invalid input for field/attribute {key}. Value: {o}. It is not an integer."
+        ))
+        .into()),
     }
 }
 
@@ -148,10 +164,16 @@ fn string_map(v: Option<Value>, key: &str) -> NResult<BTreeMap<String, String>> 
             .into_iter()
             .map(|(k, v)| match v {
                 Value::String(s) => Ok((k, s)),
-                o => Err(Error::bad_request(format!("Invalid input for field/attribute {key}.{k}: {o} is not a string.")).into()),
+                o => Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute {key}.{k}: {o} is not a string."
+                ))
+                .into()),
             })
             .collect(),
-        Some(o) => Err(Error::bad_request(format!("Invalid input for field/attribute {key}: {o} is not an object.")).into()),
+        Some(o) => Err(Error::bad_request(format!(
+            "Invalid input for field/attribute {key}: {o} is not an object."
+        ))
+        .into()),
     }
 }
 
@@ -169,16 +191,33 @@ pub(crate) async fn server_create(
     let mut outer = body_object(&body)?;
     let _hints = outer.remove("os:scheduler_hints");
     let mut m = inner(outer, "server")?;
-    let name = text(&mut m, "name")?.ok_or_else(|| Error::bad_request("Invalid input for field/attribute server. 'name' is a required property"))?;
-    let flavor = text(&mut m, "flavorRef")?.ok_or_else(|| Error::bad_request("Invalid input for field/attribute server. 'flavorRef' is a required property"))?;
-    let mut image = text(&mut m, "imageRef")?.filter(|s| !s.is_empty()).map(reference);
+    let name = text(&mut m, "name")?.ok_or_else(|| {
+        Error::bad_request(
+            "Invalid input for field/attribute server. 'name' is a required property",
+        )
+    })?;
+    let flavor = text(&mut m, "flavorRef")?.ok_or_else(|| {
+        Error::bad_request(
+            "Invalid input for field/attribute server. 'flavorRef' is a required property",
+        )
+    })?;
+    let mut image = text(&mut m, "imageRef")?
+        .filter(|s| !s.is_empty())
+        .map(reference);
     // The CLI describes an image boot as a mapping too (image → local disk, boot index
     // 0): that one is the image; volumes are not available yet.
     if m.contains_key("block_device_mapping") {
-        return Err(Error::bad_request("Block device mappings (boot from volume) are not available in this cloud yet.").into());
+        return Err(Error::bad_request(
+            "Block device mappings (boot from volume) are not available in this cloud yet.",
+        )
+        .into());
     }
     if let Some(bdms) = m.remove("block_device_mapping_v2") {
-        let list = bdms.as_array().cloned().ok_or_else(|| NovaError(Error::bad_request("Invalid input for field/attribute block_device_mapping_v2: not a list.")))?;
+        let list = bdms.as_array().cloned().ok_or_else(|| {
+            NovaError(Error::bad_request(
+                "Invalid input for field/attribute block_device_mapping_v2: not a list.",
+            ))
+        })?;
         for b in list {
             let field = |k: &str| b.get(k).and_then(|v| v.as_str()).map(str::to_string);
             let local_image = field("source_type").as_deref() == Some("image")
@@ -190,7 +229,12 @@ pub(crate) async fn server_create(
                 match &image {
                     None => image = Some(u),
                     Some(i) if *i == u => {}
-                    Some(_) => return Err(Error::bad_request("The block device mapping names another image than imageRef.").into()),
+                    Some(_) => {
+                        return Err(Error::bad_request(
+                            "The block device mapping names another image than imageRef.",
+                        )
+                        .into())
+                    }
                 }
             }
         }
@@ -213,16 +257,34 @@ pub(crate) async fn server_create(
     let config_drive = match m.remove("config_drive") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => b,
-        Some(Value::String(s)) => matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"),
-        Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute config_drive. Value: {o}.")).into()),
+        Some(Value::String(s)) => {
+            matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on")
+        }
+        Some(o) => {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute config_drive. Value: {o}."
+            ))
+            .into())
+        }
     };
     let tags = match m.remove("tags") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a
             .into_iter()
-            .map(|t| t.as_str().map(str::to_string).ok_or_else(|| NovaError(Error::bad_request("Invalid input for field/attribute tags: each tag is a string."))))
+            .map(|t| {
+                t.as_str().map(str::to_string).ok_or_else(|| {
+                    NovaError(Error::bad_request(
+                        "Invalid input for field/attribute tags: each tag is a string.",
+                    ))
+                })
+            })
             .collect::<NResult<_>>()?,
-        Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute tags. Value: {o}.")).into()),
+        Some(o) => {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute tags. Value: {o}."
+            ))
+            .into())
+        }
     };
     let return_reservation = matches!(m.remove("return_reservation_id"), Some(Value::Bool(true)));
     let new = NewServer {
@@ -243,11 +305,22 @@ pub(crate) async fn server_create(
         tags,
         networks,
     };
-    let new = NewServer { max_count: if new.max_count == 0 { new.min_count } else { new.max_count }, ..new };
+    let new = NewServer {
+        max_count: if new.max_count == 0 {
+            new.min_count
+        } else {
+            new.max_count
+        },
+        ..new
+    };
     let made = st.services.compute.server_create(&ctx, new).await?;
     let first = &made[0];
     if return_reservation {
-        return Ok((StatusCode::ACCEPTED, Json(json!({"reservation_id": first.reservation_id}))).into_response());
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"reservation_id": first.reservation_id})),
+        )
+            .into_response());
     }
     let body = json!({"server": {
         "id": first.id, "links": links(&st, "servers", &first.id),
@@ -273,15 +346,27 @@ fn query(q: Option<&str>) -> NResult<ServerQuery> {
             "flavor" => sq.flavor = Some(reference(v)),
             "host" | "node" => sq.host = Some(v),
             "changes-since" | "changes_since" => sq.changes_since = Some(v),
-            "all_tenants" => sq.all_tenants = !matches!(v.to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off"),
+            "all_tenants" => {
+                sq.all_tenants = !matches!(
+                    v.to_ascii_lowercase().as_str(),
+                    "0" | "false" | "no" | "off"
+                )
+            }
             "project_id" | "tenant_id" => sq.project_id = Some(v),
-            "tags" => sq.tags.extend(v.split(',').filter(|t| !t.is_empty()).map(str::to_string)),
-            "tags-any" => sq.tags_any.extend(v.split(',').filter(|t| !t.is_empty()).map(str::to_string)),
+            "tags" => sq
+                .tags
+                .extend(v.split(',').filter(|t| !t.is_empty()).map(str::to_string)),
+            "tags-any" => sq
+                .tags_any
+                .extend(v.split(',').filter(|t| !t.is_empty()).map(str::to_string)),
             "marker" => sq.marker = Some(v),
             "limit" => {
                 let n: i64 = v.parse().map_err(|_| Error::bad_request(format!("Invalid input for query parameters limit. Value: {v}. '{v}' does not match '^[0-9]*$'")))?;
                 if n < 0 {
-                    return Err(Error::bad_request(format!("Invalid input for query parameters limit. Value: {v}.")).into());
+                    return Err(Error::bad_request(format!(
+                        "Invalid input for query parameters limit. Value: {v}."
+                    ))
+                    .into());
                 }
                 sq.limit = Some(n.max(1) as usize);
             }
@@ -292,12 +377,24 @@ fn query(q: Option<&str>) -> NResult<ServerQuery> {
     Ok(sq)
 }
 
-async fn list(st: AppState, ctx: Ctx, mv: Mv, q: Option<String>, detail: bool) -> NResult<Json<Value>> {
+async fn list(
+    st: AppState,
+    ctx: Ctx,
+    mv: Mv,
+    q: Option<String>,
+    detail: bool,
+) -> NResult<Json<Value>> {
     let sq = query(q.as_deref())?;
     let (page, more) = st.services.compute.server_list(&ctx, &sq).await?;
     let servers: Vec<Value> = page
         .iter()
-        .map(|v| if detail { server_view(&st, &ctx, v, mv) } else { brief(&st, v) })
+        .map(|v| {
+            if detail {
+                server_view(&st, &ctx, v, mv)
+            } else {
+                brief(&st, v)
+            }
+        })
         .collect();
     let mut body = json!({"servers": servers});
     if more {
@@ -305,7 +402,13 @@ async fn list(st: AppState, ctx: Ctx, mv: Mv, q: Option<String>, detail: bool) -
             let mut params: Vec<String> = Filters::pairs(q.as_deref())
                 .into_iter()
                 .filter(|(k, _)| k != "marker")
-                .map(|(k, v)| format!("{}={}", ferrostack_types::url::encode(&k), ferrostack_types::url::encode(&v)))
+                .map(|(k, v)| {
+                    format!(
+                        "{}={}",
+                        ferrostack_types::url::encode(&k),
+                        ferrostack_types::url::encode(&v)
+                    )
+                })
                 .collect();
             params.push(format!("marker={}", last.id));
             let path = if detail { "servers/detail" } else { "servers" };
@@ -315,15 +418,30 @@ async fn list(st: AppState, ctx: Ctx, mv: Mv, q: Option<String>, detail: bool) -
     Ok(Json(body))
 }
 
-pub(crate) async fn server_list(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, RawQuery(q): RawQuery) -> NResult<Json<Value>> {
+pub(crate) async fn server_list(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    RawQuery(q): RawQuery,
+) -> NResult<Json<Value>> {
     list(st, ctx, mv, q, false).await
 }
 
-pub(crate) async fn server_list_detail(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, RawQuery(q): RawQuery) -> NResult<Json<Value>> {
+pub(crate) async fn server_list_detail(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    RawQuery(q): RawQuery,
+) -> NResult<Json<Value>> {
     list(st, ctx, mv, q, true).await
 }
 
-pub(crate) async fn server_show(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(id): Path<String>) -> NResult<Json<Value>> {
+pub(crate) async fn server_show(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path(id): Path<String>,
+) -> NResult<Json<Value>> {
     let v = st.services.compute.server_get(&ctx, &id).await?;
     Ok(Json(json!({"server": server_view(&st, &ctx, &v, mv)})))
 }
@@ -342,14 +460,23 @@ pub(crate) async fn server_update(
             None => None,
             Some(Value::Null) => Some(None),
             Some(Value::String(s)) => Some(Some(s)),
-            Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute description. Value: {o}.")).into()),
+            Some(o) => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute description. Value: {o}."
+                ))
+                .into())
+            }
         },
     };
     let v = st.services.compute.server_update(&ctx, &id, up).await?;
     Ok(Json(json!({"server": server_view(&st, &ctx, &v, mv)})))
 }
 
-pub(crate) async fn server_delete(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<StatusCode> {
+pub(crate) async fn server_delete(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> NResult<StatusCode> {
     st.services.compute.server_delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -391,7 +518,10 @@ pub(crate) async fn server_action(
     }
     match name.as_str() {
         "lock" => {
-            let reason = arg.get("locked_reason").and_then(|r| r.as_str()).map(str::to_string);
+            let reason = arg
+                .get("locked_reason")
+                .and_then(|r| r.as_str())
+                .map(str::to_string);
             c.server_lock(&ctx, &id, reason).await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
@@ -403,19 +533,52 @@ pub(crate) async fn server_action(
             let length = match arg.get("length") {
                 None | Some(Value::Null) => None,
                 Some(Value::Number(n)) => n.as_i64(),
-                Some(Value::String(s)) => Some(s.parse::<i64>().map_err(|_| Error::bad_request(format!("Invalid input for field/attribute length. Value: {s}.")))?),
-                Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute length. Value: {o}.")).into()),
+                Some(Value::String(s)) => Some(s.parse::<i64>().map_err(|_| {
+                    Error::bad_request(format!(
+                        "Invalid input for field/attribute length. Value: {s}."
+                    ))
+                })?),
+                Some(o) => {
+                    return Err(Error::bad_request(format!(
+                        "Invalid input for field/attribute length. Value: {o}."
+                    ))
+                    .into())
+                }
             };
             let output = c.console_output(&ctx, &id, length).await?;
             Ok(Json(json!({"output": output})).into_response())
         }
-        "resize" | "confirmResize" | "revertResize" | "rebuild" | "rescue" | "unrescue" | "shelve" | "shelveOffload"
-        | "unshelve" | "createImage" | "migrate" | "os-migrateLive" | "evacuate" | "os-getVNCConsole"
-        | "os-getSerialConsole" | "addSecurityGroup" | "removeSecurityGroup" | "changePassword" | "trigger_crash_dump"
-        | "restore" | "forceDelete" | "os-resetState" | "injectNetworkInfo" | "resetNetwork" | "createBackup" => {
+        "resize"
+        | "confirmResize"
+        | "revertResize"
+        | "rebuild"
+        | "rescue"
+        | "unrescue"
+        | "shelve"
+        | "shelveOffload"
+        | "unshelve"
+        | "createImage"
+        | "migrate"
+        | "os-migrateLive"
+        | "evacuate"
+        | "os-getVNCConsole"
+        | "os-getSerialConsole"
+        | "addSecurityGroup"
+        | "removeSecurityGroup"
+        | "changePassword"
+        | "trigger_crash_dump"
+        | "restore"
+        | "forceDelete"
+        | "os-resetState"
+        | "injectNetworkInfo"
+        | "resetNetwork"
+        | "createBackup" => {
             // Make sure the caller may see the server before saying what is missing.
             c.server_get(&ctx, &id).await?;
-            Err(Error::conflict(format!("The '{name}' action is not available in this cloud yet.")).into())
+            Err(Error::conflict(format!(
+                "The '{name}' action is not available in this cloud yet."
+            ))
+            .into())
         }
         _ => Err(Error::bad_request(format!("There is no such action: {name}")).into()),
     }
@@ -431,62 +594,135 @@ fn meta_body(body: &[u8], key: &str) -> NResult<BTreeMap<String, String>> {
     }
 }
 
-pub(crate) async fn metadata_show(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<Json<Value>> {
-    Ok(Json(json!({"metadata": st.services.compute.server_metadata(&ctx, &id).await?})))
+pub(crate) async fn metadata_show(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> NResult<Json<Value>> {
+    Ok(Json(
+        json!({"metadata": st.services.compute.server_metadata(&ctx, &id).await?}),
+    ))
 }
 
-pub(crate) async fn metadata_replace(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+pub(crate) async fn metadata_replace(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> NResult<Json<Value>> {
     let md = meta_body(&body, "metadata")?;
-    Ok(Json(json!({"metadata": st.services.compute.server_metadata_set(&ctx, &id, md, true).await?})))
+    Ok(Json(
+        json!({"metadata": st.services.compute.server_metadata_set(&ctx, &id, md, true).await?}),
+    ))
 }
 
-pub(crate) async fn metadata_merge(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+pub(crate) async fn metadata_merge(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> NResult<Json<Value>> {
     let md = meta_body(&body, "metadata")?;
-    Ok(Json(json!({"metadata": st.services.compute.server_metadata_set(&ctx, &id, md, false).await?})))
+    Ok(Json(
+        json!({"metadata": st.services.compute.server_metadata_set(&ctx, &id, md, false).await?}),
+    ))
 }
 
-pub(crate) async fn metadata_item_show(State(st): State<AppState>, Authed(ctx): Authed, Path((id, key)): Path<(String, String)>) -> NResult<Json<Value>> {
+pub(crate) async fn metadata_item_show(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, key)): Path<(String, String)>,
+) -> NResult<Json<Value>> {
     let md = st.services.compute.server_metadata(&ctx, &id).await?;
-    let v = md.get(&key).ok_or_else(|| Error::not_found("metadata item", &key))?;
+    let v = md
+        .get(&key)
+        .ok_or_else(|| Error::not_found("metadata item", &key))?;
     Ok(Json(json!({"meta": {key: v}})))
 }
 
-pub(crate) async fn metadata_item_set(State(st): State<AppState>, Authed(ctx): Authed, Path((id, key)): Path<(String, String)>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+pub(crate) async fn metadata_item_set(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, key)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> NResult<Json<Value>> {
     let md = meta_body(&body, "meta")?;
     if md.len() != 1 || !md.contains_key(&key) {
-        return Err(Error::bad_request("The request body's 'meta' holds exactly the key of the URL.").into());
+        return Err(Error::bad_request(
+            "The request body's 'meta' holds exactly the key of the URL.",
+        )
+        .into());
     }
-    let all = st.services.compute.server_metadata_set(&ctx, &id, md, false).await?;
+    let all = st
+        .services
+        .compute
+        .server_metadata_set(&ctx, &id, md, false)
+        .await?;
     Ok(Json(json!({"meta": {&key: all.get(&key)}})))
 }
 
-pub(crate) async fn metadata_item_delete(State(st): State<AppState>, Authed(ctx): Authed, Path((id, key)): Path<(String, String)>) -> NResult<StatusCode> {
-    st.services.compute.server_metadata_delete(&ctx, &id, &key).await?;
+pub(crate) async fn metadata_item_delete(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, key)): Path<(String, String)>,
+) -> NResult<StatusCode> {
+    st.services
+        .compute
+        .server_metadata_delete(&ctx, &id, &key)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(crate) async fn tags_show(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<Json<Value>> {
-    Ok(Json(json!({"tags": st.services.compute.server_tags(&ctx, &id).await?})))
+pub(crate) async fn tags_show(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> NResult<Json<Value>> {
+    Ok(Json(
+        json!({"tags": st.services.compute.server_tags(&ctx, &id).await?}),
+    ))
 }
 
-pub(crate) async fn tags_replace(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>, body: axum::body::Bytes) -> NResult<Json<Value>> {
+pub(crate) async fn tags_replace(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> NResult<Json<Value>> {
     let mut m = body_object(&body)?;
     let tags: Vec<String> = match m.remove("tags") {
         Some(Value::Array(a)) => a
             .into_iter()
-            .map(|t| t.as_str().map(str::to_string).ok_or_else(|| NovaError(Error::bad_request("Each tag is a string."))))
+            .map(|t| {
+                t.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| NovaError(Error::bad_request("Each tag is a string.")))
+            })
             .collect::<NResult<_>>()?,
         _ => return Err(Error::bad_request("Missing 'tags' (a list) in the request body.").into()),
     };
-    Ok(Json(json!({"tags": st.services.compute.server_tags_set(&ctx, &id, tags, true).await?})))
+    Ok(Json(
+        json!({"tags": st.services.compute.server_tags_set(&ctx, &id, tags, true).await?}),
+    ))
 }
 
-pub(crate) async fn tags_clear(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<StatusCode> {
-    st.services.compute.server_tags_set(&ctx, &id, Vec::new(), true).await?;
+pub(crate) async fn tags_clear(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> NResult<StatusCode> {
+    st.services
+        .compute
+        .server_tags_set(&ctx, &id, Vec::new(), true)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(crate) async fn tag_check(State(st): State<AppState>, Authed(ctx): Authed, Path((id, tag)): Path<(String, String)>) -> NResult<StatusCode> {
+pub(crate) async fn tag_check(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, tag)): Path<(String, String)>,
+) -> NResult<StatusCode> {
     let tags = st.services.compute.server_tags(&ctx, &id).await?;
     if tags.contains(&tag) {
         Ok(StatusCode::NO_CONTENT)
@@ -495,18 +731,46 @@ pub(crate) async fn tag_check(State(st): State<AppState>, Authed(ctx): Authed, P
     }
 }
 
-pub(crate) async fn tag_add(State(st): State<AppState>, Authed(ctx): Authed, Path((id, tag)): Path<(String, String)>) -> NResult<Response> {
-    let had = st.services.compute.server_tags(&ctx, &id).await?.contains(&tag);
-    st.services.compute.server_tags_set(&ctx, &id, vec![tag.clone()], false).await?;
-    let mut resp = if had { StatusCode::NO_CONTENT } else { StatusCode::CREATED }.into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("{}/v2.1/servers/{id}/tags/{}", base(&st), ferrostack_types::url::encode(&tag))) {
+pub(crate) async fn tag_add(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, tag)): Path<(String, String)>,
+) -> NResult<Response> {
+    let had = st
+        .services
+        .compute
+        .server_tags(&ctx, &id)
+        .await?
+        .contains(&tag);
+    st.services
+        .compute
+        .server_tags_set(&ctx, &id, vec![tag.clone()], false)
+        .await?;
+    let mut resp = if had {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::CREATED
+    }
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{}/v2.1/servers/{id}/tags/{}",
+        base(&st),
+        ferrostack_types::url::encode(&tag)
+    )) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
     Ok(resp)
 }
 
-pub(crate) async fn tag_delete(State(st): State<AppState>, Authed(ctx): Authed, Path((id, tag)): Path<(String, String)>) -> NResult<StatusCode> {
-    st.services.compute.server_tag_delete(&ctx, &id, &tag).await?;
+pub(crate) async fn tag_delete(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, tag)): Path<(String, String)>,
+) -> NResult<StatusCode> {
+    st.services
+        .compute
+        .server_tag_delete(&ctx, &id, &tag)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -535,7 +799,11 @@ fn action_view(a: &InstanceAction, mv: Mv, ctx: &Ctx, events: bool) -> Value {
                     }
                 }
                 if mv.at_least(62) {
-                    ev["hostId"] = json!(e.host.as_deref().map(|h| ferrostack_compute::host_id(&a.project_id, h)).unwrap_or_default());
+                    ev["hostId"] = json!(e
+                        .host
+                        .as_deref()
+                        .map(|h| ferrostack_compute::host_id(&a.project_id, h))
+                        .unwrap_or_default());
                 }
                 if mv.at_least(84) {
                     ev["details"] = json!(e.details);
@@ -547,27 +815,53 @@ fn action_view(a: &InstanceAction, mv: Mv, ctx: &Ctx, events: bool) -> Value {
     v
 }
 
-pub(crate) async fn actions_list(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path(id): Path<String>) -> NResult<Json<Value>> {
+pub(crate) async fn actions_list(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path(id): Path<String>,
+) -> NResult<Json<Value>> {
     let all = st.services.compute.instance_actions(&ctx, &id).await?;
-    Ok(Json(json!({"instanceActions": all.iter().map(|a| action_view(a, mv, &ctx, false)).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"instanceActions": all.iter().map(|a| action_view(a, mv, &ctx, false)).collect::<Vec<_>>()}),
+    ))
 }
 
-pub(crate) async fn action_show(State(st): State<AppState>, Authed(ctx): Authed, Extension(mv): Extension<Mv>, Path((id, req)): Path<(String, String)>) -> NResult<Json<Value>> {
+pub(crate) async fn action_show(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
+    Path((id, req)): Path<(String, String)>,
+) -> NResult<Json<Value>> {
     let a = st.services.compute.instance_action(&ctx, &id, &req).await?;
-    Ok(Json(json!({"instanceAction": action_view(&a, mv, &ctx, true)})))
+    Ok(Json(
+        json!({"instanceAction": action_view(&a, mv, &ctx, true)}),
+    ))
 }
 
-pub(crate) async fn server_ips(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<Json<Value>> {
+pub(crate) async fn server_ips(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> NResult<Json<Value>> {
     st.services.compute.server_get(&ctx, &id).await?;
     Ok(Json(json!({"addresses": {}})))
 }
 
-pub(crate) async fn server_interfaces(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<Json<Value>> {
+pub(crate) async fn server_interfaces(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> NResult<Json<Value>> {
     st.services.compute.server_get(&ctx, &id).await?;
     Ok(Json(json!({"interfaceAttachments": []})))
 }
 
-pub(crate) async fn server_volumes(State(st): State<AppState>, Authed(ctx): Authed, Path(id): Path<String>) -> NResult<Json<Value>> {
+pub(crate) async fn server_volumes(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> NResult<Json<Value>> {
     st.services.compute.server_get(&ctx, &id).await?;
     Ok(Json(json!({"volumeAttachments": []})))
 }
