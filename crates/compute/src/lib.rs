@@ -11,12 +11,15 @@
 //! libvirt; a reconciler brings power states back in line with what libvirt says.
 
 mod actions;
+mod create;
 mod disks;
 mod flavors;
 mod hosts;
 mod keypairs;
 mod lifecycle;
+mod metadata;
 mod quota;
+mod reconcile;
 pub mod scheduler;
 mod servers;
 pub mod status;
@@ -33,12 +36,13 @@ use ferrostack_hypervisor::Hypervisor;
 use ferrostack_image::Images;
 
 pub use actions::ServerAction;
+pub use create::{Networks, NewServer};
 pub use flavors::{FlavorQuery, NewFlavor};
 pub use hosts::NewHost;
-pub use lifecycle::Reconciled;
 pub use quota::{QuotaSet, QUOTA_RESOURCES};
+pub use reconcile::Reconciled;
 pub use scheduler::{Placement, Weigher};
-pub use servers::{Networks, NewServer, ServerQuery, ServerUpdate};
+pub use servers::{ServerQuery, ServerUpdate};
 
 pub use ferrostack_types::compute::limits;
 

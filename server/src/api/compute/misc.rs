@@ -3,7 +3,7 @@
 use ferrostack_types::compute::{Host, Keypair};
 
 use super::prelude::*;
-use super::servers::nova_time;
+use super::views::nova_time;
 use super::{body_object, inner};
 
 // ---- key pairs

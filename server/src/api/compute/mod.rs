@@ -4,9 +4,11 @@
 //! limits, availability zones, hypervisors, services and quota sets. Each handler calls
 //! one compute-service function and renders Nova's JSON for the asked microversion.
 
+mod extras;
 mod flavors;
 mod misc;
 mod servers;
+mod views;
 
 /// What the handler modules share.
 mod prelude {
@@ -20,7 +22,7 @@ mod prelude {
     pub(crate) use ferrostack_core::{Ctx, Error};
     pub(crate) use serde_json::{json, Map, Value};
 
-    pub(crate) use super::{flavors::*, misc::*, servers::*, Mv, NResult, NovaError};
+    pub(crate) use super::{extras::*, flavors::*, misc::*, servers::*, Mv, NResult, NovaError};
     pub(crate) use crate::api::extract::{parse_json, Authed, Filters};
     pub(crate) use crate::state::AppState;
 }

@@ -1,0 +1,113 @@
+//! The reconciler: servers' power states brought in line with what libvirt says (a
+//! guest shut down from inside shows SHUTOFF; a domain gone puts its server in ERROR
+//! saying so), hosts marked up or down, and domains without a server reported (never
+//! touched: an operator decides).
+
+use ferrostack_core::events::NewEvent;
+use ferrostack_core::{time, Ctx, Result};
+use ferrostack_hypervisor::PowerState;
+
+use crate::servers::ServerRow;
+use crate::status::{self, *};
+use crate::{Compute, KIND_SERVER};
+
+impl Compute {
+    /// Bring servers' power states in line with libvirt (a guest shut down from inside
+    /// shows SHUTOFF), mark hosts up or down, and report domains that have no server.
+    pub async fn reconcile(&self) -> Result<Reconciled> {
+        let mut report = Reconciled::default();
+        for host in self.hosts_all().await? {
+            let hv = self.hv.host(&host.uri);
+            let domains = match hv.domains().await {
+                Ok(d) => {
+                    self.host_seen(&host.id, None).await;
+                    d
+                }
+                Err(e) => {
+                    self.host_seen(&host.id, Some(e.to_string())).await;
+                    continue;
+                }
+            };
+            let rows: Vec<ServerRow> =
+                sqlx::query_as(&format!("{} WHERE host_id = $1", crate::servers::COLUMNS))
+                    .bind(&host.id)
+                    .fetch_all(&self.db.pool)
+                    .await?;
+            for d in &domains {
+                if d.name.starts_with("fs-") && !rows.iter().any(|r| r.id == d.uuid) {
+                    tracing::warn!(host = %host.name, domain = %d.name, "a domain on this host has no server");
+                    report.orphans.push(format!("{}: {}", host.name, d.name));
+                }
+            }
+            for r in rows {
+                if r.task_state.is_some()
+                    || ![ACTIVE, STOPPED, PAUSED, SUSPENDED].contains(&r.vm_state.as_str())
+                {
+                    continue;
+                }
+                let found = domains.iter().find(|d| d.uuid == r.id).map(|d| d.state);
+                let (vm, power, message) = match found {
+                    Some(PowerState::Running) => (ACTIVE, 1, None),
+                    Some(PowerState::Shutdown) | Some(PowerState::Crashed) => (STOPPED, 4, None),
+                    Some(PowerState::Paused) => (PAUSED, 3, None),
+                    Some(PowerState::Suspended) => (SUSPENDED, 7, None),
+                    Some(PowerState::NoState) => continue,
+                    None => (
+                        ERROR,
+                        0,
+                        Some(format!(
+                            "The server's domain is gone from host {}.",
+                            host.name
+                        )),
+                    ),
+                };
+                if vm == r.vm_state && power == r.power_state {
+                    continue;
+                }
+                let now = time::to_db(&time::now());
+                let fault = message.as_ref().map(|m| {
+                    serde_json::json!({"code": 500, "message": m, "created": now}).to_string()
+                });
+                let mut tx = self.db.pool.begin().await?;
+                let n = sqlx::query(
+                    "UPDATE servers SET vm_state = $2, power_state = $3, fault = COALESCE($4, fault), updated_at = $5 \
+                     WHERE id = $1 AND task_state IS NULL AND vm_state = $6",
+                )
+                .bind(&r.id)
+                .bind(vm)
+                .bind(power)
+                .bind(&fault)
+                .bind(&now)
+                .bind(&r.vm_state)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 1 {
+                    let ctx = Ctx::internal(ferrostack_core::ids::new_request_id());
+                    let mut ev =
+                        NewEvent::new(&ctx, Some(&r.project_id), KIND_SERVER, &r.id, "power")
+                            .status(status::status(vm, None));
+                    if let Some(m) = &message {
+                        ev = ev.message(m.clone());
+                    }
+                    self.events.record(&mut tx, ev).await?;
+                    report
+                        .changed
+                        .push(format!("{}: {} -> {vm}", r.id, r.vm_state));
+                }
+                tx.commit().await?;
+            }
+        }
+        self.events.committed();
+        Ok(report)
+    }
+}
+
+/// What a reconciler pass did.
+#[derive(Clone, Debug, Default)]
+pub struct Reconciled {
+    /// `server: old -> new` for each server whose state changed.
+    pub changed: Vec<String>,
+    /// `host: domain` for each domain without a server.
+    pub orphans: Vec<String>,
+}
