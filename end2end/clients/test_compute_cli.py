@@ -5,6 +5,7 @@ project's member told the server is not there — and the test ISO booted under 
 QEMU to ACTIVE, its console log showing the image's marker, then stopped, started,
 rebooted and deleted without leaving a domain, a disk or a claim behind."""
 
+import json
 import os
 import subprocess
 import time
@@ -144,12 +145,26 @@ def domains():
     return {line.strip() for line in out.splitlines() if line.strip()}
 
 
-def test_the_test_image_boots_under_real_qemu(cloud):
+def test_the_test_image_boots_under_real_qemu(cloud, tmp_path):
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True)
+    cloud.run("keypair", "create", "--public-key", str(tmp_path / "k.pub"), "real-key")
+    (tmp_path / "user-data").write_text("#cloud-config\nhostname: real-vm\n")
     s = cloud.json("server", "create", "--image", "ferrostack-test", "--flavor", "m1.tiny", "--nic", "none",
-                   "--availability-zone", "nova", "--wait", "real-vm")
+                   "--availability-zone", "nova", "--key-name", "real-key", "--user-data",
+                   str(tmp_path / "user-data"), "--wait", "real-vm")
     assert s["status"] == "ACTIVE", s
     sid = s["id"]
     assert f"fs-{sid}" in domains()
+    # The config drive cloud-init reads: the key pair in meta_data, the user data as given.
+    drive = os.path.join(cloud.data_dir, "compute", "instances", sid, "disk.config")
+    subprocess.run(["xorriso", "-osirrox", "on", "-indev", drive, "-extract", "/", str(tmp_path / "cd")],
+                   check=True, capture_output=True)
+    latest = tmp_path / "cd" / "openstack" / "latest"
+    meta = json.loads((latest / "meta_data.json").read_text())
+    assert meta["uuid"] == sid and meta["name"] == "real-vm"
+    assert meta["public_keys"]["real-key"] == (tmp_path / "k.pub").read_text().strip()
+    assert (latest / "user_data").read_text() == "#cloud-config\nhostname: real-vm\n"
+    assert "FERROSTACK" not in (latest / "network_data.json").read_text()
     log = wait_for(lambda: (lambda out: out if MARKER in out else None)(
         cloud.run("console", "log", "show", "real-vm").stdout), "the test image's marker", 240)
     assert MARKER in log

@@ -368,7 +368,16 @@ async fn filter_operators_and_the_import_flow_over_http() {
     }
     assert_eq!(image["status"], "active");
     assert_eq!(image["size"], 70_000);
-    let r = get(&api, &t, &format!("/image/v2/images/{id}/tasks")).await;
+    // The job's row says it succeeded just after the image turned active (its end is
+    // recorded after the activating commit): wait for it, boundedly.
+    let mut r = get(&api, &t, &format!("/image/v2/images/{id}/tasks")).await;
+    for _ in 0..100 {
+        if r.body["tasks"][0]["status"] != "processing" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        r = get(&api, &t, &format!("/image/v2/images/{id}/tasks")).await;
+    }
     let task = &r.body["tasks"][0];
     assert_eq!(task["type"], "api_image_import");
     assert_eq!(task["status"], "success");

@@ -97,7 +97,6 @@ impl Compute {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(e);
         }
-        let _ = tokio::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).await;
         tokio::fs::rename(&tmp, &base)
             .await
             .map_err(|e| Error::internal(format!("rename base: {e}")))?;
@@ -247,7 +246,6 @@ impl Compute {
         let made = run(c, CREATE_LIMITS, "xorriso (config drive)").await;
         let _ = tokio::fs::remove_dir_all(&tree).await;
         made?;
-        let _ = tokio::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).await;
         tokio::fs::rename(&tmp, &iso)
             .await
             .map_err(Error::internal)?;

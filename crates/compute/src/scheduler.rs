@@ -44,9 +44,10 @@ pub struct Request {
 /// Where a request would go, or why nowhere.
 #[derive(Clone, Debug)]
 pub struct Placement {
-    /// Hosts that fit, best first.
+    /// The host each asked server would land on, in order; fewer than asked when the
+    /// rest fit nowhere.
     pub fits: Vec<String>,
-    /// Each refusing host's reason.
+    /// When some did not fit: each host's reason for refusing the next one.
     pub reasons: Vec<String>,
 }
 
@@ -150,6 +151,57 @@ pub fn no_valid_host(reasons: Vec<String>) -> Error {
     Error::InsufficientCapacity {
         message: "No valid host was found".into(),
         reasons,
+    }
+}
+
+impl crate::Compute {
+    /// The scheduler's dry run: would `count` servers of `flavor_id` fit now (in
+    /// `availability_zone`), and where — the same filters and weighers as a create,
+    /// nothing claimed. The launch dialog asks it before the user clicks. Hosts are
+    /// named to admins; members get the reasons with the hosts' names too (Nova shows
+    /// them none), since the reason is what tells them what to change.
+    pub async fn schedule_check(
+        &self,
+        ctx: &ferrostack_core::Ctx,
+        flavor_id: &str,
+        availability_zone: Option<String>,
+        count: i64,
+    ) -> Result<Placement> {
+        let flavor = self.flavor_get(ctx, flavor_id).await?;
+        let req = Request {
+            vcpus: flavor.vcpus,
+            memory_mb: flavor.ram,
+            disk_gb: flavor.disk.max(1),
+            availability_zone,
+            host: None,
+        };
+        let mut hosts = self.hosts_all().await?;
+        let mut fits = Vec::new();
+        let mut reasons = Vec::new();
+        // Place them one after another on a copy of the hosts, as creates would.
+        for _ in 0..count.clamp(1, crate::limits::COUNT_MAX) {
+            let (ok, why) = place(&hosts, &req, self.cfg.weigher);
+            match ok.first() {
+                Some(h) => {
+                    fits.push(h.name.clone());
+                    if let Some(m) = hosts.iter_mut().find(|x| x.id == h.id) {
+                        m.vcpus_used += req.vcpus;
+                        m.memory_mb_used += req.memory_mb;
+                        m.disk_gb_used += req.disk_gb;
+                        m.running_vms += 1;
+                    }
+                }
+                None => {
+                    reasons = if why.is_empty() {
+                        vec!["no compute host is registered (ferrostack host add)".into()]
+                    } else {
+                        why
+                    };
+                    break;
+                }
+            }
+        }
+        Ok(Placement { fits, reasons })
     }
 }
 

@@ -359,3 +359,40 @@ async fn fifty_parallel_creates_never_pass_the_project_quota() {
         .sum();
     assert_eq!(total, 12);
 }
+
+#[tokio::test]
+async fn the_dry_run_says_where_servers_would_go_and_why_not_without_claiming() {
+    let t = setup().await;
+    t.sim_host("sim-1", 8, 8192, "nova").await;
+    t.sim_host("sim-2", 8, 6144, "nova").await;
+    let f = t.flavor("m.4g", 1, 4096, 1).await;
+    let a = ctx("proj-a", "member");
+    let p = t.compute.schedule_check(&a, &f, None, 3).await.unwrap();
+    assert_eq!(p.fits, vec!["sim-1", "sim-2", "sim-1"]);
+    assert!(p.reasons.is_empty());
+    let p = t.compute.schedule_check(&a, &f, None, 4).await.unwrap();
+    assert_eq!(p.fits.len(), 3);
+    assert_eq!(
+        p.reasons,
+        vec![
+            "sim-1: 0 MiB RAM free < 4096 MiB asked",
+            "sim-2: 2048 MiB RAM free < 4096 MiB asked"
+        ]
+    );
+    // Nothing was claimed, and a real create lands where the dry run said.
+    assert_eq!(t.host("sim-1").await.running_vms, 0);
+    let s = t
+        .compute
+        .server_create(&a, t.new_server("x", &f))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(s.host_name.as_deref(), Some("sim-1"));
+    let p = t
+        .compute
+        .schedule_check(&a, &f, Some("elsewhere".into()), 1)
+        .await
+        .unwrap();
+    assert!(p.fits.is_empty());
+    assert!(p.reasons[0].contains("not elsewhere"), "{:?}", p.reasons);
+}
