@@ -90,7 +90,8 @@ async fn image(r: &Rig, name: &str, format: &str, data: Vec<u8>) -> String {
 async fn sim_hosts(r: &Rig, n: usize) {
     for i in 0..n {
         let path = r.dir.path().join(format!("sim-{i}.xml"));
-        std::fs::write(&path, "<node><cpu><mhz>2000</mhz><model>x86_64</model><active>64</active><max>64</max><nodes>1</nodes><sockets>1</sockets><cores>64</cores><threads>1</threads></cpu><memory>268435456</memory></node>").expect("host file");
+        std::fs::write(&path, ferrostack_compute::simulated_node_xml(64, 262_144))
+            .expect("host file");
         r.compute
             .host_add(
                 &admin(),

@@ -44,6 +44,7 @@ pub use reconcile::Reconciled;
 pub use scheduler::{Placement, Weigher};
 pub use servers::{ServerQuery, ServerUpdate};
 
+pub use ferrostack_hypervisor::simulated_node_xml;
 pub use ferrostack_types::compute::limits;
 
 /// Resource kinds in events and policy.

@@ -21,7 +21,7 @@ use virt::domain::{Domain, DomainState};
 use virt::enumutil::Enum;
 use virt::error::ErrorNumber;
 
-pub use xml::{DiskSpec, DomainSpec, NicSpec};
+pub use xml::{simulated_node_xml, DiskSpec, DomainSpec, NicSpec};
 
 /// Why a hypervisor call failed.
 #[derive(Debug, thiserror::Error)]
@@ -427,16 +427,7 @@ mod tests {
     fn sim(vcpus: u32, mib: u64) -> (tempfile_free::Dir, String) {
         let dir = tempfile_free::Dir::new();
         let path = dir.0.join("host.xml");
-        std::fs::write(
-            &path,
-            format!(
-                "<node><cpu><mhz>2000</mhz><model>x86_64</model><active>{vcpus}</active><max>{vcpus}</max>\
-                 <nodes>1</nodes><sockets>1</sockets><cores>{vcpus}</cores><threads>1</threads></cpu>\
-                 <memory>{}</memory></node>",
-                mib * 1024
-            ),
-        )
-        .unwrap();
+        std::fs::write(&path, simulated_node_xml(vcpus, mib)).unwrap();
         let uri = format!("test://{}", path.display());
         (dir, uri)
     }

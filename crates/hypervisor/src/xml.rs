@@ -65,6 +65,17 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// The node file of a simulated host (`test:///<file>`): libvirt's test driver reports
+/// these CPUs and this memory as the host's capacity.
+pub fn simulated_node_xml(vcpus: u32, mib: u64) -> String {
+    format!(
+        "<node><cpu><mhz>2000</mhz><model>x86_64</model><active>{vcpus}</active><max>{vcpus}</max>\
+         <nodes>1</nodes><sockets>1</sockets><cores>{vcpus}</cores><threads>1</threads></cpu>\
+         <memory>{}</memory></node>",
+        mib * 1024
+    )
+}
+
 impl DomainSpec {
     pub fn new(name: &str, uuid: &str, vcpus: i64, memory_mib: i64, virt_type: &str) -> Self {
         DomainSpec {

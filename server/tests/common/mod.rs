@@ -129,16 +129,8 @@ impl Api {
     /// MiB of memory.
     pub async fn sim_host(&self, name: &str, vcpus: u32, mib: u64) {
         let path = self.dir.path().join(format!("{name}.xml"));
-        std::fs::write(
-            &path,
-            format!(
-                "<node><cpu><mhz>2000</mhz><model>x86_64</model><active>{vcpus}</active><max>{vcpus}</max>\
-                 <nodes>1</nodes><sockets>1</sockets><cores>{vcpus}</cores><threads>1</threads></cpu>\
-                 <memory>{}</memory></node>",
-                mib * 1024
-            ),
-        )
-        .expect("host file");
+        std::fs::write(&path, ferrostack_compute::simulated_node_xml(vcpus, mib))
+            .expect("host file");
         self.compute
             .host_add(
                 &Ctx::internal("t"),

@@ -88,16 +88,7 @@ impl T {
     /// A simulated host with `vcpus` CPUs and `mib` MiB, in zone `az`.
     pub async fn sim_host(&self, name: &str, vcpus: u32, mib: u64, az: &str) -> Host {
         let path = self.dir.path().join(format!("{name}.xml"));
-        std::fs::write(
-            &path,
-            format!(
-                "<node><cpu><mhz>2000</mhz><model>x86_64</model><active>{vcpus}</active><max>{vcpus}</max>\
-                 <nodes>1</nodes><sockets>1</sockets><cores>{vcpus}</cores><threads>1</threads></cpu>\
-                 <memory>{}</memory></node>",
-                mib * 1024
-            ),
-        )
-        .unwrap();
+        std::fs::write(&path, ferrostack_compute::simulated_node_xml(vcpus, mib)).unwrap();
         self.compute
             .host_add(
                 &admin(),

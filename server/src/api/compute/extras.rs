@@ -3,8 +3,8 @@
 
 use ferrostack_types::compute::InstanceAction;
 
+use super::fields::{string_map, strings};
 use super::prelude::*;
-use super::servers::string_map;
 use super::views::nova_time;
 use super::{base, body_object};
 
@@ -114,17 +114,11 @@ pub(crate) async fn tags_replace(
     body: axum::body::Bytes,
 ) -> NResult<Json<Value>> {
     let mut m = body_object(&body)?;
-    let tags: Vec<String> = match m.remove("tags") {
-        Some(Value::Array(a)) => a
-            .into_iter()
-            .map(|t| {
-                t.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| NovaError(Error::bad_request("Each tag is a string.")))
-            })
-            .collect::<NResult<_>>()?,
-        _ => return Err(Error::bad_request("Missing 'tags' (a list) in the request body.").into()),
-    };
+    let tags = strings(&mut m, "tags")?.ok_or_else(|| {
+        NovaError(Error::bad_request(
+            "Missing 'tags' (a list) in the request body.",
+        ))
+    })?;
     Ok(Json(
         json!({"tags": st.services.compute.server_tags_set(&ctx, &id, tags, true).await?}),
     ))

@@ -4,8 +4,9 @@
 use ferrostack_compute::{FlavorQuery, NewFlavor};
 use ferrostack_types::compute::Flavor;
 
+use super::fields::{flag, int, text};
 use super::prelude::*;
-use super::{base, body_object, inner};
+use super::{base, body_object, inner, next_link};
 
 pub(crate) fn flavor_view(st: &AppState, f: &Flavor, mv: Mv) -> Value {
     let mut v = json!({
@@ -113,7 +114,7 @@ async fn list(
     if limit.is_some() && start + page.len() < all.len() {
         if let Some(last) = page.last() {
             let path = if detail { "flavors/detail" } else { "flavors" };
-            body["flavors_links"] = json!([{"rel": "next", "href": format!("{}/v2.1/{path}?limit={}&marker={}", base(&st), limit.unwrap_or(0), last.id)}]);
+            body["flavors_links"] = next_link(&st, path, q.as_deref(), &last.id);
         }
     }
     Ok(Json(body))
@@ -147,25 +148,6 @@ pub(crate) async fn flavor_show(
     Ok(Json(json!({"flavor": flavor_view(&st, &f, mv)})))
 }
 
-fn int(m: &mut Map<String, Value>, key: &str, default: Option<i64>) -> NResult<i64> {
-    match m.remove(key) {
-        None | Some(Value::Null) => default.ok_or_else(|| {
-            NovaError(Error::bad_request(format!(
-                "Invalid input for field/attribute flavor. '{key}' is a required property"
-            )))
-        }),
-        Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or(0)),
-        Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
-            Ok(s.trim().parse().unwrap_or(0))
-        }
-        Some(Value::String(s)) if s.is_empty() && default.is_some() => Ok(default.unwrap_or(0)),
-        Some(o) => Err(Error::bad_request(format!(
-            "Invalid input for field/attribute {key}. Value: {o}. It is not an integer."
-        ))
-        .into()),
-    }
-}
-
 pub(crate) async fn flavor_create(
     State(st): State<AppState>,
     Authed(ctx): Authed,
@@ -173,13 +155,11 @@ pub(crate) async fn flavor_create(
     body: axum::body::Bytes,
 ) -> NResult<Json<Value>> {
     let mut m = inner(body_object(&body)?, "flavor")?;
-    let name = match m.remove("name") {
-        Some(Value::String(s)) => s,
-        _ => return Err(Error::bad_request(
-            "Invalid input for field/attribute flavor. 'name' is a required property (a string)",
-        )
-        .into()),
-    };
+    let name = text(&mut m, "name")?.ok_or_else(|| {
+        NovaError(Error::bad_request(
+            "Invalid input for field/attribute flavor. 'name' is a required property",
+        ))
+    })?;
     let id = match m.remove("id") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
@@ -201,27 +181,8 @@ pub(crate) async fn flavor_create(
             .into())
         }
     };
-    let is_public = match m.remove("os-flavor-access:is_public") {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(b)) => b,
-        Some(Value::String(s)) => !matches!(s.to_ascii_lowercase().as_str(), "false" | "0" | "no"),
-        Some(o) => {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute os-flavor-access:is_public. Value: {o}."
-            ))
-            .into())
-        }
-    };
-    let description = match m.remove("description") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(o) => {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute description. Value: {o}."
-            ))
-            .into())
-        }
-    };
+    let is_public = flag(&mut m, "os-flavor-access:is_public")?.unwrap_or(true);
+    let description = text(&mut m, "description")?;
     let new = NewFlavor {
         id,
         name,

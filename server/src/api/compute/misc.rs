@@ -2,6 +2,7 @@
 
 use ferrostack_types::compute::{Host, Keypair};
 
+use super::fields::{flag, text};
 use super::prelude::*;
 use super::views::nova_time;
 use super::{body_object, inner};
@@ -61,16 +62,7 @@ pub(crate) async fn keypair_create(
     body: axum::body::Bytes,
 ) -> NResult<Response> {
     let mut m = inner(body_object(&body)?, "keypair")?;
-    let mut s = |k: &str| -> NResult<Option<String>> {
-        match m.remove(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(o) => Err(Error::bad_request(format!(
-                "Invalid input for field/attribute {k}. Value: {o}. It is not a string."
-            ))
-            .into()),
-        }
-    };
+    let mut s = |k: &str| text(&mut m, k);
     let name = s("name")?.ok_or_else(|| {
         NovaError(Error::bad_request(
             "Invalid input for field/attribute keypair. 'name' is a required property",
@@ -205,6 +197,25 @@ pub(crate) async fn zones_detail(
 
 // ---- hypervisors and services
 
+/// The usage figures Nova reports per hypervisor before 2.88 (and sums in
+/// `os-hypervisors/statistics`).
+fn usage(h: &Host) -> [(&'static str, i64); 11] {
+    let (_, ram, disk) = ferrostack_compute::scheduler::free(h);
+    [
+        ("vcpus", h.vcpus),
+        ("memory_mb", h.memory_mb),
+        ("local_gb", h.disk_gb),
+        ("vcpus_used", h.vcpus_used),
+        ("memory_mb_used", h.memory_mb_used),
+        ("local_gb_used", h.disk_gb_used),
+        ("free_ram_mb", ram),
+        ("free_disk_gb", disk),
+        ("current_workload", 0),
+        ("running_vms", h.running_vms),
+        ("disk_available_least", disk),
+    ]
+}
+
 fn hypervisor_view(h: &Host, mv: Mv, detail: bool) -> Value {
     let mut v = json!({
         "id": h.id, "hypervisor_hostname": h.name,
@@ -218,23 +229,9 @@ fn hypervisor_view(h: &Host, mv: Mv, detail: bool) -> Value {
         if mv.at_least(88) {
             v["uptime"] = Value::Null;
         } else {
-            let (cpu, ram, disk) = ferrostack_compute::scheduler::free(h);
-            for (k, val) in [
-                ("vcpus", h.vcpus),
-                ("memory_mb", h.memory_mb),
-                ("local_gb", h.disk_gb),
-                ("vcpus_used", h.vcpus_used),
-                ("memory_mb_used", h.memory_mb_used),
-                ("local_gb_used", h.disk_gb_used),
-                ("free_ram_mb", ram),
-                ("free_disk_gb", disk),
-                ("current_workload", 0),
-                ("running_vms", h.running_vms),
-                ("disk_available_least", disk),
-            ] {
+            for (k, val) in usage(h) {
                 v[k] = json!(val);
             }
-            let _ = cpu;
             // A JSON string before 2.28, an object since.
             let info = json!({"model": h.cpu_model, "arch": "x86_64", "vendor": "", "features": [], "topology": {"cores": h.vcpus, "threads": 1, "sockets": 1}});
             v["cpu_info"] = if mv.at_least(28) {
@@ -318,13 +315,15 @@ pub(crate) async fn hypervisor_stats(
             Error::not_found("resource", "os-hypervisors/statistics (removed in 2.88)").into(),
         );
     }
-    let sum = |f: &dyn Fn(&Host) -> i64| hosts.iter().map(f).sum::<i64>();
-    Ok(Json(json!({"hypervisor_statistics": {
-        "count": hosts.len(), "vcpus": sum(&|h| h.vcpus), "memory_mb": sum(&|h| h.memory_mb), "local_gb": sum(&|h| h.disk_gb),
-        "vcpus_used": sum(&|h| h.vcpus_used), "memory_mb_used": sum(&|h| h.memory_mb_used), "local_gb_used": sum(&|h| h.disk_gb_used),
-        "free_ram_mb": sum(&|h| ferrostack_compute::scheduler::free(h).1), "free_disk_gb": sum(&|h| ferrostack_compute::scheduler::free(h).2),
-        "current_workload": 0, "running_vms": sum(&|h| h.running_vms), "disk_available_least": sum(&|h| ferrostack_compute::scheduler::free(h).2),
-    }})))
+    let mut totals = Map::new();
+    totals.insert("count".into(), json!(hosts.len()));
+    for h in &hosts {
+        for (k, v) in usage(h) {
+            let sum = totals.get(k).and_then(Value::as_i64).unwrap_or(0) + v;
+            totals.insert(k.into(), json!(sum));
+        }
+    }
+    Ok(Json(json!({"hypervisor_statistics": totals})))
 }
 
 /// Host aggregates cannot be made yet (zones are the hosts' own): the list is empty,
@@ -470,17 +469,7 @@ pub(crate) async fn quota_update(
     body: axum::body::Bytes,
 ) -> NResult<Json<Value>> {
     let mut m = inner(body_object(&body)?, "quota_set")?;
-    let force = match m.remove("force") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => b,
-        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-        Some(o) => {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute force. Value: {o}."
-            ))
-            .into())
-        }
-    };
+    let force = flag(&mut m, "force")?.unwrap_or(false);
     let mut limits = BTreeMap::new();
     for (k, v) in m {
         let n = match &v {

@@ -5,6 +5,7 @@
 //! one compute-service function and renders Nova's JSON for the asked microversion.
 
 mod extras;
+mod fields;
 mod flavors;
 mod misc;
 mod servers;
@@ -183,6 +184,23 @@ pub(crate) fn inner(mut m: Map<String, Value>, key: &str) -> NResult<Map<String,
         .into()),
         None => Err(Error::bad_request(format!("Missing '{key}' in the request body.")).into()),
     }
+}
+
+/// A list's `next` link: the same query with the marker moved to `last`.
+pub(crate) fn next_link(s: &AppState, path: &str, query: Option<&str>, last: &str) -> Value {
+    let mut params: Vec<String> = Filters::pairs(query)
+        .into_iter()
+        .filter(|(k, _)| k != "marker")
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                ferrostack_types::url::encode(&k),
+                ferrostack_types::url::encode(&v)
+            )
+        })
+        .collect();
+    params.push(format!("marker={}", ferrostack_types::url::encode(last)));
+    json!([{"rel": "next", "href": format!("{}/v2.1/{path}?{}", base(s), params.join("&"))}])
 }
 
 pub(crate) fn base(s: &AppState) -> String {

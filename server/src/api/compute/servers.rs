@@ -3,54 +3,12 @@
 
 use ferrostack_compute::{NewServer, ServerAction, ServerQuery, ServerUpdate};
 
+use super::fields::{flag, int, string_map, strings, text};
 use super::prelude::*;
 use super::views::{brief, links, server_view};
-use super::{base, body_object, inner};
+use super::{base, body_object, inner, next_link};
 
 // ---- create
-
-fn text(m: &mut Map<String, Value>, key: &str) -> NResult<Option<String>> {
-    match m.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(o) => Err(Error::bad_request(format!(
-            "Invalid input for field/attribute {key}. Value: {o}. {o} is not of type 'string'"
-        ))
-        .into()),
-    }
-}
-
-fn count(m: &mut Map<String, Value>, key: &str) -> NResult<i64> {
-    match m.remove(key) {
-        None | Some(Value::Null) => Ok(1),
-        Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or(0)),
-        Some(Value::String(s)) if s.parse::<i64>().is_ok() => Ok(s.parse().unwrap_or(0)),
-        Some(o) => Err(Error::bad_request(format!(
-            "Invalid input for field/attribute {key}. Value: {o}. It is not an integer."
-        ))
-        .into()),
-    }
-}
-
-pub(crate) fn string_map(v: Option<Value>, key: &str) -> NResult<BTreeMap<String, String>> {
-    match v {
-        None | Some(Value::Null) => Ok(BTreeMap::new()),
-        Some(Value::Object(o)) => o
-            .into_iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k, s)),
-                o => Err(Error::bad_request(format!(
-                    "Invalid input for field/attribute {key}.{k}: {o} is not a string."
-                ))
-                .into()),
-            })
-            .collect(),
-        Some(o) => Err(Error::bad_request(format!(
-            "Invalid input for field/attribute {key}: {o} is not an object."
-        ))
-        .into()),
-    }
-}
 
 /// The last path segment of an href (`flavorRef` may be a link), or the id itself.
 fn reference(v: String) -> String {
@@ -129,38 +87,8 @@ pub(crate) async fn server_create(
             .into())
         }
     };
-    let config_drive = match m.remove("config_drive") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => b,
-        Some(Value::String(s)) => {
-            matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on")
-        }
-        Some(o) => {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute config_drive. Value: {o}."
-            ))
-            .into())
-        }
-    };
-    let tags = match m.remove("tags") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a
-            .into_iter()
-            .map(|t| {
-                t.as_str().map(str::to_string).ok_or_else(|| {
-                    NovaError(Error::bad_request(
-                        "Invalid input for field/attribute tags: each tag is a string.",
-                    ))
-                })
-            })
-            .collect::<NResult<_>>()?,
-        Some(o) => {
-            return Err(Error::bad_request(format!(
-                "Invalid input for field/attribute tags. Value: {o}."
-            ))
-            .into())
-        }
-    };
+    let config_drive = flag(&mut m, "config_drive")?.unwrap_or(false);
+    let tags = strings(&mut m, "tags")?.unwrap_or_default();
     let return_reservation = matches!(m.remove("return_reservation_id"), Some(Value::Bool(true)));
     let new = NewServer {
         name,
@@ -170,9 +98,9 @@ pub(crate) async fn server_create(
         user_data: text(&mut m, "user_data")?,
         metadata: string_map(m.remove("metadata"), "metadata")?,
         availability_zone: text(&mut m, "availability_zone")?,
-        min_count: count(&mut m, "min_count")?,
+        min_count: int(&mut m, "min_count", Some(1))?,
         max_count: match m.get("max_count") {
-            Some(_) => count(&mut m, "max_count")?,
+            Some(_) => int(&mut m, "max_count", Some(1))?,
             None => 0,
         },
         config_drive,
@@ -274,20 +202,8 @@ async fn list(
     let mut body = json!({"servers": servers});
     if more {
         if let Some(last) = page.last() {
-            let mut params: Vec<String> = Filters::pairs(q.as_deref())
-                .into_iter()
-                .filter(|(k, _)| k != "marker")
-                .map(|(k, v)| {
-                    format!(
-                        "{}={}",
-                        ferrostack_types::url::encode(&k),
-                        ferrostack_types::url::encode(&v)
-                    )
-                })
-                .collect();
-            params.push(format!("marker={}", last.id));
             let path = if detail { "servers/detail" } else { "servers" };
-            body["servers_links"] = json!([{"rel": "next", "href": format!("{}/v2.1/{path}?{}", base(&st), params.join("&"))}]);
+            body["servers_links"] = next_link(&st, path, q.as_deref(), &last.id);
         }
     }
     Ok(Json(body))
