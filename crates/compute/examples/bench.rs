@@ -323,10 +323,13 @@ async fn qemu(iso: &str, rounds: usize) {
             .join("instances")
             .join(&s.id)
             .join("disk");
-        let bare_xml = xml.replace(&s.id, &uuid).replace(
-            &instance_disk.display().to_string(),
-            &disk.display().to_string(),
-        );
+        // The disk path first: it holds the server's id too.
+        let bare_xml = xml
+            .replace(
+                &instance_disk.display().to_string(),
+                &disk.display().to_string(),
+            )
+            .replace(&s.id, &uuid);
         let bare_xml: String = bare_xml
             .lines()
             .filter(|l| !l.contains("<log file="))
