@@ -345,6 +345,10 @@ pub async fn host(cfg: Config, cmd: crate::cli::HostCommand) -> Result<(), Strin
             println!("{}", show(&h));
         }
         HostCommand::List => {
+            println!(
+                "{:<16} {:<8} {:<6} {:<9} {:<12} {:<19} {:<15} {:<12}  URI  REASON",
+                "NAME", "ZONE", "VIRT", "STATE", "vCPU used/cap", "RAM", "DISK", "SERVERS"
+            );
             for h in compute.host_list(&ctx).await.map_err(|e| e.detail())? {
                 println!("{}", show(&h));
             }

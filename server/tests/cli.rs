@@ -30,6 +30,8 @@ fn every_command_has_help() {
         vec!["db", "migrate", "--help"],
         vec!["keys", "--help"],
         vec!["keys", "rotate", "--help"],
+        vec!["host", "--help"],
+        vec!["host", "add", "--help"],
     ] {
         let o = ferrostack(dir.path(), &args);
         assert!(o.status.success(), "{args:?}");
@@ -194,4 +196,92 @@ fn a_config_file_is_read_and_flags_override_it() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+#[test]
+fn hosts_are_added_listed_disabled_and_enabled_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let node = dir.path().join("sim.xml");
+    std::fs::write(&node, ferrostack_compute::simulated_node_xml(6, 12288)).unwrap();
+    let uri = format!("test://{}", node.display());
+    let o = ferrostack(
+        &data,
+        &[
+            "host",
+            "add",
+            "--name",
+            "sim-a",
+            "--uri",
+            &uri,
+            "--az",
+            "zone1",
+            "--disk-gb",
+            "200",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout(&o).contains("host sim-a added: test"),
+        "{}",
+        stdout(&o)
+    );
+    let list = stdout(&ferrostack(&data, &["host", "list"]));
+    // Capacity from the node file, under the default ratios (4 for CPUs).
+    for want in [
+        "sim-a",
+        "zone1",
+        "0/24  vCPU",
+        "0/12288   MiB",
+        "0/200   GiB",
+        "up",
+    ] {
+        assert!(list.contains(want), "{want:?} not in {list}");
+    }
+    let o = ferrostack(
+        &data,
+        &["host", "disable", "sim-a", "--reason", "maintenance"],
+    );
+    assert!(o.status.success());
+    let list = stdout(&ferrostack(&data, &["host", "list"]));
+    assert!(
+        list.contains("disabled") && list.contains("maintenance"),
+        "{list}"
+    );
+    assert!(ferrostack(&data, &["host", "enable", "sim-a"])
+        .status
+        .success());
+    assert!(stdout(&ferrostack(&data, &["host", "list"])).contains(" up "));
+    // Refusals say why.
+    for (args, why) in [
+        (
+            vec!["host", "add", "--name", "sim-a", "--uri", uri.as_str()],
+            "exists",
+        ),
+        (
+            vec!["host", "add", "--name", "x", "--uri", "http://nope"],
+            "Invalid libvirt URI",
+        ),
+        (
+            vec!["host", "add", "--name", "bad name", "--uri", uri.as_str()],
+            "Invalid host name",
+        ),
+        (
+            vec![
+                "host",
+                "add",
+                "--name",
+                "gone",
+                "--uri",
+                "test:///no/such/node.xml",
+            ],
+            "Cannot add host gone",
+        ),
+        (vec!["host", "disable", "nope"], "Could not find host"),
+    ] {
+        let o = ferrostack(&data, &args);
+        assert!(!o.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(why), "{args:?}: {why:?} not in {err}");
+    }
 }
