@@ -66,6 +66,11 @@ impl ServerAction {
         }
     }
 
+    /// The task state it runs under.
+    pub(crate) fn task_state(self) -> &'static str {
+        self.rule().1
+    }
+
     /// The event name Nova records for it.
     pub(crate) fn event(self) -> &'static str {
         match self {

@@ -251,6 +251,10 @@ impl Compute {
         }
         let mut created = Vec::new();
         let mut boots = 0;
+        // Every placement first (quota rows, then host rows), then the jobs and events:
+        // these take the event log's lock, and holding it while claiming the next host
+        // could deadlock against a build failing on that host.
+        let mut outcomes: Vec<(String, String, std::result::Result<String, String>)> = Vec::new();
         for i in 0..count {
             let id = ids::new_uuid();
             let name = if count > 1 {
@@ -320,29 +324,7 @@ impl Compute {
                         None,
                     )
                     .await?;
-                    self.jobs
-                        .enqueue(
-                            &mut tx,
-                            ctx,
-                            NewJob {
-                                kind: JOB_BOOT.into(),
-                                subject_kind: KIND_SERVER.into(),
-                                subject: id.clone(),
-                                project_id: Some(project.clone()),
-                                payload: json!({ "action_id": action_id }),
-                                message: format!("Building on {}", host.name),
-                            },
-                        )
-                        .await?;
-                    boots += 1;
-                    self.events
-                        .record(
-                            &mut tx,
-                            NewEvent::new(ctx, Some(&project), KIND_SERVER, &id, "create")
-                                .status("BUILD")
-                                .message(format!("Scheduled on {}", host.name)),
-                        )
-                        .await?;
+                    outcomes.push((id.clone(), action_id.clone(), Ok(host.name.clone())));
                 }
                 Err(e @ Error::InsufficientCapacity { .. }) => {
                     let fault = Fault {
@@ -364,18 +346,50 @@ impl Compute {
                         Some(&fault.message),
                     )
                     .await?;
+                    outcomes.push((id.clone(), action_id.clone(), Err(fault.message)));
+                }
+                Err(e) => return Err(e),
+            }
+            created.push(id);
+        }
+        for (id, action_id, outcome) in outcomes {
+            match outcome {
+                Ok(host) => {
+                    self.jobs
+                        .enqueue(
+                            &mut tx,
+                            ctx,
+                            NewJob {
+                                kind: JOB_BOOT.into(),
+                                subject_kind: KIND_SERVER.into(),
+                                subject: id.clone(),
+                                project_id: Some(project.clone()),
+                                payload: json!({ "action_id": action_id }),
+                                message: format!("Building on {host}"),
+                            },
+                        )
+                        .await?;
+                    boots += 1;
+                    self.events
+                        .record(
+                            &mut tx,
+                            NewEvent::new(ctx, Some(&project), KIND_SERVER, &id, "create")
+                                .status("BUILD")
+                                .message(format!("Scheduled on {host}")),
+                        )
+                        .await?;
+                }
+                Err(message) => {
                     self.events
                         .record(
                             &mut tx,
                             NewEvent::new(ctx, Some(&project), KIND_SERVER, &id, "create")
                                 .status("ERROR")
-                                .message(fault.message.clone()),
+                                .message(message),
                         )
                         .await?;
                 }
-                Err(e) => return Err(e),
             }
-            created.push(id);
         }
         tx.commit().await?;
         if boots > 0 {

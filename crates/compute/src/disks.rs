@@ -86,7 +86,15 @@ impl Compute {
                 .map(|_| ())
                 .map_err(|e| Error::internal(format!("copy {}: {e}", src.display())))
         } else {
-            let fmt = img.disk_format.clone().unwrap_or_else(|| "raw".into());
+            // qemu-img's name for the format (vhd is `vpc`; ami and other
+            // Amazon kinds are raw).
+            let fmt = img
+                .disk_format
+                .as_deref()
+                .and_then(ferrostack_image::inspect::Format::from_name)
+                .map(|f| f.qemu())
+                .unwrap_or("raw")
+                .to_string();
             let mut c = qemu_img_command(&self.cfg.qemu_img, Limits::CONVERT);
             c.args(["convert", "-q", "-f", &fmt, "-O", "raw"])
                 .arg(&src)

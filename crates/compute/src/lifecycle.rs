@@ -45,6 +45,16 @@ pub(crate) fn register(c: &Arc<Compute>) {
         }
     });
     let me = c.clone();
+    c.jobs.on_give_up(JOB_DELETE, move |job| {
+        let me = me.clone();
+        async move {
+            let msg = "The delete was given up: its worker kept stopping before it finished. Delete the server again.";
+            if let Err(e) = me.fail_delete(None, &job.subject, msg).await {
+                tracing::error!(server = %job.subject, error = %e.detail(), "cannot record a given-up delete");
+            }
+        }
+    });
+    let me = c.clone();
     c.jobs.register(JOB_BOOT, KIND_SERVER, 8, move |run| {
         let me = me.clone();
         async move { me.boot(run).await }
@@ -52,7 +62,18 @@ pub(crate) fn register(c: &Arc<Compute>) {
     let me = c.clone();
     c.jobs.register(JOB_DELETE, KIND_SERVER, 4, move |run| {
         let me = me.clone();
-        async move { me.delete_job(run).await }
+        async move {
+            let id = run.job.subject.clone();
+            let r = me.delete_steps(&run).await;
+            if let Err(f) = &r {
+                if !f.is_lost() && !f.retry {
+                    if let Err(e) = me.fail_delete(Some(&run), &id, &f.message).await {
+                        tracing::error!(server = %id, error = %e.detail(), "cannot record a failed delete");
+                    }
+                }
+            }
+            r
+        }
     });
     let me = c.clone();
     c.jobs.register(JOB_ACTION, KIND_SERVER, 4, move |run| {
@@ -141,7 +162,9 @@ impl Compute {
         let id = run.job.subject.clone();
         let r = self.boot_steps(&mut run).await;
         if let Err(f) = &r {
-            if !f.is_lost() {
+            // A passing cause (a host that could not be reached) is retried: the
+            // server keeps building.
+            if !f.is_lost() && !f.retry {
                 if let Err(e) = self.fail_boot(Some(&run), &id, &f.message).await {
                     tracing::error!(server = %id, error = %e.detail(), "cannot record a failed build");
                 }
@@ -274,33 +297,29 @@ impl Compute {
             Err(Error::NotFound { .. }) => return Ok(()),
             Err(e) => return Err(e),
         };
-        if let Some(host_id) = &row.host_id {
-            if let Ok(host) = self.host_row(host_id).await {
-                if let Err(e) = self.hv.host(&host.uri).remove(id).await {
-                    tracing::warn!(server = id, host = %host.name, error = %e, "cannot remove the domain of a failed build");
-                }
-            }
-        }
-        let _ = self.remove_files(id).await;
         let fault = Fault {
             code: 500,
             message: message.to_string(),
             created: time::to_db(&time::now()),
         };
+        // The failure first (only a build still in progress fails), then the clean-up.
         let mut tx = self.db.pool.begin().await?;
         if let Some(run) = run {
             run.fence(&mut tx).await?;
         }
-        sqlx::query(
+        let n = sqlx::query(
             "UPDATE servers SET vm_state = 'error', task_state = CASE WHEN task_state = 'deleting' THEN task_state ELSE NULL END, \
-             power_state = 0, fault = $2, host_id = NULL, updated_at = $3 WHERE id = $1 AND vm_state = 'building'",
+             power_state = 0, fault = $2, updated_at = $3 WHERE id = $1 AND vm_state = 'building'",
         )
         .bind(id)
         .bind(serde_json::to_string(&fault).map_err(Error::internal)?)
         .bind(&fault.created)
         .execute(&mut *tx)
-        .await?;
-        scheduler::release(&mut tx, id).await?;
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Ok(());
+        }
         if let Some(a) = run.and_then(|r| {
             r.job
                 .payload_value()
@@ -330,10 +349,92 @@ impl Compute {
             .await?;
         tx.commit().await?;
         self.events.committed();
+        // The host's claim goes only with the domain: a domain that could not be
+        // removed (its host unreachable) keeps its capacity claimed, and the server's
+        // delete removes both later.
+        let mut removed = true;
+        if let Some(host_id) = &row.host_id {
+            if let Ok(host) = self.host_row(host_id).await {
+                if let Err(e) = self.hv.host(&host.uri).remove(id).await {
+                    tracing::warn!(server = id, host = %host.name, error = %e, "cannot remove the domain of a failed build; its claim stays until the server is deleted");
+                    removed = false;
+                }
+            }
+        }
+        if removed {
+            let _ = self.remove_files(id).await;
+            let mut tx = self.db.pool.begin().await?;
+            sqlx::query("UPDATE servers SET host_id = NULL WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            scheduler::release(&mut tx, id).await?;
+            tx.commit().await?;
+        }
         Ok(())
     }
 
-    async fn delete_job(&self, run: JobRun) -> Outcome {
+    /// A delete that failed: the server goes to ERROR with the reason and may be
+    /// deleted again (Nova's behaviour); what it still holds stays held until then.
+    async fn fail_delete(&self, run: Option<&JobRun>, id: &str, message: &str) -> Result<()> {
+        let fault = Fault {
+            code: 500,
+            message: message.to_string(),
+            created: time::to_db(&time::now()),
+        };
+        let mut tx = self.db.pool.begin().await?;
+        if let Some(run) = run {
+            run.fence(&mut tx).await?;
+        }
+        let n = sqlx::query(
+            "UPDATE servers SET vm_state = 'error', task_state = NULL, fault = $2, updated_at = $3 WHERE id = $1 AND task_state = 'deleting'",
+        )
+        .bind(id)
+        .bind(serde_json::to_string(&fault).map_err(Error::internal)?)
+        .bind(&fault.created)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            let project: String =
+                sqlx::query_scalar("SELECT project_id FROM servers WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if let Some(a) = run.and_then(|r| {
+                r.job
+                    .payload_value()
+                    .get("action_id")
+                    .and_then(|v| v.as_str().map(str::to_string))
+            }) {
+                self.action_event(
+                    &mut tx,
+                    &a,
+                    "compute_terminate_instance",
+                    Some("Error"),
+                    None,
+                    Some(message),
+                )
+                .await?;
+            }
+            let ctx = run
+                .map(|r| r.job.ctx())
+                .unwrap_or_else(|| Ctx::internal(""));
+            self.events
+                .record(
+                    &mut tx,
+                    NewEvent::new(&ctx, Some(&project), KIND_SERVER, id, "error")
+                        .status("ERROR")
+                        .message(message),
+                )
+                .await?;
+        }
+        tx.commit().await?;
+        self.events.committed();
+        Ok(())
+    }
+
+    async fn delete_steps(&self, run: &JobRun) -> Outcome {
         let id = run.job.subject.clone();
         let row = match self.server_row(&id).await {
             Ok(r) => r,
@@ -381,10 +482,12 @@ impl Compute {
             .map_err(Error::from)?
             .rows_affected();
         if gone == 1 {
-            scheduler::release(&mut tx, &id).await?;
+            // Quota rows before host rows: the order a create takes them in, so the
+            // two cannot deadlock on PostgreSQL.
             quotas::release(&mut tx, &row.project_id, "instances", 1).await?;
             quotas::release(&mut tx, &row.project_id, "cores", flavor.vcpus).await?;
             quotas::release(&mut tx, &row.project_id, "ram", flavor.ram).await?;
+            scheduler::release(&mut tx, &id).await?;
             sqlx::query("DELETE FROM jobs WHERE subject = $1 AND kind IN ($2, $3) AND state IN ('succeeded', 'failed')")
                 .bind(&id)
                 .bind(JOB_BOOT)
@@ -434,6 +537,19 @@ impl Compute {
         let hard = p.get("hard").and_then(|v| v.as_bool()).unwrap_or(false);
         let action = ServerAction::parse(&name, hard)
             .ok_or_else(|| JobFailure::user(format!("Unknown action {name}.")))?;
+        // A delete (or anything else) took the server over since this was queued.
+        let now = match self.server_row(&id).await {
+            Ok(r) => r,
+            Err(Error::NotFound { .. }) => return Ok("The server was deleted.".into()),
+            Err(e) => return Err(e.into()),
+        };
+        if now.task_state.as_deref() != Some(action.task_state()) {
+            return Ok(format!(
+                "{} superseded: the server is now {}",
+                action.name(),
+                now.task_state.unwrap_or_else(|| now.vm_state.clone())
+            ));
+        }
         let r = self.action_steps(&run, action).await;
         match r {
             Ok((vm, power)) => {
@@ -441,7 +557,7 @@ impl Compute {
                     .await?;
                 Ok(format!("{} done", action.name()))
             }
-            Err(f) if f.is_lost() => Err(f),
+            Err(f) if f.is_lost() || f.retry => Err(f),
             Err(f) => {
                 let _ = self.end_action(Some(&run), &id, None, &f.message).await;
                 Err(f)

@@ -18,6 +18,14 @@ impl Compute {
         let mut report = Reconciled::default();
         for host in self.hosts_all().await? {
             let hv = self.hv.host(&host.uri);
+            // The rows before the domains: a row that changes after this read (a boot
+            // turning ACTIVE, a start finishing) fails the update's guard below rather
+            // than being overwritten from an older view of libvirt.
+            let rows: Vec<ServerRow> =
+                sqlx::query_as(&format!("{} WHERE host_id = $1", crate::servers::COLUMNS))
+                    .bind(&host.id)
+                    .fetch_all(&self.db.pool)
+                    .await?;
             let domains = match hv.domains().await {
                 Ok(d) => {
                     self.host_seen(&host.id, None).await;
@@ -28,11 +36,6 @@ impl Compute {
                     continue;
                 }
             };
-            let rows: Vec<ServerRow> =
-                sqlx::query_as(&format!("{} WHERE host_id = $1", crate::servers::COLUMNS))
-                    .bind(&host.id)
-                    .fetch_all(&self.db.pool)
-                    .await?;
             for d in &domains {
                 if d.name.starts_with("fs-") && !rows.iter().any(|r| r.id == d.uuid) {
                     tracing::warn!(host = %host.name, domain = %d.name, "a domain on this host has no server");
@@ -71,7 +74,7 @@ impl Compute {
                 let mut tx = self.db.pool.begin().await?;
                 let n = sqlx::query(
                     "UPDATE servers SET vm_state = $2, power_state = $3, fault = COALESCE($4, fault), updated_at = $5 \
-                     WHERE id = $1 AND task_state IS NULL AND vm_state = $6",
+                     WHERE id = $1 AND task_state IS NULL AND vm_state = $6 AND updated_at = $7",
                 )
                 .bind(&r.id)
                 .bind(vm)
@@ -79,6 +82,7 @@ impl Compute {
                 .bind(&fault)
                 .bind(&now)
                 .bind(&r.vm_state)
+                .bind(&r.updated_at)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -78,11 +78,8 @@ pub fn refusal(h: &Host, req: &Request) -> Option<String> {
         });
     }
     if h.state != "up" {
-        return Some(format!(
-            "{}: down ({})",
-            h.name,
-            h.last_error.clone().unwrap_or_default()
-        ));
+        // Not libvirt's words: they can name the host's URI, which tenants see here.
+        return Some(format!("{}: down (not answering)", h.name));
     }
     if let Some(az) = &req.availability_zone {
         if &h.availability_zone != az {
@@ -226,7 +223,7 @@ pub(crate) async fn claim(
         let n = sqlx::query(
             "UPDATE compute_hosts SET vcpus_used = vcpus_used + $2, memory_mb_used = memory_mb_used + $3, \
              disk_gb_used = disk_gb_used + $4, running_vms = running_vms + 1 \
-             WHERE id = $1 AND enabled = 1 \
+             WHERE id = $1 AND enabled = 1 AND state = 'up' \
              AND vcpus_used + $2 <= vcpus * cpu_ratio AND memory_mb_used + $3 <= memory_mb * ram_ratio \
              AND disk_gb_used + $4 <= disk_gb * disk_ratio",
         )

@@ -379,8 +379,19 @@ impl Compute {
         .await?
         .rows_affected();
         if n == 0 {
-            // Already being deleted: nothing more to do (Nova answers 204 again).
-            return Ok(());
+            // Already being deleted: nothing more to do (Nova answers 204 again) —
+            // unless its delete job is no longer alive (it failed or was given up),
+            // in which case this request queues a new one.
+            let alive: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE subject = $1 AND kind = $2 AND state IN ('pending', 'running')",
+            )
+            .bind(&row.id)
+            .bind(JOB_DELETE)
+            .fetch_one(&mut *tx)
+            .await?;
+            if alive > 0 {
+                return Ok(());
+            }
         }
         let action_id = self
             .action_start(&mut tx, ctx, &row.id, &row.project_id, "delete")

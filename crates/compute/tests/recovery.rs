@@ -126,3 +126,33 @@ async fn a_delete_killed_half_way_finishes_and_leaves_nothing() {
     let actions = c.instance_actions(&admin(), &s.id).await.unwrap();
     assert_eq!(actions[0].action, "delete");
 }
+
+#[tokio::test]
+async fn a_delete_that_keeps_dying_leaves_the_server_in_error_and_it_can_be_deleted_again() {
+    let t = no_workers().await;
+    t.sim_host("sim-1", 8, 16384, "nova").await;
+    let f = t.flavor("m.1g", 1, 1024, 1).await;
+    let a = ctx("proj-a", "member");
+    let s = t
+        .compute
+        .server_create(&a, t.new_server("vm", &f))
+        .await
+        .unwrap()
+        .remove(0);
+    t.compute.server_delete(&a, &s.id).await.unwrap();
+    // Its fifth claim died too: the delete is given up.
+    killed_mid_job(&t, &s.id, "compute.delete", "domain", 5).await;
+    let c = restarted(&t).await;
+    let failed = settle(&c, &a, &s.id, &["BUILD", "ACTIVE"]).await;
+    assert_eq!(failed.status, "ERROR", "{failed:?}");
+    assert!(failed
+        .fault
+        .unwrap()
+        .message
+        .contains("Delete the server again"));
+    // Deleting again queues a new delete, which finishes.
+    c.server_delete(&a, &s.id).await.unwrap();
+    common::gone(&c, &a, &s.id).await;
+    assert_eq!(t.host("sim-1").await.running_vms, 0);
+    assert_eq!(c.quota_usage(&a, "proj-a").await.unwrap()["instances"], 0);
+}
