@@ -116,7 +116,7 @@ test('forms check input before sending; edit and delete say what happened', asyn
 
 test('project members: grant a role, see it, revoke it', async () => {
   const page = await adminPage('/identity/projects');
-  await page.click('tr[data-name=proj-01] [data-test=row-members]');
+  await clickUntil(page, 'tr[data-name=proj-01] [data-test=row-members]', '[data-test=members-modal]');
   await page.waitForSelector('[data-test=members-modal] tr[data-name=carol]');
   await page.selectOption('[data-test=member-user]', { label: 'admin' });
   // Choosing admin warns that it is cloud-wide (OpenStack's policy); reader does not.

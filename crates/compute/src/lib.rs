@@ -10,6 +10,7 @@
 //! every action are jobs too. The hypervisor crate is the only place that speaks
 //! libvirt; a reconciler brings power states back in line with what libvirt says.
 
+mod action_jobs;
 mod actions;
 mod create;
 mod disks;

@@ -1,6 +1,6 @@
-//! The jobs behind a server's life — boot (disk → define → start → running), delete
-//! (domain → files → claims and quota) and actions — and the reconciler that keeps
-//! power states in line with libvirt. Each step is idempotent and every state change
+//! The jobs behind a server's life: boot (disk → define → start → running) and delete
+//! (domain → files → claims and quota); the action jobs are in action_jobs.rs and the
+//! reconciler in reconcile.rs. Each step is idempotent and every state change
 //! commits fenced by the job's lease, so a process killed -9 mid-way leaves a job that
 //! another worker (or the restarted process) resumes; a job given up fails its server
 //! with the reason, never leaving it in BUILD.
@@ -14,9 +14,8 @@ use ferrostack_core::{quotas, time, Ctx, Error, Result};
 use ferrostack_hypervisor::{DiskSpec, DomainSpec, HvError, Hypervisor, PowerState};
 use ferrostack_types::compute::{Fault, Host};
 
-use crate::actions::ServerAction;
 use crate::servers::ServerRow;
-use crate::status::{self, *};
+use crate::status::*;
 use crate::{scheduler, Compute, JOB_ACTION, JOB_BOOT, JOB_DELETE, KIND_SERVER};
 
 pub(crate) fn register(c: &Arc<Compute>) {
@@ -82,7 +81,7 @@ pub(crate) fn register(c: &Arc<Compute>) {
     });
 }
 
-fn hv_failure(what: &str, host: &Host, e: HvError) -> JobFailure {
+pub(crate) fn hv_failure(what: &str, host: &Host, e: HvError) -> JobFailure {
     match e {
         HvError::Connect { .. } | HvError::Unavailable(_) => JobFailure {
             message: format!("Host {} cannot be reached to {what}; retrying.", host.name),
@@ -136,7 +135,7 @@ impl Compute {
     }
 
     /// Poll the domain until it is in `want` (or `timeout` passes).
-    async fn wait_for(
+    pub(crate) async fn wait_for(
         &self,
         host: &Host,
         id: &str,
@@ -524,208 +523,5 @@ impl Compute {
         tx.commit().await.map_err(Error::from)?;
         self.events.committed();
         Ok("Deleted".into())
-    }
-
-    async fn action_job(&self, run: JobRun) -> Outcome {
-        let id = run.job.subject.clone();
-        let p = run.job.payload_value();
-        let name = p
-            .get("action")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string();
-        let hard = p.get("hard").and_then(|v| v.as_bool()).unwrap_or(false);
-        let action = ServerAction::parse(&name, hard)
-            .ok_or_else(|| JobFailure::user(format!("Unknown action {name}.")))?;
-        // A delete (or anything else) took the server over since this was queued.
-        let now = match self.server_row(&id).await {
-            Ok(r) => r,
-            Err(Error::NotFound { .. }) => return Ok("The server was deleted.".into()),
-            Err(e) => return Err(e.into()),
-        };
-        if now.task_state.as_deref() != Some(action.task_state()) {
-            return Ok(format!(
-                "{} superseded: the server is now {}",
-                action.name(),
-                now.task_state.unwrap_or_else(|| now.vm_state.clone())
-            ));
-        }
-        let r = self.action_steps(&run, action).await;
-        match r {
-            Ok((vm, power)) => {
-                self.end_action(Some(&run), &id, Some((vm, power)), "")
-                    .await?;
-                Ok(format!("{} done", action.name()))
-            }
-            Err(f) if f.is_lost() || f.retry => Err(f),
-            Err(f) => {
-                let _ = self.end_action(Some(&run), &id, None, &f.message).await;
-                Err(f)
-            }
-        }
-    }
-
-    async fn action_steps(
-        &self,
-        run: &JobRun,
-        action: ServerAction,
-    ) -> std::result::Result<(&'static str, PowerState), JobFailure> {
-        let id = run.job.subject.clone();
-        let row = self.server_row(&id).await?;
-        let host = self
-            .host_row(row.host_id.as_deref().unwrap_or_default())
-            .await?;
-        let hv = self.hv.host(&host.uri);
-        let host2 = host.clone();
-        let host3 = host.clone();
-        let fail = move |what: &'static str| {
-            let host = host3.clone();
-            move |e: HvError| hv_failure(what, &host, e)
-        };
-        run.progress(
-            action.name(),
-            30,
-            &format!("{} on {}", action.name(), host.name),
-        )
-        .await?;
-        let stop = |graceful: bool| {
-            let hv = hv.clone();
-            let host = host2.clone();
-            let id = id.clone();
-            async move {
-                if graceful {
-                    hv.shutdown(&id)
-                        .await
-                        .map_err(|e| hv_failure("shut the guest down", &host, e))?;
-                    let down = self
-                        .wait_for(&host, &id, PowerState::Shutdown, self.cfg.shutdown_timeout)
-                        .await
-                        .map_err(|e| hv_failure("report the domain's state", &host, e))?;
-                    if down {
-                        return Ok::<(), JobFailure>(());
-                    }
-                    tracing::info!(server = %id, "the guest did not shut down in time; powering it off");
-                }
-                hv.destroy(&id)
-                    .await
-                    .map_err(|e| hv_failure("power the guest off", &host, e))
-            }
-        };
-        let running = |hv: Arc<ferrostack_hypervisor::Host>| {
-            let host = host2.clone();
-            let id = id.clone();
-            async move {
-                hv.start(&id)
-                    .await
-                    .map_err(|e| hv_failure("start the domain", &host, e))?;
-                let up = self
-                    .wait_for(&host, &id, PowerState::Running, self.cfg.boot_timeout)
-                    .await
-                    .map_err(|e| hv_failure("report the domain's state", &host, e))?;
-                if up {
-                    Ok::<(), JobFailure>(())
-                } else {
-                    Err(JobFailure::user(format!(
-                        "The guest did not reach running on {}.",
-                        host.name
-                    )))
-                }
-            }
-        };
-        Ok(match action {
-            ServerAction::Start => {
-                running(hv.clone()).await?;
-                (ACTIVE, PowerState::Running)
-            }
-            ServerAction::Stop => {
-                stop(true).await?;
-                (STOPPED, PowerState::Shutdown)
-            }
-            ServerAction::Reboot { hard } => {
-                stop(!hard).await?;
-                running(hv.clone()).await?;
-                (ACTIVE, PowerState::Running)
-            }
-            ServerAction::Pause => {
-                hv.pause(&id).await.map_err(fail("pause the guest"))?;
-                (PAUSED, PowerState::Paused)
-            }
-            ServerAction::Unpause => {
-                hv.unpause(&id).await.map_err(fail("unpause the guest"))?;
-                (ACTIVE, PowerState::Running)
-            }
-            ServerAction::Suspend => {
-                hv.suspend(&id).await.map_err(fail("suspend the guest"))?;
-                (SUSPENDED, PowerState::Suspended)
-            }
-            ServerAction::Resume => {
-                running(hv.clone()).await?;
-                (ACTIVE, PowerState::Running)
-            }
-        })
-    }
-
-    /// An action ended: the new state (or, on failure, the old one with the reason in
-    /// its instance action), task state cleared unless a delete took over.
-    async fn end_action(
-        &self,
-        run: Option<&JobRun>,
-        id: &str,
-        done: Option<(&str, PowerState)>,
-        failure: &str,
-    ) -> Result<()> {
-        let row = match self.server_row(id).await {
-            Ok(r) => r,
-            Err(Error::NotFound { .. }) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let now = time::to_db(&time::now());
-        let mut tx = self.db.pool.begin().await?;
-        if let Some(run) = run {
-            run.fence(&mut tx).await?;
-        }
-        let (vm, power) = match done {
-            Some((vm, p)) => (vm.to_string(), p.code()),
-            None => (row.vm_state.clone(), row.power_state),
-        };
-        sqlx::query(
-            "UPDATE servers SET vm_state = $2, power_state = $3, task_state = NULL, updated_at = $4 \
-             WHERE id = $1 AND COALESCE(task_state, '') <> 'deleting'",
-        )
-        .bind(id)
-        .bind(&vm)
-        .bind(power)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-        let p = run.map(|r| r.job.payload_value()).unwrap_or_default();
-        let action = p
-            .get("action")
-            .and_then(|v| v.as_str())
-            .and_then(|a| ServerAction::parse(a, false));
-        if let (Some(a), Some(action)) = (p.get("action_id").and_then(|v| v.as_str()), action) {
-            let result = if done.is_some() { "Success" } else { "Error" };
-            self.action_event(
-                &mut tx,
-                a,
-                action.event(),
-                Some(result),
-                row.host_name.as_deref(),
-                (!failure.is_empty()).then_some(failure),
-            )
-            .await?;
-        }
-        let ctx = run
-            .map(|r| r.job.ctx())
-            .unwrap_or_else(|| Ctx::internal(""));
-        let mut ev = NewEvent::new(&ctx, Some(&row.project_id), KIND_SERVER, id, "state")
-            .status(status::status(&vm, None));
-        if !failure.is_empty() {
-            ev = ev.message(failure);
-        }
-        self.events.record(&mut tx, ev).await?;
-        tx.commit().await?;
-        self.events.committed();
-        Ok(())
     }
 }
