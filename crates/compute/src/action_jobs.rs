@@ -2,12 +2,11 @@
 //! libvirt calls, waiting for the domain's state, and the end of the action recorded —
 //! the new state, or the old one with the reason in its instance action.
 
-use std::sync::Arc;
-
 use ferrostack_core::events::NewEvent;
 use ferrostack_core::jobs::{JobFailure, JobRun, Outcome};
 use ferrostack_core::{time, Ctx, Error, Result};
 use ferrostack_hypervisor::{HvError, PowerState};
+use ferrostack_types::compute::Host;
 
 use crate::actions::ServerAction;
 use crate::lifecycle::hv_failure;
@@ -48,6 +47,7 @@ impl Compute {
             }
             Err(f) if f.is_lost() || f.retry => Err(f),
             Err(f) => {
+                self.change_failed(Some(&run), &run.job, action, &f.message).await;
                 let _ = self.end_action(Some(&run), &id, None, &f.message).await;
                 Err(f)
             }
@@ -61,14 +61,15 @@ impl Compute {
     ) -> std::result::Result<(&'static str, PowerState), JobFailure> {
         let id = run.job.subject.clone();
         let row = self.server_row(&id).await?;
+        if !action.is_power() {
+            return self.change_steps(run, action, &row).await;
+        }
         let host = self
             .host_row(row.host_id.as_deref().unwrap_or_default())
             .await?;
         let hv = self.hv.host(&host.uri);
-        let host2 = host.clone();
-        let host3 = host.clone();
-        let fail = move |what: &'static str| {
-            let host = host3.clone();
+        let fail = |what: &'static str| {
+            let host = host.clone();
             move |e: HvError| hv_failure(what, &host, e)
         };
         run.progress(
@@ -77,62 +78,18 @@ impl Compute {
             &format!("{} on {}", action.name(), host.name),
         )
         .await?;
-        let stop = |graceful: bool| {
-            let hv = hv.clone();
-            let host = host2.clone();
-            let id = id.clone();
-            async move {
-                if graceful {
-                    hv.shutdown(&id)
-                        .await
-                        .map_err(|e| hv_failure("shut the guest down", &host, e))?;
-                    let down = self
-                        .wait_for(&host, &id, PowerState::Shutdown, self.cfg.shutdown_timeout)
-                        .await
-                        .map_err(|e| hv_failure("report the domain's state", &host, e))?;
-                    if down {
-                        return Ok::<(), JobFailure>(());
-                    }
-                    tracing::info!(server = %id, "the guest did not shut down in time; powering it off");
-                }
-                hv.destroy(&id)
-                    .await
-                    .map_err(|e| hv_failure("power the guest off", &host, e))
-            }
-        };
-        let running = |hv: Arc<ferrostack_hypervisor::Host>| {
-            let host = host2.clone();
-            let id = id.clone();
-            async move {
-                hv.start(&id)
-                    .await
-                    .map_err(|e| hv_failure("start the domain", &host, e))?;
-                let up = self
-                    .wait_for(&host, &id, PowerState::Running, self.cfg.boot_timeout)
-                    .await
-                    .map_err(|e| hv_failure("report the domain's state", &host, e))?;
-                if up {
-                    Ok::<(), JobFailure>(())
-                } else {
-                    Err(JobFailure::user(format!(
-                        "The guest did not reach running on {}.",
-                        host.name
-                    )))
-                }
-            }
-        };
         Ok(match action {
             ServerAction::Start => {
-                running(hv.clone()).await?;
+                self.power_on(&host, &id).await?;
                 (ACTIVE, PowerState::Running)
             }
             ServerAction::Stop => {
-                stop(true).await?;
+                self.power_off(&host, &id, true).await?;
                 (STOPPED, PowerState::Shutdown)
             }
             ServerAction::Reboot { hard } => {
-                stop(!hard).await?;
-                running(hv.clone()).await?;
+                self.power_off(&host, &id, !hard).await?;
+                self.power_on(&host, &id).await?;
                 (ACTIVE, PowerState::Running)
             }
             ServerAction::Pause => {
@@ -148,10 +105,84 @@ impl Compute {
                 (SUSPENDED, PowerState::Suspended)
             }
             ServerAction::Resume => {
-                running(hv.clone()).await?;
+                self.power_on(&host, &id).await?;
                 (ACTIVE, PowerState::Running)
             }
+            other => return self.change_steps(run, other, &row).await,
         })
+    }
+
+    /// What a failed change leaves: its claims given back, and the server in ERROR
+    /// when it may be half-moved.
+    pub(crate) async fn change_failed(
+        &self,
+        run: Option<&JobRun>,
+        job: &ferrostack_core::jobs::Job,
+        action: ServerAction,
+        message: &str,
+    ) {
+        if action.moves() || action == ServerAction::CreateImage {
+            if let Err(e) = self.undo_change(job, action).await {
+                tracing::error!(server = %job.subject, error = %e.detail(), "cannot undo a failed change");
+            }
+        }
+        if Self::fails_to_error(action) {
+            if let Err(e) = self.error_server(run, &job.subject, message).await {
+                tracing::error!(server = %job.subject, error = %e.detail(), "cannot record a failed change");
+            }
+        }
+    }
+
+    /// Stop the guest: ask it to shut down first (`graceful`), and pull the plug after
+    /// the shutdown timeout. A domain already off (or gone) is left as it is.
+    pub(crate) async fn power_off(
+        &self,
+        host: &Host,
+        id: &str,
+        graceful: bool,
+    ) -> std::result::Result<(), JobFailure> {
+        let hv = self.hv.host(&host.uri);
+        match hv.state(id).await {
+            Ok(Some(PowerState::Shutdown)) | Ok(None) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => return Err(hv_failure("report the domain's state", host, e)),
+        }
+        if graceful {
+            hv.shutdown(id)
+                .await
+                .map_err(|e| hv_failure("shut the guest down", host, e))?;
+            let down = self
+                .wait_for(host, id, PowerState::Shutdown, self.cfg.shutdown_timeout)
+                .await
+                .map_err(|e| hv_failure("report the domain's state", host, e))?;
+            if down {
+                return Ok(());
+            }
+            tracing::info!(server = %id, "the guest did not shut down in time; powering it off");
+        }
+        hv.destroy(id)
+            .await
+            .map_err(|e| hv_failure("power the guest off", host, e))
+    }
+
+    /// Start the domain and wait until it runs.
+    pub(crate) async fn power_on(&self, host: &Host, id: &str) -> std::result::Result<(), JobFailure> {
+        let hv = self.hv.host(&host.uri);
+        hv.start(id)
+            .await
+            .map_err(|e| hv_failure("start the domain", host, e))?;
+        let up = self
+            .wait_for(host, id, PowerState::Running, self.cfg.boot_timeout)
+            .await
+            .map_err(|e| hv_failure("report the domain's state", host, e))?;
+        if up {
+            Ok(())
+        } else {
+            Err(JobFailure::user(format!(
+                "The guest did not reach running on {}.",
+                host.name
+            )))
+        }
     }
 
     /// An action ended: the new state (or, on failure, the old one with the reason in

@@ -21,6 +21,18 @@ pub enum ServerAction {
     Unpause,
     Suspend,
     Resume,
+    Resize,
+    Migrate,
+    RevertResize,
+    LiveMigrate,
+    Evacuate,
+    Rebuild,
+    Rescue,
+    Unrescue,
+    Shelve,
+    ShelveOffload,
+    Unshelve,
+    CreateImage,
 }
 
 impl ServerAction {
@@ -34,6 +46,18 @@ impl ServerAction {
             ServerAction::Unpause => "unpause",
             ServerAction::Suspend => "suspend",
             ServerAction::Resume => "resume",
+            ServerAction::Resize => "resize",
+            ServerAction::Migrate => "migrate",
+            ServerAction::RevertResize => "revertResize",
+            ServerAction::LiveMigrate => "live-migration",
+            ServerAction::Evacuate => "evacuate",
+            ServerAction::Rebuild => "rebuild",
+            ServerAction::Rescue => "rescue",
+            ServerAction::Unrescue => "unrescue",
+            ServerAction::Shelve => "shelve",
+            ServerAction::ShelveOffload => "shelveOffload",
+            ServerAction::Unshelve => "unshelve",
+            ServerAction::CreateImage => "createImage",
         }
     }
 
@@ -46,6 +70,18 @@ impl ServerAction {
             "unpause" => ServerAction::Unpause,
             "suspend" => ServerAction::Suspend,
             "resume" => ServerAction::Resume,
+            "resize" => ServerAction::Resize,
+            "migrate" => ServerAction::Migrate,
+            "revertResize" => ServerAction::RevertResize,
+            "live-migration" => ServerAction::LiveMigrate,
+            "evacuate" => ServerAction::Evacuate,
+            "rebuild" => ServerAction::Rebuild,
+            "rescue" => ServerAction::Rescue,
+            "unrescue" => ServerAction::Unrescue,
+            "shelve" => ServerAction::Shelve,
+            "shelveOffload" => ServerAction::ShelveOffload,
+            "unshelve" => ServerAction::Unshelve,
+            "createImage" => ServerAction::CreateImage,
             _ => return None,
         })
     }
@@ -63,7 +99,45 @@ impl ServerAction {
             ServerAction::Unpause => (&[PAUSED], UNPAUSING),
             ServerAction::Suspend => (&[ACTIVE], SUSPENDING),
             ServerAction::Resume => (&[SUSPENDED], RESUMING),
+            ServerAction::Resize | ServerAction::Migrate => (&[ACTIVE, STOPPED], RESIZE_PREP),
+            ServerAction::RevertResize => (&[RESIZED], RESIZE_REVERTING),
+            ServerAction::LiveMigrate => (&[ACTIVE, PAUSED], MIGRATING),
+            ServerAction::Evacuate | ServerAction::Rebuild => {
+                (&[ACTIVE, STOPPED, ERROR], REBUILDING)
+            }
+            ServerAction::Rescue => (&[ACTIVE, STOPPED, ERROR], RESCUING),
+            ServerAction::Unrescue => (&[RESCUED], UNRESCUING),
+            ServerAction::Shelve => (&[ACTIVE, STOPPED, PAUSED, SUSPENDED], SHELVING),
+            ServerAction::ShelveOffload => (&[SHELVED], SHELVING_OFFLOADING),
+            ServerAction::Unshelve => (&[SHELVED, SHELVED_OFFLOADED], UNSHELVING),
+            ServerAction::CreateImage => (&[ACTIVE, STOPPED, PAUSED, SUSPENDED], IMAGE_SNAPSHOT),
         }
+    }
+
+    /// A plain power change (start, stop, reboot, pause, suspend and their reverses).
+    pub(crate) fn is_power(self) -> bool {
+        matches!(
+            self,
+            ServerAction::Start
+                | ServerAction::Stop
+                | ServerAction::Reboot { .. }
+                | ServerAction::Pause
+                | ServerAction::Unpause
+                | ServerAction::Suspend
+                | ServerAction::Resume
+        )
+    }
+
+    /// Whether the action moves the server's claim (a failure gives the new one back).
+    pub(crate) fn moves(self) -> bool {
+        matches!(
+            self,
+            ServerAction::Resize
+                | ServerAction::Migrate
+                | ServerAction::LiveMigrate
+                | ServerAction::Evacuate
+                | ServerAction::Unshelve
+        )
     }
 
     /// The task state it runs under.
@@ -81,6 +155,16 @@ impl ServerAction {
             ServerAction::Unpause => "compute_unpause_instance",
             ServerAction::Suspend => "compute_suspend_instance",
             ServerAction::Resume => "compute_resume_instance",
+            ServerAction::Resize | ServerAction::Migrate => "compute_resize_instance",
+            ServerAction::RevertResize => "compute_revert_resize",
+            ServerAction::LiveMigrate => "compute_live_migration",
+            ServerAction::Evacuate | ServerAction::Rebuild => "compute_rebuild_instance",
+            ServerAction::Rescue => "compute_rescue_instance",
+            ServerAction::Unrescue => "compute_unrescue_instance",
+            ServerAction::Shelve => "compute_shelve_instance",
+            ServerAction::ShelveOffload => "compute_shelve_offload_instance",
+            ServerAction::Unshelve => "compute_unshelve_instance",
+            ServerAction::CreateImage => "compute_snapshot_instance",
         }
     }
 }
@@ -111,6 +195,20 @@ struct EventRow {
 impl Compute {
     /// Ask for `action` on a server: checked now, carried out by a job.
     pub async fn server_action(&self, ctx: &Ctx, id: &str, action: ServerAction) -> Result<()> {
+        let (tx, row, action_id) = self.begin_action(ctx, id, action).await?;
+        self.queue_action(tx, ctx, &row, action, &action_id, json!({}))
+            .await
+    }
+
+    /// The checks and the conditional update every action starts with, and its
+    /// instance action: the caller adds what its action needs to the transaction, then
+    /// [`Compute::queue_action`] commits it with the job.
+    pub(crate) async fn begin_action(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        action: ServerAction,
+    ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, crate::servers::ServerRow, String)> {
         let row = self.server_for(ctx, id, Action::Write).await?;
         Self::check_lock(ctx, &row, &format!("sent '{}'", action.name()))?;
         let (from, task) = action.rule();
@@ -129,7 +227,7 @@ impl Compute {
         if row.task_state.is_some() || !from.contains(&row.vm_state.as_str()) {
             return Err(refuse(&row.vm_state, row.task_state.as_deref()));
         }
-        if row.host_id.is_none() {
+        if row.host_id.is_none() && action != ServerAction::Unshelve {
             return Err(Error::conflict(format!(
                 "Cannot '{}' instance {id}: it was never placed on a host.",
                 action.name()
@@ -156,9 +254,23 @@ impl Compute {
         let action_id = self
             .action_start(&mut tx, ctx, &row.id, &row.project_id, action.name())
             .await?;
+        Ok((tx, row, action_id))
+    }
+
+    /// Queue the action's job and its event, and commit.
+    pub(crate) async fn queue_action(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        ctx: &Ctx,
+        row: &crate::servers::ServerRow,
+        action: ServerAction,
+        action_id: &str,
+        extra: serde_json::Value,
+    ) -> Result<()> {
+        let task = action.task_state();
         self.action_event(
             &mut tx,
-            &action_id,
+            action_id,
             action.event(),
             None,
             row.host_name.as_deref(),
@@ -166,6 +278,10 @@ impl Compute {
         )
         .await?;
         let hard = matches!(action, ServerAction::Reboot { hard: true });
+        let mut payload = json!({ "action": action.name(), "hard": hard, "action_id": action_id });
+        if let (Some(p), serde_json::Value::Object(e)) = (payload.as_object_mut(), extra) {
+            p.extend(e);
+        }
         self.jobs
             .enqueue(
                 &mut tx,
@@ -175,7 +291,7 @@ impl Compute {
                     subject_kind: KIND_SERVER.into(),
                     subject: row.id.clone(),
                     project_id: Some(row.project_id.clone()),
-                    payload: json!({ "action": action.name(), "hard": hard, "action_id": action_id }),
+                    payload,
                     message: format!("{} requested", action.name()),
                 },
             )

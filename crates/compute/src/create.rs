@@ -13,6 +13,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 use crate::scheduler::{self, Request};
+use crate::groups;
 use crate::servers::{check_metadata, check_name, check_tag};
 use crate::{Compute, JOB_BOOT, KIND_SERVER};
 
@@ -42,6 +43,8 @@ pub struct NewServer {
     pub description: Option<String>,
     pub tags: Vec<String>,
     pub networks: Networks,
+    /// The server group the servers join (`os:scheduler_hints.group`).
+    pub group: Option<String>,
 }
 
 fn unlimited(limit: i64) -> i64 {
@@ -233,13 +236,20 @@ impl Compute {
             }
             count = count.min(room);
         }
+        let group = match &new.group {
+            Some(g) => Some(self.group_for_create(ctx, g).await?),
+            None => None,
+        };
+        let members_limit = self.quota_for(&project, "server_group_members").await?;
         let disk_gb = flavor.disk.max(1);
-        let request = Request {
+        let mut request = Request {
             vcpus: flavor.vcpus,
             memory_mb: flavor.ram,
             disk_gb,
             availability_zone: az.clone(),
             host: forced_host,
+            group: None,
+            avoid_host: None,
         };
         let flavor_json = serde_json::to_string(&flavor).map_err(Error::internal)?;
         let reservation = format!("r-{}", &ids::new_uuid()[..8]);
@@ -295,6 +305,10 @@ impl Compute {
             let action_id = self
                 .action_start(&mut tx, ctx, &id, &project, "create")
                 .await?;
+            if let Some(g) = &group {
+                request.group = groups::rule_in(&mut tx, g, &id).await?;
+                groups::join(&mut tx, g, &id, members_limit).await?;
+            }
             match scheduler::claim(&mut tx, &id, &request, self.cfg.weigher).await {
                 Ok(host) => {
                     sqlx::query(

@@ -26,7 +26,7 @@ const CREATE_LIMITS: Limits = Limits {
     wall: Duration::from_secs(120),
 };
 
-async fn run(mut cmd: tokio::process::Command, limits: Limits, what: &str) -> Result<()> {
+pub(crate) async fn run(mut cmd: tokio::process::Command, limits: Limits, what: &str) -> Result<()> {
     cmd.kill_on_drop(true)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -69,7 +69,7 @@ impl Compute {
     }
 
     /// The base file of an image, made once: the ISO itself, or the image as raw.
-    async fn base_of(&self, image_id: &str) -> Result<(PathBuf, bool)> {
+    pub(crate) async fn base_of(&self, image_id: &str) -> Result<(PathBuf, bool)> {
         let img = self.images.image_get(&Ctx::internal(""), image_id).await?;
         let iso = img.disk_format.as_deref() == Some("iso");
         let base_dir = self.cfg.dir.join("base");

@@ -24,7 +24,7 @@ pub struct NewHost {
     pub virt_type: Option<String>,
 }
 
-pub(crate) const COLUMNS: &str = "SELECT id, name, uri, availability_zone, enabled, disabled_reason, virt_type, virt_probe, hypervisor_type, hypervisor_version, hostname, cpu_model, vcpus, memory_mb, disk_gb, cpu_ratio, ram_ratio, disk_ratio, vcpus_used, memory_mb_used, disk_gb_used, running_vms, state, last_error, created_at, updated_at FROM compute_hosts";
+pub(crate) const COLUMNS: &str = "SELECT id, name, uri, availability_zone, enabled, disabled_reason, virt_type, virt_probe, hypervisor_type, hypervisor_version, hostname, cpu_model, vcpus, memory_mb, disk_gb, cpu_ratio, ram_ratio, disk_ratio, vcpus_used, memory_mb_used, disk_gb_used, running_vms, state, forced_down, last_error, created_at, updated_at FROM compute_hosts";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct HostRow {
@@ -51,6 +51,7 @@ pub(crate) struct HostRow {
     disk_gb_used: i64,
     running_vms: i64,
     state: String,
+    forced_down: i64,
     last_error: Option<String>,
     created_at: String,
     updated_at: String,
@@ -82,6 +83,7 @@ impl From<HostRow> for Host {
             disk_gb_used: r.disk_gb_used,
             running_vms: r.running_vms,
             state: r.state,
+            forced_down: int_bool(r.forced_down),
             last_error: r.last_error,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -272,6 +274,24 @@ impl Compute {
             .await?;
         row.map(Host::from)
             .ok_or_else(|| Error::not_found("host", id_or_name))
+    }
+
+    /// Mark a host down (Nova's forced_down), or no longer: a forced-down host takes
+    /// no servers, and its servers may be evacuated.
+    pub async fn host_set_forced_down(
+        &self,
+        ctx: &Ctx,
+        id_or_name: &str,
+        down: bool,
+    ) -> Result<Host> {
+        let host = self.host_get(ctx, id_or_name).await?;
+        sqlx::query("UPDATE compute_hosts SET forced_down = $2, updated_at = $3 WHERE id = $1")
+            .bind(&host.id)
+            .bind(down as i64)
+            .bind(time::to_db(&time::now()))
+            .execute(&self.db.pool)
+            .await?;
+        self.host_row(&host.id).await
     }
 
     /// Let the scheduler use a host again, or stop it (servers on it keep running).

@@ -12,13 +12,16 @@
 
 mod action_jobs;
 mod actions;
+mod changes;
 mod create;
 mod disks;
 mod flavors;
+mod groups;
 mod hosts;
 mod keypairs;
 mod lifecycle;
 mod metadata;
+mod moves;
 mod quota;
 mod reconcile;
 pub mod scheduler;
@@ -39,6 +42,8 @@ use ferrostack_image::Images;
 pub use actions::ServerAction;
 pub use create::{Networks, NewServer};
 pub use flavors::{FlavorQuery, NewFlavor};
+pub use groups::{KIND_SERVER_GROUP, POLICIES};
+pub use moves::Rebuild;
 pub use hosts::NewHost;
 pub use quota::{QuotaSet, QUOTA_RESOURCES};
 pub use reconcile::Reconciled;

@@ -33,14 +33,16 @@ pub(crate) fn register(c: &Arc<Compute>) {
     c.jobs.on_give_up(JOB_ACTION, move |job| {
         let me = me.clone();
         async move {
-            let _ = me
-                .end_action(
-                    None,
-                    &job.subject,
-                    None,
-                    "The action was given up: its worker kept stopping.",
-                )
-                .await;
+            let msg = "The action was given up: its worker kept stopping.";
+            let p = job.payload_value();
+            if let Some(a) = p
+                .get("action")
+                .and_then(|v| v.as_str())
+                .and_then(|a| crate::ServerAction::parse(a, false))
+            {
+                me.change_failed(None, &job, a, msg).await;
+            }
+            let _ = me.end_action(None, &job.subject, None, msg).await;
         }
     });
     let me = c.clone();
@@ -487,6 +489,28 @@ impl Compute {
             quotas::release(&mut tx, &row.project_id, "cores", flavor.vcpus).await?;
             quotas::release(&mut tx, &row.project_id, "ram", flavor.ram).await?;
             scheduler::release(&mut tx, &id).await?;
+            // A move in flight holds a claim of its own on the destination.
+            let moving: Vec<(String,)> = sqlx::query_as(
+                "SELECT uuid FROM compute_migrations WHERE server_id = $1 AND status IN ('pre-migrating', 'migrating', 'finished', 'reverting')",
+            )
+            .bind(&id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(Error::from)?;
+            for (m,) in moving {
+                scheduler::release(&mut tx, &m).await?;
+            }
+            sqlx::query("UPDATE compute_migrations SET status = 'error', updated_at = $2 WHERE server_id = $1 AND status IN ('pre-migrating', 'migrating', 'finished', 'reverting')")
+                .bind(&id)
+                .bind(time::to_db(&time::now()))
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::from)?;
+            sqlx::query("DELETE FROM server_group_members WHERE server_id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::from)?;
             sqlx::query("DELETE FROM jobs WHERE subject = $1 AND kind IN ($2, $3) AND state IN ('succeeded', 'failed')")
                 .bind(&id)
                 .bind(JOB_BOOT)

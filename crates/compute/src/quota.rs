@@ -23,7 +23,7 @@ pub const QUOTA_RESOURCES: &[&str] = &[
 ];
 
 /// The resources counted through core's quota_usage.
-pub(crate) const COUNTED: &[&str] = &["instances", "cores", "ram"];
+pub(crate) const COUNTED: &[&str] = &["instances", "cores", "ram", "server_groups"];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuotaSet(pub BTreeMap<String, i64>);

@@ -39,6 +39,65 @@ pub struct Request {
     pub availability_zone: Option<String>,
     /// A host named by an admin (`az:host`).
     pub host: Option<String>,
+    /// The server's group, with where its other members are.
+    pub group: Option<GroupRule>,
+    /// The host the server is on, which a cold migration must leave.
+    pub avoid_host: Option<String>,
+}
+
+/// A server group's policy as the scheduler applies it.
+#[derive(Clone, Debug, Default)]
+pub struct GroupRule {
+    pub name: String,
+    /// affinity, anti-affinity, soft-affinity or soft-anti-affinity.
+    pub policy: String,
+    /// anti-affinity: members a host may hold (Nova's max_server_per_host, default 1).
+    pub max_per_host: i64,
+    /// Host id → how many of the group's other members it holds.
+    pub members: std::collections::HashMap<String, i64>,
+}
+
+impl GroupRule {
+    fn on(&self, host: &Host) -> i64 {
+        self.members.get(&host.id).copied().unwrap_or(0)
+    }
+
+    /// Why the group's hard policy refuses `host`.
+    fn refusal(&self, host: &Host, all: &[Host]) -> Option<String> {
+        match self.policy.as_str() {
+            "affinity" if !self.members.is_empty() && self.on(host) == 0 => {
+                let on: Vec<&str> = all
+                    .iter()
+                    .filter(|h| self.on(h) > 0)
+                    .map(|h| h.name.as_str())
+                    .collect();
+                Some(format!(
+                    "{}: server group {} (affinity) has its members on {}",
+                    host.name,
+                    self.name,
+                    if on.is_empty() { "another host".to_string() } else { on.join(", ") }
+                ))
+            }
+            "anti-affinity" if self.on(host) >= self.max_per_host => Some(format!(
+                "{}: server group {} (anti-affinity) already has {} member{} here (at most {})",
+                host.name,
+                self.name,
+                self.on(host),
+                if self.on(host) == 1 { "" } else { "s" },
+                self.max_per_host
+            )),
+            _ => None,
+        }
+    }
+
+    /// The soft policies' preference: lower sorts first.
+    fn weight(&self, host: &Host) -> i64 {
+        match self.policy.as_str() {
+            "soft-affinity" => -self.on(host),
+            "soft-anti-affinity" => self.on(host),
+            _ => 0,
+        }
+    }
 }
 
 /// Where a request would go, or why nowhere.
@@ -71,11 +130,17 @@ pub fn refusal(h: &Host, req: &Request) -> Option<String> {
             return Some(format!("{}: not the host asked for ({name})", h.name));
         }
     }
+    if req.avoid_host.as_deref() == Some(h.id.as_str()) {
+        return Some(format!("{}: the server is on this host already", h.name));
+    }
     if !h.enabled {
         return Some(match &h.disabled_reason {
             Some(r) if !r.is_empty() => format!("{}: disabled ({r})", h.name),
             _ => format!("{}: disabled", h.name),
         });
+    }
+    if h.forced_down {
+        return Some(format!("{}: down (forced down by an admin)", h.name));
     }
     if h.state != "up" {
         // Not libvirt's words: they can name the host's URI, which tenants see here.
@@ -122,18 +187,23 @@ pub fn place(hosts: &[Host], req: &Request, weigher: Weigher) -> (Vec<Host>, Vec
     let mut fits = Vec::new();
     let mut reasons = Vec::new();
     for h in hosts {
-        match refusal(h, req) {
+        let why = refusal(h, req).or_else(|| req.group.as_ref().and_then(|g| g.refusal(h, hosts)));
+        match why {
             Some(r) => reasons.push(r),
             None => fits.push(h.clone()),
         }
     }
+    let soft = |h: &Host| req.group.as_ref().map(|g| g.weight(h)).unwrap_or(0);
     fits.sort_by(|a, b| {
         let (fa, fb) = (free(a).1, free(b).1);
         let order = match weigher {
             Weigher::Spread => fb.cmp(&fa),
             Weigher::Pack => fa.cmp(&fb),
         };
-        order.then_with(|| a.name.cmp(&b.name))
+        soft(a)
+            .cmp(&soft(b))
+            .then(order)
+            .then_with(|| a.name.cmp(&b.name))
     });
     (fits, reasons)
 }
@@ -163,14 +233,25 @@ impl crate::Compute {
         flavor_id: &str,
         availability_zone: Option<String>,
         count: i64,
+        group: Option<&str>,
     ) -> Result<Placement> {
         let flavor = self.flavor_get(ctx, flavor_id).await?;
-        let req = Request {
+        let group = match group {
+            Some(g) => {
+                let id = self.group_for_create(ctx, g).await?;
+                let mut conn = self.db.pool.acquire().await?;
+                crate::groups::rule_read(&mut conn, &id, "").await?
+            }
+            None => None,
+        };
+        let mut req = Request {
             vcpus: flavor.vcpus,
             memory_mb: flavor.ram,
             disk_gb: flavor.disk.max(1),
             availability_zone,
             host: None,
+            group,
+            avoid_host: None,
         };
         let mut hosts = self.hosts_all().await?;
         let mut fits = Vec::new();
@@ -181,6 +262,9 @@ impl crate::Compute {
             match ok.first() {
                 Some(h) => {
                     fits.push(h.name.clone());
+                    if let Some(g) = req.group.as_mut() {
+                        *g.members.entry(h.id.clone()).or_insert(0) += 1;
+                    }
                     if let Some(m) = hosts.iter_mut().find(|x| x.id == h.id) {
                         m.vcpus_used += req.vcpus;
                         m.memory_mb_used += req.memory_mb;
@@ -223,7 +307,7 @@ pub(crate) async fn claim(
         let n = sqlx::query(
             "UPDATE compute_hosts SET vcpus_used = vcpus_used + $2, memory_mb_used = memory_mb_used + $3, \
              disk_gb_used = disk_gb_used + $4, running_vms = running_vms + 1 \
-             WHERE id = $1 AND enabled = 1 AND state = 'up' \
+             WHERE id = $1 AND enabled = 1 AND state = 'up' AND forced_down = 0 \
              AND vcpus_used + $2 <= vcpus * cpu_ratio AND memory_mb_used + $3 <= memory_mb * ram_ratio \
              AND disk_gb_used + $4 <= disk_gb * disk_ratio",
         )
@@ -317,6 +401,7 @@ mod tests {
             disk_gb_used: 0,
             running_vms: 0,
             state: "up".into(),
+            forced_down: false,
             last_error: None,
             created_at: String::new(),
             updated_at: String::new(),
@@ -330,6 +415,8 @@ mod tests {
             disk_gb: 1,
             availability_zone: None,
             host: None,
+            group: None,
+            avoid_host: None,
         }
     }
 

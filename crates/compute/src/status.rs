@@ -7,6 +7,10 @@ pub const STOPPED: &str = "stopped";
 pub const PAUSED: &str = "paused";
 pub const SUSPENDED: &str = "suspended";
 pub const ERROR: &str = "error";
+pub const RESIZED: &str = "resized";
+pub const RESCUED: &str = "rescued";
+pub const SHELVED: &str = "shelved";
+pub const SHELVED_OFFLOADED: &str = "shelved_offloaded";
 
 // task states
 pub const SCHEDULING: &str = "scheduling";
@@ -20,6 +24,21 @@ pub const PAUSING: &str = "pausing";
 pub const UNPAUSING: &str = "unpausing";
 pub const SUSPENDING: &str = "suspending";
 pub const RESUMING: &str = "resuming";
+pub const RESIZE_PREP: &str = "resize_prep";
+pub const RESIZE_MIGRATING: &str = "resize_migrating";
+pub const RESIZE_REVERTING: &str = "resize_reverting";
+pub const REBUILDING: &str = "rebuilding";
+pub const RESCUING: &str = "rescuing";
+pub const UNRESCUING: &str = "unrescuing";
+pub const SHELVING: &str = "shelving";
+pub const SHELVING_OFFLOADING: &str = "shelving_offloading";
+pub const UNSHELVING: &str = "unshelving";
+pub const IMAGE_SNAPSHOT: &str = "image_snapshot";
+pub const MIGRATING: &str = "migrating";
+
+fn resizing(t: Option<&str>) -> bool {
+    matches!(t, Some(RESIZE_PREP) | Some(RESIZE_MIGRATING))
+}
 
 /// The `status` of a server in `vm_state` doing `task_state`.
 pub fn status(vm_state: &str, task_state: Option<&str>) -> &'static str {
@@ -28,11 +47,19 @@ pub fn status(vm_state: &str, task_state: Option<&str>) -> &'static str {
         (BUILDING, _) => "BUILD",
         (ACTIVE, Some(REBOOTING)) => "REBOOT",
         (ACTIVE, Some(REBOOTING_HARD)) => "HARD_REBOOT",
+        (ACTIVE | STOPPED | ERROR, Some(REBUILDING)) => "REBUILD",
+        (ACTIVE | STOPPED, t) if resizing(t) => "RESIZE",
+        (ACTIVE | PAUSED, Some(MIGRATING)) => "MIGRATING",
         (ACTIVE, _) => "ACTIVE",
         (STOPPED, Some(REBOOTING_HARD)) => "HARD_REBOOT",
         (STOPPED, _) => "SHUTOFF",
         (PAUSED, _) => "PAUSED",
         (SUSPENDED, _) => "SUSPENDED",
+        (RESIZED, Some(RESIZE_REVERTING)) => "REVERT_RESIZE",
+        (RESIZED, _) => "VERIFY_RESIZE",
+        (RESCUED, _) => "RESCUE",
+        (SHELVED, _) => "SHELVED",
+        (SHELVED_OFFLOADED, _) => "SHELVED_OFFLOADED",
         (ERROR, _) => "ERROR",
         _ => "UNKNOWN",
     }
@@ -47,6 +74,11 @@ pub fn vm_states_of(status: &str) -> Option<&'static [&'static str]> {
         "PAUSED" => &[PAUSED],
         "SUSPENDED" => &[SUSPENDED],
         "ERROR" => &[ERROR],
+        "RESIZE" | "MIGRATING" | "REBUILD" => &[ACTIVE, STOPPED],
+        "VERIFY_RESIZE" | "REVERT_RESIZE" => &[RESIZED],
+        "RESCUE" => &[RESCUED],
+        "SHELVED" => &[SHELVED],
+        "SHELVED_OFFLOADED" => &[SHELVED_OFFLOADED],
         _ => return None,
     })
 }
@@ -57,10 +89,18 @@ pub const STATUSES: &[&str] = &[
     "BUILD",
     "ERROR",
     "HARD_REBOOT",
+    "MIGRATING",
     "PAUSED",
     "REBOOT",
+    "REBUILD",
+    "RESCUE",
+    "RESIZE",
+    "REVERT_RESIZE",
+    "SHELVED",
+    "SHELVED_OFFLOADED",
     "SHUTOFF",
     "SUSPENDED",
+    "VERIFY_RESIZE",
 ];
 
 #[cfg(test)]
@@ -77,5 +117,11 @@ mod tests {
         assert_eq!(status(ERROR, Some(DELETING)), "ERROR");
         assert_eq!(vm_states_of("shutoff"), Some(&[STOPPED][..]));
         assert_eq!(vm_states_of("NOPE"), None);
+        assert_eq!(status(ACTIVE, Some(RESIZE_MIGRATING)), "RESIZE");
+        assert_eq!(status(RESIZED, None), "VERIFY_RESIZE");
+        assert_eq!(status(RESIZED, Some(RESIZE_REVERTING)), "REVERT_RESIZE");
+        assert_eq!(status(STOPPED, Some(REBUILDING)), "REBUILD");
+        assert_eq!(status(RESCUED, None), "RESCUE");
+        assert_eq!(status(SHELVED_OFFLOADED, Some(UNSHELVING)), "SHELVED_OFFLOADED");
     }
 }

@@ -361,6 +361,17 @@ impl Host {
         }
     }
 
+    /// Live-migrate the running domain to the libvirt at `dest_uri`, peer to peer (this
+    /// host's libvirtd connects to the destination itself), defining it there and
+    /// undefining it here. The disks must be on storage both hosts see at the same path.
+    pub async fn migrate_live(&self, uuid: &str, dest_uri: &str) -> HvResult<()> {
+        // VIR_MIGRATE_LIVE | PEER2PEER | PERSIST_DEST | UNDEFINE_SOURCE
+        const FLAGS: u32 = 1 | 2 | 8 | 16;
+        let dest = dest_uri.to_string();
+        self.on_domain(uuid, move |d| d.migrate_to_uri(&dest, FLAGS, None, 0))
+            .await
+    }
+
     /// The domain's current XML.
     pub async fn xml(&self, uuid: &str) -> HvResult<String> {
         self.on_domain(uuid, |d| d.xml_desc(0)).await

@@ -34,6 +34,9 @@ pub struct Host {
     pub running_vms: i64,
     /// `up` or `down`.
     pub state: String,
+    /// An admin said the host is down (Nova's forced_down): its servers may be
+    /// evacuated, and nothing is placed on it.
+    pub forced_down: bool,
     pub last_error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -139,6 +142,39 @@ pub struct InstanceAction {
 }
 
 /// Limits of the compute service, shared by the service and the console's forms.
+/// A server group: servers placed together (affinity) or apart (anti-affinity), hard
+/// or soft (`soft-` policies only weigh).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerGroup {
+    pub id: String,
+    pub name: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub policy: String,
+    /// anti-affinity's `max_server_per_host` rule, when given.
+    pub max_server_per_host: Option<i64>,
+    pub members: Vec<String>,
+    pub created_at: String,
+}
+
+/// One move of a server: a resize, a cold or live migration, or an evacuation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Migration {
+    pub id: i64,
+    pub uuid: String,
+    pub server_id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub migration_type: String,
+    pub status: String,
+    pub source_compute: Option<String>,
+    pub dest_compute: Option<String>,
+    pub old_flavor: Flavor,
+    pub new_flavor: Flavor,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
 pub mod limits {
     pub const NAME_MAX: usize = 255;
     /// Nova: user_data is at most 65535 bytes of base64.

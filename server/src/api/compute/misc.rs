@@ -147,7 +147,7 @@ pub(crate) async fn limits(
         "maxTotalKeypairs": q.get("key_pairs"), "maxServerGroups": q.get("server_groups"),
         "maxServerGroupMembers": q.get("server_group_members"),
         "totalInstancesUsed": used.get("instances"), "totalCoresUsed": used.get("cores"),
-        "totalRAMUsed": used.get("ram"), "totalServerGroupsUsed": 0,
+        "totalRAMUsed": used.get("ram"), "totalServerGroupsUsed": used.get("server_groups"),
     });
     if !mv.at_least(57) {
         abs["maxPersonality"] = json!(q.get("injected_files"));
@@ -340,7 +340,7 @@ fn service_view(h: &Host) -> Value {
     json!({
         "id": h.id, "binary": "nova-compute", "host": h.name, "zone": h.availability_zone,
         "status": if h.enabled { "enabled" } else { "disabled" }, "state": h.state,
-        "updated_at": nova_time(&h.updated_at), "disabled_reason": h.disabled_reason, "forced_down": false,
+        "updated_at": nova_time(&h.updated_at), "disabled_reason": h.disabled_reason, "forced_down": h.forced_down,
     })
 }
 
@@ -382,8 +382,16 @@ pub(crate) async fn service_update(
         Some("disabled") => false,
         Some(other) => return Err(Error::bad_request(format!("Invalid input for field/attribute status. Value: {other}. '{other}' is not one of ['enabled', 'disabled']")).into()),
         None => {
-            // Only the host's state can change here (forced_down is not modelled).
-            let h = st.services.compute.host_get(&ctx, &id).await?;
+            let h = match m.get("forced_down") {
+                Some(Value::Bool(down)) => {
+                    st.services
+                        .compute
+                        .host_set_forced_down(&ctx, &id, *down)
+                        .await?
+                }
+                Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute forced_down. Value: {o}. {o} is not of type 'boolean'.")).into()),
+                None => st.services.compute.host_get(&ctx, &id).await?,
+            };
             return Ok(Json(json!({"service": service_view(&h)})));
         }
     };

@@ -8,6 +8,7 @@ mod extras;
 mod fields;
 mod flavors;
 mod misc;
+mod moves;
 mod servers;
 mod views;
 
@@ -23,7 +24,7 @@ mod prelude {
     pub(crate) use ferrostack_core::{Ctx, Error};
     pub(crate) use serde_json::{json, Map, Value};
 
-    pub(crate) use super::{extras::*, flavors::*, misc::*, servers::*, Mv, NResult, NovaError};
+    pub(crate) use super::{extras::*, flavors::*, misc::*, moves::*, servers::*, Mv, NResult, NovaError};
     pub(crate) use crate::api::extract::{parse_json, Authed, Filters};
     pub(crate) use crate::state::AppState;
 }
@@ -291,6 +292,16 @@ pub fn routes() -> Routes {
             ProjectRead,
             action_show,
         )
+        .get(
+            "/v2.1/servers/{id}/migrations",
+            ProjectRead,
+            server_migrations,
+        )
+        .get(
+            "/v2.1/servers/{id}/migrations/{migration}",
+            ProjectRead,
+            server_migration_show,
+        )
         .get("/v2.1/servers/{id}/ips", ProjectRead, server_ips)
         .get(
             "/v2.1/servers/{id}/os-interface",
@@ -335,7 +346,13 @@ pub fn routes() -> Routes {
         .get("/v2.1/os-hypervisors/{id}/uptime", Admin, hypervisor_uptime)
         .get("/v2.1/os-aggregates", Admin, aggregate_list)
         .get("/v2.1/os-services", Admin, service_list)
+        .put("/v2.1/os-services/force-down", Admin, service_force_down)
         .put("/v2.1/os-services/{id}", Admin, service_update)
+        .get("/v2.1/os-migrations", Admin, migration_list)
+        .get("/v2.1/os-server-groups", Token, group_list)
+        .post("/v2.1/os-server-groups", Create, group_create)
+        .get("/v2.1/os-server-groups/{id}", ProjectRead, group_show)
+        .delete("/v2.1/os-server-groups/{id}", ProjectWrite, group_delete)
         .get("/v2.1/os-quota-sets/{project}", ProjectRead, quota_show)
         .put("/v2.1/os-quota-sets/{project}", Admin, quota_update)
         .delete("/v2.1/os-quota-sets/{project}", Admin, quota_delete)

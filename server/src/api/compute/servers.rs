@@ -22,7 +22,19 @@ pub(crate) async fn server_create(
     body: axum::body::Bytes,
 ) -> NResult<Response> {
     let mut outer = body_object(&body)?;
-    let _hints = outer.remove("os:scheduler_hints");
+    let group = match outer.remove("os:scheduler_hints") {
+        Some(Value::Object(mut h)) => match h.remove("group") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(g)) => Some(g),
+            Some(o) => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field/attribute group. Value: {o}. {o} is not of type 'string'."
+                ))
+                .into())
+            }
+        },
+        _ => None,
+    };
     let mut m = inner(outer, "server")?;
     let name = text(&mut m, "name")?.ok_or_else(|| {
         Error::bad_request(
@@ -107,6 +119,7 @@ pub(crate) async fn server_create(
         description: text(&mut m, "description")?,
         tags,
         networks,
+        group,
     };
     let new = NewServer {
         max_count: if new.max_count == 0 {
@@ -276,6 +289,7 @@ pub(crate) async fn server_delete(
 pub(crate) async fn server_action(
     State(st): State<AppState>,
     Authed(ctx): Authed,
+    Extension(mv): Extension<Mv>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> NResult<Response> {
@@ -306,6 +320,9 @@ pub(crate) async fn server_action(
     if let Some(a) = action {
         c.server_action(&ctx, &id, a).await?;
         return Ok(StatusCode::ACCEPTED.into_response());
+    }
+    if let Some(r) = super::moves::move_action(&st, &ctx, mv, &id, &name, arg.clone()).await {
+        return r;
     }
     match name.as_str() {
         "lock" => {
@@ -339,20 +356,7 @@ pub(crate) async fn server_action(
             let output = c.console_output(&ctx, &id, length).await?;
             Ok(Json(json!({"output": output})).into_response())
         }
-        "resize"
-        | "confirmResize"
-        | "revertResize"
-        | "rebuild"
-        | "rescue"
-        | "unrescue"
-        | "shelve"
-        | "shelveOffload"
-        | "unshelve"
-        | "createImage"
-        | "migrate"
-        | "os-migrateLive"
-        | "evacuate"
-        | "os-getVNCConsole"
+        "os-getVNCConsole"
         | "os-getSerialConsole"
         | "addSecurityGroup"
         | "removeSecurityGroup"
