@@ -47,7 +47,8 @@ impl Compute {
             }
             Err(f) if f.is_lost() || f.retry => Err(f),
             Err(f) => {
-                self.change_failed(Some(&run), &run.job, action, &f.message).await;
+                self.change_failed(Some(&run), &run.job, action, &f.message)
+                    .await;
                 let _ = self.end_action(Some(&run), &id, None, &f.message).await;
                 Err(f)
             }
@@ -166,7 +167,11 @@ impl Compute {
     }
 
     /// Start the domain and wait until it runs.
-    pub(crate) async fn power_on(&self, host: &Host, id: &str) -> std::result::Result<(), JobFailure> {
+    pub(crate) async fn power_on(
+        &self,
+        host: &Host,
+        id: &str,
+    ) -> std::result::Result<(), JobFailure> {
         let hv = self.hv.host(&host.uri);
         hv.start(id)
             .await

@@ -208,7 +208,11 @@ impl Compute {
         ctx: &Ctx,
         id: &str,
         action: ServerAction,
-    ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, crate::servers::ServerRow, String)> {
+    ) -> Result<(
+        sqlx::Transaction<'static, sqlx::Any>,
+        crate::servers::ServerRow,
+        String,
+    )> {
         let row = self.server_for(ctx, id, Action::Write).await?;
         Self::check_lock(ctx, &row, &format!("sent '{}'", action.name()))?;
         let (from, task) = action.rule();

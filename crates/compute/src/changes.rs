@@ -60,7 +60,12 @@ fn disk_failure(e: Error) -> JobFailure {
 
 impl Compute {
     /// The disks of `row` on `host`, with a rescue image booting first when asked.
-    async fn disks_for(&self, row: &ServerRow, host: &Host, rescue: Option<&str>) -> Step<Vec<DiskSpec>> {
+    async fn disks_for(
+        &self,
+        row: &ServerRow,
+        host: &Host,
+        rescue: Option<&str>,
+    ) -> Step<Vec<DiskSpec>> {
         if Hypervisor::is_simulated(&host.uri) {
             let mut d = vec![DiskSpec {
                 path: format!("/simulated/{}/disk", row.id),
@@ -87,7 +92,10 @@ impl Compute {
             return Ok(disks);
         };
         // The server's own disk (and config drive) stays; its boot ISO does not.
-        let config = disks.iter().find(|d| d.path.ends_with("disk.config")).cloned();
+        let config = disks
+            .iter()
+            .find(|d| d.path.ends_with("disk.config"))
+            .cloned();
         let mut root = disks.remove(0);
         root.boot = None;
         let rescue = self.rescue_disk(row, image).await.map_err(disk_failure)?;
@@ -151,13 +159,21 @@ impl Compute {
             .await?;
         match action {
             ServerAction::Resize | ServerAction::Migrate => {
-                let m = self.migration_row(&text("migration").unwrap_or_default()).await?;
-                self.set_migration(&m.uuid, "migrating", &["pre-migrating"]).await?;
+                let m = self
+                    .migration_row(&text("migration").unwrap_or_default())
+                    .await?;
+                self.set_migration(&m.uuid, "migrating", &["pre-migrating"])
+                    .await?;
                 let new = m.new()?;
                 let old = m.old()?;
-                let src = self.host_row(m.source_host_id.as_deref().unwrap_or_default()).await?;
-                let dst = self.host_row(m.dest_host_id.as_deref().unwrap_or_default()).await?;
-                run.progress("power off", 40, &format!("Stopping on {}", src.name)).await?;
+                let src = self
+                    .host_row(m.source_host_id.as_deref().unwrap_or_default())
+                    .await?;
+                let dst = self
+                    .host_row(m.dest_host_id.as_deref().unwrap_or_default())
+                    .await?;
+                run.progress("power off", 40, &format!("Stopping on {}", src.name))
+                    .await?;
                 self.power_off(&src, &id, true).await?;
                 if !Hypervisor::is_simulated(&dst.uri) && new.disk > old.disk {
                     self.grow_disk(&id, new.disk).await.map_err(disk_failure)?;
@@ -165,8 +181,10 @@ impl Compute {
                 if src.id != dst.id {
                     self.remove_domain(&src, &id).await?;
                 }
-                run.progress("place", 70, &format!("Starting on {}", dst.name)).await?;
-                self.place_domain(row, &dst, Some(&new), None, m.was_running != 0).await?;
+                run.progress("place", 70, &format!("Starting on {}", dst.name))
+                    .await?;
+                self.place_domain(row, &dst, Some(&new), None, m.was_running != 0)
+                    .await?;
                 let mut tx = self.db.pool.begin().await.map_err(Error::from)?;
                 run.fence(&mut tx).await?;
                 let n = sqlx::query("UPDATE compute_migrations SET status = 'finished', updated_at = $2 WHERE uuid = $1 AND status = 'migrating'")
@@ -180,27 +198,48 @@ impl Compute {
                     self.move_server_row(&mut tx, &id, &dst, Some(&new)).await?;
                 }
                 tx.commit().await.map_err(Error::from)?;
-                let power = if m.was_running != 0 { PowerState::Running } else { PowerState::Shutdown };
+                let power = if m.was_running != 0 {
+                    PowerState::Running
+                } else {
+                    PowerState::Shutdown
+                };
                 Ok((RESIZED, power))
             }
             ServerAction::RevertResize => {
-                let m = self.migration_row(&text("migration").unwrap_or_default()).await?;
+                let m = self
+                    .migration_row(&text("migration").unwrap_or_default())
+                    .await?;
                 let old = m.old()?;
-                let src = self.host_row(m.source_host_id.as_deref().unwrap_or_default()).await?;
-                let dst = self.host_row(m.dest_host_id.as_deref().unwrap_or_default()).await?;
-                run.progress("power off", 40, &format!("Stopping on {}", dst.name)).await?;
+                let src = self
+                    .host_row(m.source_host_id.as_deref().unwrap_or_default())
+                    .await?;
+                let dst = self
+                    .host_row(m.dest_host_id.as_deref().unwrap_or_default())
+                    .await?;
+                run.progress("power off", 40, &format!("Stopping on {}", dst.name))
+                    .await?;
                 self.power_off(&dst, &id, false).await?;
                 if src.id != dst.id {
                     self.remove_domain(&dst, &id).await?;
                 }
                 let dir = self.instance_dir(&id);
-                if tokio::fs::metadata(dir.join("disk.pre-resize")).await.is_ok() {
+                if tokio::fs::metadata(dir.join("disk.pre-resize"))
+                    .await
+                    .is_ok()
+                {
                     tokio::fs::rename(dir.join("disk.pre-resize"), dir.join("disk"))
                         .await
-                        .map_err(|e| JobFailure::because("The disk before the resize could not be restored.", e))?;
+                        .map_err(|e| {
+                            JobFailure::because(
+                                "The disk before the resize could not be restored.",
+                                e,
+                            )
+                        })?;
                 }
-                run.progress("place", 70, &format!("Starting on {}", src.name)).await?;
-                self.place_domain(row, &src, Some(&old), None, m.was_running != 0).await?;
+                run.progress("place", 70, &format!("Starting on {}", src.name))
+                    .await?;
+                self.place_domain(row, &src, Some(&old), None, m.was_running != 0)
+                    .await?;
                 let new = m.new()?;
                 let mut tx = self.db.pool.begin().await.map_err(Error::from)?;
                 run.fence(&mut tx).await?;
@@ -222,18 +261,39 @@ impl Compute {
                 }
                 tx.commit().await.map_err(Error::from)?;
                 let vm = if m.was_running != 0 { ACTIVE } else { STOPPED };
-                let power = if m.was_running != 0 { PowerState::Running } else { PowerState::Shutdown };
+                let power = if m.was_running != 0 {
+                    PowerState::Running
+                } else {
+                    PowerState::Shutdown
+                };
                 Ok((vm, power))
             }
             ServerAction::LiveMigrate | ServerAction::Evacuate => {
-                let m = self.migration_row(&text("migration").unwrap_or_default()).await?;
-                self.set_migration(&m.uuid, "migrating", &["pre-migrating"]).await?;
-                let src = self.host_row(m.source_host_id.as_deref().unwrap_or_default()).await?;
-                let dst = self.host_row(m.dest_host_id.as_deref().unwrap_or_default()).await?;
+                let m = self
+                    .migration_row(&text("migration").unwrap_or_default())
+                    .await?;
+                self.set_migration(&m.uuid, "migrating", &["pre-migrating"])
+                    .await?;
+                let src = self
+                    .host_row(m.source_host_id.as_deref().unwrap_or_default())
+                    .await?;
+                let dst = self
+                    .host_row(m.dest_host_id.as_deref().unwrap_or_default())
+                    .await?;
                 let simulated = Hypervisor::is_simulated(&dst.uri);
                 let (vm, power) = if action == ServerAction::LiveMigrate {
-                    run.progress("migrate", 50, &format!("Migrating from {} to {}", src.name, dst.name)).await?;
-                    let here_state = self.hv.host(&src.uri).state(&id).await.map_err(|e| hv_failure("report the domain's state", &src, e))?;
+                    run.progress(
+                        "migrate",
+                        50,
+                        &format!("Migrating from {} to {}", src.name, dst.name),
+                    )
+                    .await?;
+                    let here_state = self
+                        .hv
+                        .host(&src.uri)
+                        .state(&id)
+                        .await
+                        .map_err(|e| hv_failure("report the domain's state", &src, e))?;
                     if here_state.is_some() {
                         if simulated {
                             // The test driver has no migration: the same domain, defined
@@ -255,12 +315,21 @@ impl Compute {
                     (vm, power_of(row.power_state))
                 } else {
                     // Evacuate: the source is down; the server starts on the destination.
-                    run.progress("rebuild", 50, &format!("Rebuilding on {}", dst.name)).await?;
+                    run.progress("rebuild", 50, &format!("Rebuilding on {}", dst.name))
+                        .await?;
                     let running = row.vm_state != STOPPED;
                     self.place_domain(row, &dst, None, None, running).await?;
-                    if running { (ACTIVE, PowerState::Running) } else { (STOPPED, PowerState::Shutdown) }
+                    if running {
+                        (ACTIVE, PowerState::Running)
+                    } else {
+                        (STOPPED, PowerState::Shutdown)
+                    }
                 };
-                let done = if action == ServerAction::LiveMigrate { "completed" } else { "done" };
+                let done = if action == ServerAction::LiveMigrate {
+                    "completed"
+                } else {
+                    "done"
+                };
                 let mut tx = self.db.pool.begin().await.map_err(Error::from)?;
                 run.fence(&mut tx).await?;
                 let n = sqlx::query("UPDATE compute_migrations SET status = $3, updated_at = $2 WHERE uuid = $1 AND status = 'migrating'")
@@ -274,19 +343,24 @@ impl Compute {
                 if n == 1 {
                     self.move_server_row(&mut tx, &id, &dst, None).await?;
                     scheduler::release(&mut tx, &id).await?;
-                    sqlx::query("UPDATE compute_allocations SET server_id = $1 WHERE server_id = $2")
-                        .bind(&id)
-                        .bind(&m.uuid)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(Error::from)?;
+                    sqlx::query(
+                        "UPDATE compute_allocations SET server_id = $1 WHERE server_id = $2",
+                    )
+                    .bind(&id)
+                    .bind(&m.uuid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(Error::from)?;
                 }
                 tx.commit().await.map_err(Error::from)?;
                 Ok((vm, power))
             }
             ServerAction::Rebuild => {
                 let host = here().await?;
-                let running = p.get("was_running").and_then(|v| v.as_bool()).unwrap_or(true);
+                let running = p
+                    .get("was_running")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(true);
                 run.progress("power off", 30, "Stopping the guest").await?;
                 self.power_off(&host, &id, true).await?;
                 if !Hypervisor::is_simulated(&host.uri) {
@@ -298,14 +372,20 @@ impl Compute {
                 }
                 run.progress("spawn", 60, "Booting the new image").await?;
                 self.place_domain(row, &host, None, None, running).await?;
-                Ok(if running { (ACTIVE, PowerState::Running) } else { (STOPPED, PowerState::Shutdown) })
+                Ok(if running {
+                    (ACTIVE, PowerState::Running)
+                } else {
+                    (STOPPED, PowerState::Shutdown)
+                })
             }
             ServerAction::Rescue => {
                 let host = here().await?;
                 let image = text("rescue_image").unwrap_or_default();
                 self.power_off(&host, &id, true).await?;
-                run.progress("spawn", 60, "Booting the rescue image").await?;
-                self.place_domain(row, &host, None, Some(&image), true).await?;
+                run.progress("spawn", 60, "Booting the rescue image")
+                    .await?;
+                self.place_domain(row, &host, None, Some(&image), true)
+                    .await?;
                 Ok((RESCUED, PowerState::Running))
             }
             ServerAction::Unrescue => {
@@ -320,7 +400,8 @@ impl Compute {
                 let graceful = ![PAUSED, SUSPENDED].contains(&row.vm_state.as_str());
                 run.progress("power off", 30, "Stopping the guest").await?;
                 self.power_off(&host, &id, graceful).await?;
-                run.progress("offload", 60, &format!("Freeing {}", host.name)).await?;
+                run.progress("offload", 60, &format!("Freeing {}", host.name))
+                    .await?;
                 self.remove_domain(&host, &id).await?;
                 let mut tx = self.db.pool.begin().await.map_err(Error::from)?;
                 run.fence(&mut tx).await?;
@@ -335,28 +416,39 @@ impl Compute {
             }
             ServerAction::Unshelve => {
                 let host = here().await?;
-                run.progress("spawn", 60, &format!("Starting on {}", host.name)).await?;
+                run.progress("spawn", 60, &format!("Starting on {}", host.name))
+                    .await?;
                 self.place_domain(row, &host, None, None, true).await?;
                 Ok((ACTIVE, PowerState::Running))
             }
             ServerAction::CreateImage => {
                 let host = here().await?;
                 let image = text("image_id").unwrap_or_default();
-                run.progress("snapshot", 30, "Copying the root disk").await?;
+                run.progress("snapshot", 30, "Copying the root disk")
+                    .await?;
                 let snap = self.snapshot_file(row, &host).await?;
                 run.progress("upload", 70, "Uploading the snapshot").await?;
                 let up = self.upload_file(&run.job.ctx(), &image, &snap).await;
                 let _ = tokio::fs::remove_file(&snap).await;
-                up.map_err(|e| JobFailure::because("The snapshot could not be stored as an image.", e.detail()))?;
+                up.map_err(|e| {
+                    JobFailure::because("The snapshot could not be stored as an image.", e.detail())
+                })?;
                 Ok((vm_static(&row.vm_state), power_of(row.power_state)))
             }
-            _ => Err(JobFailure::user(format!("{} is not a change.", action.name()))),
+            _ => Err(JobFailure::user(format!(
+                "{} is not a change.",
+                action.name()
+            ))),
         }
     }
 
     async fn set_migration(&self, uuid: &str, to: &str, from: &[&str]) -> Result<()> {
         // The statuses are this file's constants, never input.
-        let from = from.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+        let from = from
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
         sqlx::query(&format!(
             "UPDATE compute_migrations SET status = $2, updated_at = $3 WHERE uuid = $1 AND status IN ({from})"
         ))
@@ -376,13 +468,15 @@ impl Compute {
         host: &Host,
         flavor: Option<&Flavor>,
     ) -> Result<()> {
-        sqlx::query("UPDATE servers SET host_id = $2, host_name = $3, availability_zone = $4 WHERE id = $1")
-            .bind(id)
-            .bind(&host.id)
-            .bind(&host.name)
-            .bind(&host.availability_zone)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "UPDATE servers SET host_id = $2, host_name = $3, availability_zone = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&host.id)
+        .bind(&host.name)
+        .bind(&host.availability_zone)
+        .execute(&mut *conn)
+        .await?;
         if let Some(f) = flavor {
             sqlx::query("UPDATE servers SET flavor = $2, flavor_id = $3 WHERE id = $1")
                 .bind(id)
@@ -401,11 +495,17 @@ impl Compute {
         let keep = dir.join("disk.pre-resize");
         if tokio::fs::metadata(&keep).await.is_err() {
             let tmp = dir.join(format!("disk.pre-resize.part-{}", &ids::new_uuid()[..8]));
-            tokio::fs::copy(&disk, &tmp).await.map_err(Error::internal)?;
-            tokio::fs::rename(&tmp, &keep).await.map_err(Error::internal)?;
+            tokio::fs::copy(&disk, &tmp)
+                .await
+                .map_err(Error::internal)?;
+            tokio::fs::rename(&tmp, &keep)
+                .await
+                .map_err(Error::internal)?;
         }
         let mut c = qemu_img_command(&self.cfg.qemu_img, Limits::CONVERT);
-        c.args(["resize", "-q", "-f", "qcow2"]).arg(&disk).arg(format!("{gb}G"));
+        c.args(["resize", "-q", "-f", "qcow2"])
+            .arg(&disk)
+            .arg(format!("{gb}G"));
         crate::disks::run(c, Limits::CONVERT, "qemu-img resize").await
     }
 
@@ -423,7 +523,9 @@ impl Compute {
         let path = self.instance_dir(&row.id).join("disk.rescue");
         let _ = tokio::fs::remove_file(&path).await;
         let mut c = qemu_img_command(&self.cfg.qemu_img, Limits::CONVERT);
-        c.args(["create", "-q", "-f", "qcow2", "-F", "raw", "-b"]).arg(&base).arg(&path);
+        c.args(["create", "-q", "-f", "qcow2", "-F", "raw", "-b"])
+            .arg(&base)
+            .arg(&path);
         crate::disks::run(c, Limits::CONVERT, "qemu-img create (rescue)").await?;
         Ok(DiskSpec {
             path: path.display().to_string(),
@@ -437,28 +539,38 @@ impl Compute {
     /// copy is consistent). A simulated server's disk is its image's data.
     async fn snapshot_file(&self, row: &ServerRow, host: &Host) -> Step<PathBuf> {
         let dir = self.instance_dir(&row.id);
-        tokio::fs::create_dir_all(&dir).await.map_err(Error::internal)?;
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(Error::internal)?;
         let out = dir.join(format!("snapshot.part-{}", &ids::new_uuid()[..8]));
         if Hypervisor::is_simulated(&host.uri) {
-            let src = self.images.data_path(row.image_id.as_deref().unwrap_or_default());
-            tokio::fs::copy(&src, &out)
-                .await
-                .map_err(|e| JobFailure::because("The simulated server's image could not be copied.", e))?;
+            let src = self
+                .images
+                .data_path(row.image_id.as_deref().unwrap_or_default());
+            tokio::fs::copy(&src, &out).await.map_err(|e| {
+                JobFailure::because("The simulated server's image could not be copied.", e)
+            })?;
             return Ok(out);
         }
         let hv = self.hv.host(&host.uri);
         let paused = match hv.state(&row.id).await {
             Ok(Some(PowerState::Running)) => {
-                hv.pause(&row.id).await.map_err(|e| hv_failure("pause the guest", host, e))?;
+                hv.pause(&row.id)
+                    .await
+                    .map_err(|e| hv_failure("pause the guest", host, e))?;
                 true
             }
             _ => false,
         };
         let mut c = qemu_img_command(&self.cfg.qemu_img, Limits::CONVERT);
-        c.args(["convert", "-q", "-f", "qcow2", "-O", "qcow2"]).arg(dir.join("disk")).arg(&out);
+        c.args(["convert", "-q", "-f", "qcow2", "-O", "qcow2"])
+            .arg(dir.join("disk"))
+            .arg(&out);
         let made = crate::disks::run(c, Limits::CONVERT, "qemu-img convert (snapshot)").await;
         if paused {
-            hv.unpause(&row.id).await.map_err(|e| hv_failure("unpause the guest", host, e))?;
+            hv.unpause(&row.id)
+                .await
+                .map_err(|e| hv_failure("unpause the guest", host, e))?;
         }
         if let Err(e) = made {
             let _ = tokio::fs::remove_file(&out).await;
@@ -488,7 +600,11 @@ impl Compute {
 
     /// A change failed or was given up: give back what it claimed (the destination, the
     /// new flavor's quota), and remove the image a snapshot was filling.
-    pub(crate) async fn undo_change(&self, job: &ferrostack_core::jobs::Job, action: ServerAction) -> Result<()> {
+    pub(crate) async fn undo_change(
+        &self,
+        job: &ferrostack_core::jobs::Job,
+        action: ServerAction,
+    ) -> Result<()> {
         let p = job.payload_value();
         if let Some(uuid) = p.get("migration").and_then(|v| v.as_str()) {
             let m = self.migration_row(uuid).await?;
@@ -541,7 +657,12 @@ impl Compute {
     }
 
     /// The server goes to ERROR with the reason as its fault.
-    pub(crate) async fn error_server(&self, run: Option<&JobRun>, id: &str, message: &str) -> Result<()> {
+    pub(crate) async fn error_server(
+        &self,
+        run: Option<&JobRun>,
+        id: &str,
+        message: &str,
+    ) -> Result<()> {
         let fault = Fault {
             code: 500,
             message: message.to_string(),
@@ -551,10 +672,11 @@ impl Compute {
         if let Some(run) = run {
             run.fence(&mut tx).await?;
         }
-        let project: Option<String> = sqlx::query_scalar("SELECT project_id FROM servers WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let project: Option<String> =
+            sqlx::query_scalar("SELECT project_id FROM servers WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(project) = project else {
             return Ok(());
         };
@@ -566,7 +688,9 @@ impl Compute {
         .bind(&fault.created)
         .execute(&mut *tx)
         .await?;
-        let ctx = run.map(|r| r.job.ctx()).unwrap_or_else(|| Ctx::internal(""));
+        let ctx = run
+            .map(|r| r.job.ctx())
+            .unwrap_or_else(|| Ctx::internal(""));
         self.events
             .record(
                 &mut tx,

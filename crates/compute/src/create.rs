@@ -12,8 +12,8 @@ use ferrostack_types::compute::{Fault, Server};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-use crate::scheduler::{self, Request};
 use crate::groups;
+use crate::scheduler::{self, Request};
 use crate::servers::{check_metadata, check_name, check_tag};
 use crate::{Compute, JOB_BOOT, KIND_SERVER};
 
@@ -250,6 +250,7 @@ impl Compute {
             host: forced_host,
             group: None,
             avoid_host: None,
+            simulated: None,
         };
         let flavor_json = serde_json::to_string(&flavor).map_err(Error::internal)?;
         let reservation = format!("r-{}", &ids::new_uuid()[..8]);

@@ -26,7 +26,11 @@ const CREATE_LIMITS: Limits = Limits {
     wall: Duration::from_secs(120),
 };
 
-pub(crate) async fn run(mut cmd: tokio::process::Command, limits: Limits, what: &str) -> Result<()> {
+pub(crate) async fn run(
+    mut cmd: tokio::process::Command,
+    limits: Limits,
+    what: &str,
+) -> Result<()> {
     cmd.kill_on_drop(true)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

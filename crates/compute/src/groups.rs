@@ -57,7 +57,9 @@ impl Compute {
     ) -> Result<ServerGroup> {
         let project = ctx
             .project_id()
-            .ok_or_else(|| Error::forbidden("Server groups belong to a project: use a project-scoped token."))?
+            .ok_or_else(|| {
+                Error::forbidden("Server groups belong to a project: use a project-scoped token.")
+            })?
             .to_string();
         if !ctx.can_write_project() {
             return Err(Error::forbidden(
@@ -197,7 +199,13 @@ impl Compute {
             self.events
                 .record(
                     &mut tx,
-                    NewEvent::new(ctx, Some(&row.project_id), KIND_SERVER_GROUP, &row.id, "deleted"),
+                    NewEvent::new(
+                        ctx,
+                        Some(&row.project_id),
+                        KIND_SERVER_GROUP,
+                        &row.id,
+                        "deleted",
+                    ),
                 )
                 .await?;
         }
@@ -208,12 +216,15 @@ impl Compute {
 
     /// The group a new server joins: it must be the caller's project's, and have room.
     pub(crate) async fn group_for_create(&self, ctx: &Ctx, id: &str) -> Result<String> {
-        let row = self.group_row(ctx, id, Action::Write).await.map_err(|e| match e {
-            Error::NotFound { .. } | Error::Forbidden(_) => {
-                Error::bad_request(format!("Invalid server group {id}: no such group."))
-            }
-            e => e,
-        })?;
+        let row = self
+            .group_row(ctx, id, Action::Write)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound { .. } | Error::Forbidden(_) => {
+                    Error::bad_request(format!("Invalid server group {id}: no such group."))
+                }
+                e => e,
+            })?;
         if Some(row.project_id.as_str()) != ctx.project_id() {
             return Err(Error::bad_request(format!(
                 "Server group {id} belongs to another project."
@@ -248,12 +259,11 @@ pub(crate) async fn rule_read(
     group_id: &str,
     server_id: &str,
 ) -> Result<Option<GroupRule>> {
-    let found: Option<(String, String, Option<i64>)> = sqlx::query_as(
-        "SELECT name, policy, max_server_per_host FROM server_groups WHERE id = $1",
-    )
-    .bind(group_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let found: Option<(String, String, Option<i64>)> =
+        sqlx::query_as("SELECT name, policy, max_server_per_host FROM server_groups WHERE id = $1")
+            .bind(group_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     let Some((name, policy, max)) = found else {
         return Ok(None);
     };

@@ -125,14 +125,27 @@ impl Compute {
             Some(g) => groups::rule_in(conn, &g, &row.id).await?,
             None => None,
         };
+        let simulated = match &row.host_id {
+            Some(h) => Some(ferrostack_hypervisor::Hypervisor::is_simulated(
+                &self.host_row(h).await?.uri,
+            )),
+            None => None,
+        };
+        // A move stays in the server's zone unless an admin names the host.
+        let availability_zone = if host.is_some() {
+            None
+        } else {
+            row.availability_zone.clone()
+        };
         Ok(Request {
             vcpus: flavor.vcpus,
             memory_mb: flavor.ram,
             disk_gb: flavor.disk.max(1),
-            availability_zone: None,
+            availability_zone,
             host,
             group,
             avoid_host,
+            simulated,
         })
     }
 
@@ -148,7 +161,11 @@ impl Compute {
         host: Option<String>,
         avoid_host: bool,
     ) -> Result<String> {
-        let avoid = if avoid_host { row.host_id.clone() } else { None };
+        let avoid = if avoid_host {
+            row.host_id.clone()
+        } else {
+            None
+        };
         let req = self.move_request(conn, row, new, host, avoid).await?;
         let uuid = ids::new_uuid();
         let dest = scheduler::claim(conn, &uuid, &req, self.cfg.weigher)
@@ -209,7 +226,10 @@ impl Compute {
             ));
         }
         if new.disabled {
-            return Err(Error::bad_request(format!("Flavor {} is disabled.", new.id)));
+            return Err(Error::bad_request(format!(
+                "Flavor {} is disabled.",
+                new.id
+            )));
         }
         if new.disk > 0 && new.disk < old.disk {
             return Err(Error::bad_request(format!(
@@ -230,8 +250,15 @@ impl Compute {
         let m = self
             .migration_start(&mut tx, ctx, &row, "resize", &new, None, false)
             .await?;
-        self.queue_action(tx, ctx, &row, ServerAction::Resize, &action_id, json!({"migration": m}))
-            .await
+        self.queue_action(
+            tx,
+            ctx,
+            &row,
+            ServerAction::Resize,
+            &action_id,
+            json!({"migration": m}),
+        )
+        .await
     }
 
     /// Cold-migrate (admin): the same flavor on another host, then VERIFY_RESIZE.
@@ -242,8 +269,15 @@ impl Compute {
         let m = self
             .migration_start(&mut tx, ctx, &row, "migration", &flavor, host, true)
             .await?;
-        self.queue_action(tx, ctx, &row, ServerAction::Migrate, &action_id, json!({"migration": m}))
-            .await
+        self.queue_action(
+            tx,
+            ctx,
+            &row,
+            ServerAction::Migrate,
+            &action_id,
+            json!({"migration": m}),
+        )
+        .await
     }
 
     /// Live-migrate (admin): the running guest moves without stopping. Between real
@@ -257,9 +291,10 @@ impl Compute {
         admin_only(ctx, "live-migrate")?;
         let current = self.server_for(ctx, id, Action::Write).await?;
         if let (Some(h), Some(src)) = (&host, &current.host_id) {
-            let dest = self.host_row(h).await.map_err(|_| {
-                Error::bad_request(format!("Compute host {h} could not be found."))
-            })?;
+            let dest = self
+                .host_row(h)
+                .await
+                .map_err(|_| Error::bad_request(format!("Compute host {h} could not be found.")))?;
             let src = self.host_row(src).await?;
             let sim = ferrostack_hypervisor::Hypervisor::is_simulated;
             if sim(&dest.uri) != sim(&src.uri) {
@@ -305,8 +340,15 @@ impl Compute {
         let m = self
             .migration_start(&mut tx, ctx, &row, "evacuation", &flavor, host, true)
             .await?;
-        self.queue_action(tx, ctx, &row, ServerAction::Evacuate, &action_id, json!({"migration": m}))
-            .await
+        self.queue_action(
+            tx,
+            ctx,
+            &row,
+            ServerAction::Evacuate,
+            &action_id,
+            json!({"migration": m}),
+        )
+        .await
     }
 
     /// Confirm a resize or cold migration: the old place and flavor are given back.
@@ -319,12 +361,14 @@ impl Compute {
         .bind(&row.id)
         .fetch_optional(&self.db.pool)
         .await?;
-        let (Some(m), RESIZED, None) = (m, row.vm_state.as_str(), row.task_state.as_deref())
-        else {
+        let (Some(m), RESIZED, None) = (m, row.vm_state.as_str(), row.task_state.as_deref()) else {
             return Err(Error::conflict(format!(
                 "Cannot 'confirmResize' instance {id} while it is in vm_state {}{}.",
                 row.vm_state,
-                row.task_state.as_deref().map(|t| format!(" (task_state {t})")).unwrap_or_default()
+                row.task_state
+                    .as_deref()
+                    .map(|t| format!(" (task_state {t})"))
+                    .unwrap_or_default()
             )));
         };
         let (old, new) = (m.old()?, m.new()?);
@@ -368,8 +412,15 @@ impl Compute {
         let action_id = self
             .action_start(&mut tx, ctx, &row.id, &row.project_id, "confirmResize")
             .await?;
-        self.action_event(&mut tx, &action_id, "compute_confirm_resize", Some("Success"), m.dest_compute.as_deref(), None)
-            .await?;
+        self.action_event(
+            &mut tx,
+            &action_id,
+            "compute_confirm_resize",
+            Some("Success"),
+            m.dest_compute.as_deref(),
+            None,
+        )
+        .await?;
         self.events
             .record(
                 &mut tx,
@@ -400,13 +451,22 @@ impl Compute {
                 "Instance {id} has no resize to revert."
             )));
         };
-        sqlx::query("UPDATE compute_migrations SET status = 'reverting', updated_at = $2 WHERE uuid = $1")
-            .bind(&m)
-            .bind(time::to_db(&time::now()))
-            .execute(&mut *tx)
-            .await?;
-        self.queue_action(tx, ctx, &row, ServerAction::RevertResize, &action_id, json!({"migration": m}))
-            .await
+        sqlx::query(
+            "UPDATE compute_migrations SET status = 'reverting', updated_at = $2 WHERE uuid = $1",
+        )
+        .bind(&m)
+        .bind(time::to_db(&time::now()))
+        .execute(&mut *tx)
+        .await?;
+        self.queue_action(
+            tx,
+            ctx,
+            &row,
+            ServerAction::RevertResize,
+            &action_id,
+            json!({"migration": m}),
+        )
+        .await
     }
 
     /// Unshelve: a host is claimed again (in `availability_zone` when given).
@@ -426,30 +486,40 @@ impl Compute {
         }
         let (mut tx, row, action_id) = self.begin_action(ctx, id, ServerAction::Unshelve).await?;
         let flavor = row.flavor()?;
-        let mut req = self.move_request(&mut tx, &row, &flavor, None, None).await?;
-        req.availability_zone = availability_zone;
+        let mut req = self
+            .move_request(&mut tx, &row, &flavor, None, None)
+            .await?;
+        if availability_zone.is_some() {
+            req.availability_zone = availability_zone;
+        }
         let host = scheduler::claim(&mut tx, &row.id, &req, self.cfg.weigher)
             .await
             .map_err(no_host)?;
-        sqlx::query("UPDATE servers SET host_id = $2, host_name = $3, availability_zone = $4 WHERE id = $1")
-            .bind(&row.id)
-            .bind(&host.id)
-            .bind(&host.name)
-            .bind(&host.availability_zone)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE servers SET host_id = $2, host_name = $3, availability_zone = $4 WHERE id = $1",
+        )
+        .bind(&row.id)
+        .bind(&host.id)
+        .bind(&host.name)
+        .bind(&host.availability_zone)
+        .execute(&mut *tx)
+        .await?;
         self.queue_action(tx, ctx, &row, ServerAction::Unshelve, &action_id, json!({}))
             .await
     }
 
     /// The image a rebuild or rescue boots: active, and fitting the server's flavor.
     async fn image_for(&self, ctx: &Ctx, image_id: &str, flavor: &Flavor) -> Result<()> {
-        let img = self.images.image_get(ctx, image_id).await.map_err(|e| match e {
-            Error::NotFound { .. } => {
-                Error::bad_request(format!("Image {image_id} could not be found."))
-            }
-            e => e,
-        })?;
+        let img = self
+            .images
+            .image_get(ctx, image_id)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound { .. } => {
+                    Error::bad_request(format!("Image {image_id} could not be found."))
+                }
+                e => e,
+            })?;
         if img.status != "active" {
             return Err(Error::bad_request(format!(
                 "Image {image_id} is not active (it is {}).",
@@ -503,8 +573,15 @@ impl Compute {
                 .await?;
         }
         let was_running = row.vm_state != STOPPED;
-        self.queue_action(tx, ctx, &row, ServerAction::Rebuild, &action_id, json!({"was_running": was_running}))
-            .await
+        self.queue_action(
+            tx,
+            ctx,
+            &row,
+            ServerAction::Rebuild,
+            &action_id,
+            json!({"was_running": was_running}),
+        )
+        .await
     }
 
     /// Rescue: boot `image` (default: the server's own) with the server's disk attached
@@ -513,12 +590,23 @@ impl Compute {
         let row = self.server_for(ctx, id, Action::Write).await?;
         let image = match image.or(row.image_id.clone()) {
             Some(i) => i,
-            None => return Err(Error::bad_request("Name a rescue image (rescue_image_ref).")),
+            None => {
+                return Err(Error::bad_request(
+                    "Name a rescue image (rescue_image_ref).",
+                ))
+            }
         };
         self.image_for(ctx, &image, &row.flavor()?).await?;
         let (tx, row, action_id) = self.begin_action(ctx, id, ServerAction::Rescue).await?;
-        self.queue_action(tx, ctx, &row, ServerAction::Rescue, &action_id, json!({"rescue_image": image}))
-            .await
+        self.queue_action(
+            tx,
+            ctx,
+            &row,
+            ServerAction::Rescue,
+            &action_id,
+            json!({"rescue_image": image}),
+        )
+        .await
     }
 
     /// Snapshot the root disk into a new image of the server's project; its id now, the
@@ -532,17 +620,19 @@ impl Compute {
     ) -> Result<String> {
         let row = self.server_for(ctx, id, Action::Write).await?;
         Self::check_lock(ctx, &row, "sent 'createImage'")?;
-        let (from, _) = (
-            [ACTIVE, STOPPED, PAUSED, SUSPENDED],
-            IMAGE_SNAPSHOT,
-        );
+        let (from, _) = ([ACTIVE, STOPPED, PAUSED, SUSPENDED], IMAGE_SNAPSHOT);
         if row.task_state.is_some() || !from.contains(&row.vm_state.as_str()) {
             return Err(Error::conflict(format!(
                 "Cannot 'createImage' instance {id} while it is in {}.",
-                row.task_state.as_deref().map(|t| format!("task_state {t}")).unwrap_or_else(|| format!("vm_state {}", row.vm_state))
+                row.task_state
+                    .as_deref()
+                    .map(|t| format!("task_state {t}"))
+                    .unwrap_or_else(|| format!("vm_state {}", row.vm_state))
             )));
         }
-        let host = self.host_row(row.host_id.as_deref().unwrap_or_default()).await?;
+        let host = self
+            .host_row(row.host_id.as_deref().unwrap_or_default())
+            .await?;
         let simulated = ferrostack_hypervisor::Hypervisor::is_simulated(&host.uri);
         let source = match &row.image_id {
             Some(i) => Some(self.images.image_get(&Ctx::internal(""), i).await?),
@@ -550,7 +640,10 @@ impl Compute {
         };
         // A simulated server's disk is its image: its snapshot has the image's format.
         let disk_format = if simulated {
-            source.as_ref().and_then(|i| i.disk_format.clone()).unwrap_or_else(|| "raw".into())
+            source
+                .as_ref()
+                .and_then(|i| i.disk_format.clone())
+                .unwrap_or_else(|| "raw".into())
         } else {
             "qcow2".into()
         };
@@ -586,7 +679,14 @@ impl Compute {
             }
         };
         let queued = self
-            .queue_action(tx, ctx, &row, ServerAction::CreateImage, &action_id, json!({"image_id": image.id}))
+            .queue_action(
+                tx,
+                ctx,
+                &row,
+                ServerAction::CreateImage,
+                &action_id,
+                json!({"image_id": image.id}),
+            )
             .await;
         if let Err(e) = queued {
             let _ = self.images.image_delete(ctx, &image.id).await;
@@ -600,10 +700,12 @@ impl Compute {
         let rows: Vec<MigrationRow> = match server {
             Some(id) => {
                 self.server_for(ctx, id, Action::Read).await?;
-                sqlx::query_as(&format!("{MIGRATION_COLUMNS} WHERE server_id = $1 ORDER BY id DESC"))
-                    .bind(id)
-                    .fetch_all(&self.db.pool)
-                    .await?
+                sqlx::query_as(&format!(
+                    "{MIGRATION_COLUMNS} WHERE server_id = $1 ORDER BY id DESC"
+                ))
+                .bind(id)
+                .fetch_all(&self.db.pool)
+                .await?
             }
             None => {
                 admin_only(ctx, "list the migrations of")?;

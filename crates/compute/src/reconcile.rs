@@ -1,7 +1,9 @@
 //! The reconciler: servers' power states brought in line with what libvirt says (a
 //! guest shut down from inside shows SHUTOFF; a domain gone puts its server in ERROR
 //! saying so), hosts marked up or down, and domains without a server reported (never
-//! touched: an operator decides).
+//! touched: an operator decides) — except the domain a server left behind on a host it
+//! was moved off (an evacuation from a host that was down, as Nova's compute removes
+//! evacuated instances when it comes back).
 
 use ferrostack_core::events::NewEvent;
 use ferrostack_core::{time, Ctx, Result};
@@ -12,6 +14,32 @@ use crate::status::{self, *};
 use crate::{Compute, KIND_SERVER};
 
 impl Compute {
+    /// Whether `server`'s domain on `host` was left behind by a finished move off it:
+    /// the server lives elsewhere, is not being moved or changed, and moved off `host`.
+    async fn left_behind(&self, host: &str, server: &str) -> Result<bool> {
+        let elsewhere: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT host_id, task_state FROM servers WHERE id = $1")
+                .bind(server)
+                .fetch_optional(&self.db.pool)
+                .await?;
+        let Some((Some(now_on), None)) = elsewhere else {
+            return Ok(false);
+        };
+        if now_on == host {
+            return Ok(false);
+        }
+        let (moving, moved_off): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN status IN ('pre-migrating', 'migrating', 'finished', 'reverting') THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN source_host_id = $2 AND status IN ('done', 'completed', 'confirmed') THEN 1 ELSE 0 END), 0) \
+             FROM compute_migrations WHERE server_id = $1",
+        )
+        .bind(server)
+        .bind(host)
+        .fetch_one(&self.db.pool)
+        .await?;
+        Ok(moving == 0 && moved_off > 0)
+    }
+
     /// Bring servers' power states in line with libvirt (a guest shut down from inside
     /// shows SHUTOFF), mark hosts up or down, and report domains that have no server.
     pub async fn reconcile(&self) -> Result<Reconciled> {
@@ -38,6 +66,13 @@ impl Compute {
             };
             for d in &domains {
                 if d.name.starts_with("fs-") && !rows.iter().any(|r| r.id == d.uuid) {
+                    if !host.forced_down && self.left_behind(&host.id, &d.uuid).await? {
+                        tracing::info!(host = %host.name, domain = %d.name, "removing the domain a moved server left on this host");
+                        if hv.remove(&d.uuid).await.is_ok() {
+                            report.removed.push(format!("{}: {}", host.name, d.name));
+                            continue;
+                        }
+                    }
                     tracing::warn!(host = %host.name, domain = %d.name, "a domain on this host has no server");
                     report.orphans.push(format!("{}: {}", host.name, d.name));
                 }
@@ -114,4 +149,6 @@ pub struct Reconciled {
     pub changed: Vec<String>,
     /// `host: domain` for each domain without a server.
     pub orphans: Vec<String>,
+    /// Domains removed because their server moved to another host for good.
+    pub removed: Vec<String>,
 }

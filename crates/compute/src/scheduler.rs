@@ -43,6 +43,8 @@ pub struct Request {
     pub group: Option<GroupRule>,
     /// The host the server is on, which a cold migration must leave.
     pub avoid_host: Option<String>,
+    /// A moving server stays on its kind of host: simulated (`true`) or real.
+    pub simulated: Option<bool>,
 }
 
 /// A server group's policy as the scheduler applies it.
@@ -75,7 +77,11 @@ impl GroupRule {
                     "{}: server group {} (affinity) has its members on {}",
                     host.name,
                     self.name,
-                    if on.is_empty() { "another host".to_string() } else { on.join(", ") }
+                    if on.is_empty() {
+                        "another host".to_string()
+                    } else {
+                        on.join(", ")
+                    }
                 ))
             }
             "anti-affinity" if self.on(host) >= self.max_per_host => Some(format!(
@@ -128,6 +134,16 @@ pub fn refusal(h: &Host, req: &Request) -> Option<String> {
     if let Some(name) = &req.host {
         if &h.name != name {
             return Some(format!("{}: not the host asked for ({name})", h.name));
+        }
+    }
+    if let Some(sim) = req.simulated {
+        if ferrostack_hypervisor::Hypervisor::is_simulated(&h.uri) != sim {
+            return Some(format!(
+                "{}: a {} host, and the server runs on a {} one",
+                h.name,
+                if sim { "real" } else { "simulated" },
+                if sim { "simulated" } else { "real" }
+            ));
         }
     }
     if req.avoid_host.as_deref() == Some(h.id.as_str()) {
@@ -252,6 +268,7 @@ impl crate::Compute {
             host: None,
             group,
             avoid_host: None,
+            simulated: None,
         };
         let mut hosts = self.hosts_all().await?;
         let mut fits = Vec::new();
@@ -417,6 +434,7 @@ mod tests {
             host: None,
             group: None,
             avoid_host: None,
+            simulated: None,
         }
     }
 

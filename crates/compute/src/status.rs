@@ -122,6 +122,9 @@ mod tests {
         assert_eq!(status(RESIZED, Some(RESIZE_REVERTING)), "REVERT_RESIZE");
         assert_eq!(status(STOPPED, Some(REBUILDING)), "REBUILD");
         assert_eq!(status(RESCUED, None), "RESCUE");
-        assert_eq!(status(SHELVED_OFFLOADED, Some(UNSHELVING)), "SHELVED_OFFLOADED");
+        assert_eq!(
+            status(SHELVED_OFFLOADED, Some(UNSHELVING)),
+            "SHELVED_OFFLOADED"
+        );
     }
 }

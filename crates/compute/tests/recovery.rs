@@ -156,3 +156,77 @@ async fn a_delete_that_keeps_dying_leaves_the_server_in_error_and_it_can_be_dele
     assert_eq!(t.host("sim-1").await.running_vms, 0);
     assert_eq!(c.quota_usage(&a, "proj-a").await.unwrap()["instances"], 0);
 }
+
+/// A server ACTIVE on sim-1 as far as the database knows (no worker built it), and a
+/// resize of it to a bigger flavor queued, which only sim-2 has room for.
+async fn resize_queued(t: &common::T, a: &ferrostack_core::Ctx) -> String {
+    t.sim_host("sim-1", 2, 2048, "nova").await;
+    let small = t.flavor("small", 1, 1024, 1).await;
+    let big = t.flavor("big", 2, 4096, 1).await;
+    let s = t
+        .compute
+        .server_create(a, t.new_server("vm", &small))
+        .await
+        .unwrap()
+        .remove(0);
+    sqlx::query(
+        "UPDATE servers SET vm_state = 'active', task_state = NULL, power_state = 1 WHERE id = $1",
+    )
+    .bind(&s.id)
+    .execute(&t.platform.db.pool)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM jobs WHERE subject = $1")
+        .bind(&s.id)
+        .execute(&t.platform.db.pool)
+        .await
+        .unwrap();
+    t.sim_host("sim-2", 8, 16384, "nova").await;
+    t.compute.server_resize(a, &s.id, &big).await.unwrap();
+    s.id
+}
+
+#[tokio::test]
+async fn a_resize_killed_mid_way_resumes_with_exact_claims() {
+    let t = no_workers().await;
+    let a = ctx("proj-a", "member");
+    let id = resize_queued(&t, &a).await;
+    killed_mid_job(&t, &id, "compute.action", "place", 1).await;
+    let c = restarted(&t).await;
+    let s = settle(&c, &a, &id, &["RESIZE"]).await;
+    assert_eq!(
+        (s.status.as_str(), s.host_name.as_deref()),
+        ("VERIFY_RESIZE", Some("sim-2")),
+        "{:?}",
+        s.fault
+    );
+    assert_eq!(t.host("sim-1").await.memory_mb_used, 1024);
+    assert_eq!(t.host("sim-2").await.memory_mb_used, 4096);
+    c.server_confirm_resize(&a, &id).await.unwrap();
+    assert_eq!(t.host("sim-1").await.memory_mb_used, 0);
+    assert_eq!(c.quota_usage(&a, "proj-a").await.unwrap()["ram"], 4096);
+}
+
+#[tokio::test]
+async fn a_resize_that_keeps_dying_gives_back_what_it_claimed() {
+    let t = no_workers().await;
+    let a = ctx("proj-a", "member");
+    let id = resize_queued(&t, &a).await;
+    assert_eq!(
+        t.compute.quota_usage(&a, "proj-a").await.unwrap()["ram"],
+        4096
+    );
+    killed_mid_job(&t, &id, "compute.action", "place", 5).await;
+    let c = restarted(&t).await;
+    let s = settle(&c, &a, &id, &["RESIZE"]).await;
+    assert_eq!(s.status, "ERROR");
+    assert!(s.fault.unwrap().message.contains("given up"));
+    // The destination's claim and the bigger flavor's quota are given back.
+    assert_eq!(t.host("sim-2").await.memory_mb_used, 0);
+    assert_eq!(t.host("sim-1").await.memory_mb_used, 1024);
+    assert_eq!(c.quota_usage(&a, "proj-a").await.unwrap()["ram"], 1024);
+    c.server_delete(&a, &id).await.unwrap();
+    common::gone(&c, &a, &id).await;
+    assert_eq!(t.host("sim-1").await.memory_mb_used, 0);
+    assert_eq!(c.quota_usage(&a, "proj-a").await.unwrap()["ram"], 0);
+}

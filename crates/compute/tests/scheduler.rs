@@ -367,10 +367,18 @@ async fn the_dry_run_says_where_servers_would_go_and_why_not_without_claiming() 
     t.sim_host("sim-2", 8, 6144, "nova").await;
     let f = t.flavor("m.4g", 1, 4096, 1).await;
     let a = ctx("proj-a", "member");
-    let p = t.compute.schedule_check(&a, &f, None, 3, None).await.unwrap();
+    let p = t
+        .compute
+        .schedule_check(&a, &f, None, 3, None)
+        .await
+        .unwrap();
     assert_eq!(p.fits, vec!["sim-1", "sim-2", "sim-1"]);
     assert!(p.reasons.is_empty());
-    let p = t.compute.schedule_check(&a, &f, None, 4, None).await.unwrap();
+    let p = t
+        .compute
+        .schedule_check(&a, &f, None, 4, None)
+        .await
+        .unwrap();
     assert_eq!(p.fits.len(), 3);
     assert_eq!(
         p.reasons,

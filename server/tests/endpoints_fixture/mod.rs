@@ -37,6 +37,9 @@ pub struct World {
     pub public_image: String,
     /// The simulated host's id (hypervisor and service).
     pub host: String,
+    /// alpha's server group, and the id of its server's (confirmed) resize.
+    pub server_group: String,
+    pub migration: String,
 }
 
 /// A valid OpenStack public key for key-pair imports.
@@ -47,7 +50,7 @@ async fn compute_world(
     api: &Api,
     mia: &str,
     rita: &str,
-) -> (String, String, String, String, String) {
+) -> (String, String, String, String, String, String, String) {
     api.sim_host("sim-endpoints", 64, 262_144).await;
     let admin = api.admin_token.clone();
     let nova = |m: Method, path: String, token: String, body: Value| async move {
@@ -130,7 +133,73 @@ async fn compute_world(
         .as_str()
         .expect("host")
         .to_string();
-    (server, request, "t1".into(), public_image, host)
+    // A server group of alpha's, and a resize of its server (confirmed), so that its
+    // migration is there to show.
+    let r = nova(
+        Method::POST,
+        "/os-server-groups".into(),
+        mia.to_string(),
+        json!({"server_group": {"name": "alpha-group", "policy": "anti-affinity"}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let server_group = r.body["server_group"]["id"]
+        .as_str()
+        .expect("group")
+        .to_string();
+    let r = nova(
+        Method::POST,
+        "/flavors".into(),
+        admin.clone(),
+        json!({"flavor": {"name": "t2", "id": "t2", "vcpus": 2, "ram": 128, "disk": 1}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let until = |want: &'static str| {
+        let server = server.clone();
+        async move {
+            for _ in 0..200 {
+                let r = api
+                    .raw(
+                        Method::GET,
+                        &format!("/compute/v2.1/servers/{server}"),
+                        Some(mia),
+                        None,
+                        &[],
+                    )
+                    .await;
+                if r.body["server"]["status"] == want {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("the fixture's server did not become {want}");
+        }
+    };
+    until("ACTIVE").await;
+    let action = |body: Value| {
+        nova(
+            Method::POST,
+            format!("/servers/{server}/action"),
+            mia.to_string(),
+            body,
+        )
+    };
+    let r = action(json!({"resize": {"flavorRef": "t2"}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    until("VERIFY_RESIZE").await;
+    let r = action(json!({"confirmResize": null})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    until("ACTIVE").await;
+    (
+        server,
+        request,
+        "t1".into(),
+        public_image,
+        host,
+        server_group,
+        "1".into(),
+    )
 }
 
 pub fn id(r: &Reply, key: &str) -> String {
@@ -301,7 +370,7 @@ pub async fn world(api: &Api) -> World {
         }
     };
     let (cred, cred2) = (cred("one").await, cred("two").await);
-    let (server, server_request, flavor, public_image, host) =
+    let (server, server_request, flavor, public_image, host, server_group, migration) =
         compute_world(api, &mia, &rita_token).await;
     World {
         alpha,
@@ -319,6 +388,8 @@ pub async fn world(api: &Api) -> World {
         cred2,
         server,
         server_request,
+        server_group,
+        migration,
         flavor,
         public_image,
         host,
@@ -353,6 +424,8 @@ pub fn param(template: &str, name: &str, w: &World) -> String {
         "id" if on("/identity/v3/services/") => w.service.clone(),
         "id" if on("/identity/v3/endpoints/") => w.endpoint.clone(),
         "id" if on("/compute/v2.1/servers/") => w.server.clone(),
+        "id" if on("/compute/v2.1/os-server-groups/") => w.server_group.clone(),
+        "migration" => w.migration.clone(),
         "id" if on("/compute/v2.1/flavors/") => w.flavor.clone(),
         "id" if on("/compute/v2.1/os-hypervisors/") || on("/compute/v2.1/os-services/") => {
             w.host.clone()
@@ -493,6 +566,12 @@ pub fn rest_call(e: &Endpoint, w: &World) -> Call {
             "name": "from-table", "public_key": PUBLIC_KEY}})),
         (&Method::PUT, "/compute/v2.1/os-services/{id}") => {
             json_body(json!({"status": "disabled"}))
+        }
+        (&Method::PUT, "/compute/v2.1/os-services/force-down") => json_body(
+            json!({"host": "sim-endpoints", "binary": "nova-compute", "forced_down": false}),
+        ),
+        (&Method::POST, "/compute/v2.1/os-server-groups") => {
+            json_body(json!({"server_group": {"name": "from-table", "policy": "affinity"}}))
         }
         (&Method::PUT, "/compute/v2.1/os-quota-sets/{project}") => {
             json_body(json!({"quota_set": {"instances": 20}}))

@@ -24,7 +24,9 @@ mod prelude {
     pub(crate) use ferrostack_core::{Ctx, Error};
     pub(crate) use serde_json::{json, Map, Value};
 
-    pub(crate) use super::{extras::*, flavors::*, misc::*, moves::*, servers::*, Mv, NResult, NovaError};
+    pub(crate) use super::{
+        extras::*, flavors::*, misc::*, moves::*, servers::*, Mv, NResult, NovaError,
+    };
     pub(crate) use crate::api::extract::{parse_json, Authed, Filters};
     pub(crate) use crate::state::AppState;
 }

@@ -203,9 +203,13 @@ pub(crate) async fn group_list(
     RawQuery(q): RawQuery,
 ) -> NResult<Json<Value>> {
     let f = Filters::from_query(q.as_deref());
-    let all = f.text("all_projects").is_some_and(|v| !matches!(v.as_str(), "0" | "false" | "False"));
+    let all = f
+        .text("all_projects")
+        .is_some_and(|v| !matches!(v.as_str(), "0" | "false" | "False"));
     let groups = st.services.compute.group_list(&ctx, all).await?;
-    Ok(Json(json!({"server_groups": groups.iter().map(|g| group_view(g, mv)).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"server_groups": groups.iter().map(|g| group_view(g, mv)).collect::<Vec<_>>()}),
+    ))
 }
 
 pub(crate) async fn group_create(
@@ -216,11 +220,15 @@ pub(crate) async fn group_create(
 ) -> NResult<Json<Value>> {
     let mut m = inner(body_object(&body)?, "server_group")?;
     let name = text(&mut m, "name")?.ok_or_else(|| {
-        Error::bad_request("Invalid input for field/attribute server_group. 'name' is a required property")
+        Error::bad_request(
+            "Invalid input for field/attribute server_group. 'name' is a required property",
+        )
     })?;
     let (policy, max) = if mv.at_least(64) {
         let policy = text(&mut m, "policy")?.ok_or_else(|| {
-            Error::bad_request("Invalid input for field/attribute server_group. 'policy' is a required property")
+            Error::bad_request(
+                "Invalid input for field/attribute server_group. 'policy' is a required property",
+            )
         })?;
         let max = match m.remove("rules") {
             None | Some(Value::Null) => None,
@@ -236,7 +244,10 @@ pub(crate) async fn group_create(
                     Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute max_server_per_host. Value: {o}. {o} is not an integer.")).into()),
                 }
             }
-            Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute rules. Value: {o}. {o} is not of type 'object'.")).into()),
+            Some(o) => return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute rules. Value: {o}. {o} is not of type 'object'."
+            ))
+            .into()),
         };
         (policy, max)
     } else {
@@ -246,10 +257,19 @@ pub(crate) async fn group_create(
         };
         match list.as_slice() {
             [Value::String(p)] => (p.clone(), None),
-            _ => return Err(Error::bad_request("Invalid input for field/attribute policies: exactly one policy.").into()),
+            _ => {
+                return Err(Error::bad_request(
+                    "Invalid input for field/attribute policies: exactly one policy.",
+                )
+                .into())
+            }
         }
     };
-    let g = st.services.compute.group_create(&ctx, &name, &policy, max).await?;
+    let g = st
+        .services
+        .compute
+        .group_create(&ctx, &name, &policy, max)
+        .await?;
     Ok(Json(json!({"server_group": group_view(&g, mv)})))
 }
 
@@ -311,10 +331,14 @@ pub(crate) async fn migration_list(
     list.retain(|m| {
         f.text("instance_uuid").is_none_or(|i| m.server_id == i)
             && f.text("status").is_none_or(|s| m.status == s)
-            && f.text("migration_type").is_none_or(|t| m.migration_type == t)
-            && f.text("source_compute").is_none_or(|h| m.source_compute.as_deref() == Some(h.as_str()))
+            && f.text("migration_type")
+                .is_none_or(|t| m.migration_type == t)
+            && f.text("source_compute")
+                .is_none_or(|h| m.source_compute.as_deref() == Some(h.as_str()))
     });
-    Ok(Json(json!({"migrations": list.iter().map(|m| migration_view(&st, m, mv)).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"migrations": list.iter().map(|m| migration_view(&st, m, mv)).collect::<Vec<_>>()}),
+    ))
 }
 
 pub(crate) async fn server_migrations(
@@ -325,8 +349,15 @@ pub(crate) async fn server_migrations(
 ) -> NResult<Json<Value>> {
     let mut list = st.services.compute.migrations(&ctx, Some(&id)).await?;
     // Nova lists a server's migrations in progress only.
-    list.retain(|m| matches!(m.status.as_str(), "pre-migrating" | "migrating" | "running" | "finished"));
-    Ok(Json(json!({"migrations": list.iter().map(|m| migration_view(&st, m, mv)).collect::<Vec<_>>()})))
+    list.retain(|m| {
+        matches!(
+            m.status.as_str(),
+            "pre-migrating" | "migrating" | "running" | "finished"
+        )
+    });
+    Ok(Json(
+        json!({"migrations": list.iter().map(|m| migration_view(&st, m, mv)).collect::<Vec<_>>()}),
+    ))
 }
 
 pub(crate) async fn server_migration_show(
@@ -356,8 +387,19 @@ pub(crate) async fn service_force_down(
     })?;
     let down = match m.get("forced_down") {
         Some(Value::Bool(b)) => *b,
-        _ => return Err(Error::bad_request("Invalid input for field/attribute forced_down: a boolean.").into()),
+        _ => {
+            return Err(Error::bad_request(
+                "Invalid input for field/attribute forced_down: a boolean.",
+            )
+            .into())
+        }
     };
-    let h = st.services.compute.host_set_forced_down(&ctx, host, down).await?;
-    Ok(Json(json!({"service": {"host": h.name, "binary": "nova-compute", "forced_down": h.forced_down}})))
+    let h = st
+        .services
+        .compute
+        .host_set_forced_down(&ctx, host, down)
+        .await?;
+    Ok(Json(
+        json!({"service": {"host": h.name, "binary": "nova-compute", "forced_down": h.forced_down}}),
+    ))
 }

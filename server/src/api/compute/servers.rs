@@ -22,16 +22,21 @@ pub(crate) async fn server_create(
     body: axum::body::Bytes,
 ) -> NResult<Response> {
     let mut outer = body_object(&body)?;
-    let group = match outer.remove("os:scheduler_hints") {
+    // Nova reads both spellings (openstacksdk sends the second).
+    let hints = outer
+        .remove("os:scheduler_hints")
+        .or_else(|| outer.remove("OS-SCH-HNT:scheduler_hints"));
+    let group = match hints {
         Some(Value::Object(mut h)) => match h.remove("group") {
             None | Some(Value::Null) => None,
             Some(Value::String(g)) => Some(g),
-            Some(o) => {
-                return Err(Error::bad_request(format!(
-                    "Invalid input for field/attribute group. Value: {o}. {o} is not of type 'string'."
-                ))
-                .into())
+            Some(Value::Array(a)) if a.len() == 1 && a[0].is_string() => {
+                a[0].as_str().map(str::to_string)
             }
+            Some(o) => return Err(Error::bad_request(format!(
+                "Invalid input for field/attribute group. Value: {o}. {o} is not of type 'string'."
+            ))
+            .into()),
         },
         _ => None,
     };
