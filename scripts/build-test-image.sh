@@ -5,7 +5,9 @@
 #   FERROSTACK-TEST-IMAGE BOOTED        once /init runs and the virtio modules are loaded
 #   FERROSTACK-TEST-IMAGE LEASE <ip>    once DHCP on eth0 (virtio-net) gave it an address
 # (and `FERROSTACK-TEST-IMAGE LEASEFAIL eth0` / `... NO-NIC` when that goes wrong).
-# Afterwards the VM idles, so it stays up until it is stopped.
+# Then `FERROSTACK-TEST-IMAGE SHELL`, and a root shell (prompt `test-image# `) on the
+# serial console, which the console tests type commands into; the VM stays up until it
+# is stopped.
 #
 # Everything comes from Debian packages, with no other download: Debian's cloud kernel
 # (its .deb is only unpacked, never installed on this machine), busybox-static as the
@@ -140,7 +142,14 @@ if ip link show eth0 >/dev/null 2>&1; then
 else
   say "$MARK NO-NIC"
 fi
-while :; do sleep 3600; done
+# A shell on the serial console (what the console tests type into), started again
+# whenever it exits; PID 1 stays this loop.
+export PS1='test-image# '
+say "$MARK SHELL"
+while :; do
+  setsid sh -c 'exec sh -i </dev/ttyS0 >/dev/ttyS0 2>&1'
+  sleep 1
+done
 EOF
   chmod 755 "$1/init"
 }

@@ -70,4 +70,6 @@ if ! [ -d "$here_repo/end2end/node_modules/playwright-core" ]; then
   log "npm ci (end2end)"
   npm ci --silent --no-audit --no-fund --prefix "$here_repo/end2end"
 fi
+# The consoles' browser side (xterm.js, noVNC) into public/vendor.
+bash "$here/console-assets.sh"
 log "done"

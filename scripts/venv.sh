@@ -10,4 +10,8 @@ if ! "$venv/bin/openstack" --version >/dev/null 2>&1 || ! "$venv/bin/pytest" --v
   "$venv/bin/pip" install -q --disable-pip-version-check \
     "python-openstackclient==$OPENSTACKCLIENT_VERSION" "pytest==8.4.2" "requests" >&2
 fi
+# The console tests speak WebSocket to the serial and VNC consoles.
+if ! "$venv/bin/python" -c "import websocket" 2>/dev/null; then
+  "$venv/bin/pip" install -q --disable-pip-version-check "websocket-client==1.8.0" >&2
+fi
 echo "$venv"

@@ -49,3 +49,16 @@ CREATE TABLE compute_migrations (
 CREATE INDEX compute_migrations_server ON compute_migrations (server_id, created_at);
 
 ALTER TABLE compute_hosts ADD COLUMN forced_down BIGINT NOT NULL DEFAULT 0;
+
+-- Console tokens: what `openstack console url show` and the console's tabs hand out.
+-- Only the token's SHA-256 is kept; a token opens one server's console of one kind
+-- until it expires.
+CREATE TABLE console_tokens (
+    token_hash TEXT PRIMARY KEY,
+    server_id TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX console_tokens_expiry ON console_tokens (expires_at);

@@ -563,7 +563,9 @@ impl Compute {
             _ => false,
         };
         let mut c = qemu_img_command(&self.cfg.qemu_img, Limits::CONVERT);
-        c.args(["convert", "-q", "-f", "qcow2", "-O", "qcow2"])
+        // -U: QEMU holds the image's lock while the guest exists; the guest is paused
+        // (or off), so the copy is consistent.
+        c.args(["convert", "-q", "-U", "-f", "qcow2", "-O", "qcow2"])
             .arg(dir.join("disk"))
             .arg(&out);
         let made = crate::disks::run(c, Limits::CONVERT, "qemu-img convert (snapshot)").await;

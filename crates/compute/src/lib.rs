@@ -13,6 +13,7 @@
 mod action_jobs;
 mod actions;
 mod changes;
+mod consoles;
 mod create;
 mod disks;
 mod flavors;
@@ -40,6 +41,7 @@ use ferrostack_hypervisor::Hypervisor;
 use ferrostack_image::Images;
 
 pub use actions::ServerAction;
+pub use consoles::{ConsoleKind, Session as ConsoleSession, TOKEN_TTL as CONSOLE_TOKEN_TTL};
 pub use create::{Networks, NewServer};
 pub use flavors::{FlavorQuery, NewFlavor};
 pub use groups::{KIND_SERVER_GROUP, POLICIES};
@@ -50,6 +52,7 @@ pub use reconcile::Reconciled;
 pub use scheduler::{Placement, Weigher};
 pub use servers::{ServerQuery, ServerUpdate};
 
+pub use ferrostack_hypervisor::console::SerialConsole;
 pub use ferrostack_hypervisor::simulated_node_xml;
 pub use ferrostack_types::compute::limits;
 
@@ -114,6 +117,8 @@ pub struct Compute {
     jobs: Arc<Jobs>,
     images: Arc<Images>,
     hv: Arc<Hypervisor>,
+    /// Console sessions open in this process (consoles.rs).
+    consoles: Arc<tokio::sync::Semaphore>,
 }
 
 impl Compute {
@@ -136,6 +141,7 @@ impl Compute {
             jobs: platform.jobs.clone(),
             images,
             hv: Hypervisor::new(),
+            consoles: consoles::sessions(),
         }))
     }
 

@@ -9,6 +9,7 @@
 //! (a simulated host whose capacity the file gives: the scheduler's tests run many),
 //! or a remote `qemu+ssh://` / `qemu+tls://` URI (the scale-out path; same code).
 
+pub mod console;
 pub mod probe;
 pub mod xml;
 
@@ -403,6 +404,8 @@ pub struct Hypervisor {
 
 impl Hypervisor {
     pub fn new() -> Arc<Hypervisor> {
+        // Before any connection: the event loop the serial console's streams need.
+        console::start_event_loop();
         // libvirt prints every error to stderr by default; ours are returned and logged.
         virt::error::clear_error_callback();
         Arc::new(Hypervisor::default())

@@ -4,6 +4,7 @@
 //! limits, availability zones, hypervisors, services and quota sets. Each handler calls
 //! one compute-service function and renders Nova's JSON for the asked microversion.
 
+mod consoles;
 mod extras;
 mod fields;
 mod flavors;
@@ -25,7 +26,7 @@ mod prelude {
     pub(crate) use serde_json::{json, Map, Value};
 
     pub(crate) use super::{
-        extras::*, flavors::*, misc::*, moves::*, servers::*, Mv, NResult, NovaError,
+        consoles::*, extras::*, flavors::*, misc::*, moves::*, servers::*, Mv, NResult, NovaError,
     };
     pub(crate) use crate::api::extract::{parse_json, Authed, Filters};
     pub(crate) use crate::state::AppState;
@@ -248,6 +249,11 @@ pub fn routes() -> Routes {
         .get("/", Public, versions)
         .get("/v2.1", Public, version)
         .get("/v2.1/", Public, version)
+        // consoles: authorised by the token in their URL (consoles.rs)
+        .get("/console/serial", Public, serial_ws)
+        .get("/console/terminal", Public, terminal_page)
+        .get("/console/novnc", Public, novnc_page)
+        .get("/console/novnc/ws", Public, vnc_ws)
         // servers
         .get("/v2.1/servers", Token, server_list)
         .post("/v2.1/servers", Create, server_create)
@@ -303,6 +309,11 @@ pub fn routes() -> Routes {
             "/v2.1/servers/{id}/migrations/{migration}",
             ProjectRead,
             server_migration_show,
+        )
+        .post(
+            "/v2.1/servers/{id}/remote-consoles",
+            ProjectWrite,
+            remote_console,
         )
         .get("/v2.1/servers/{id}/ips", ProjectRead, server_ips)
         .get(

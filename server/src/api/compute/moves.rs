@@ -244,10 +244,12 @@ pub(crate) async fn group_create(
                     Some(o) => return Err(Error::bad_request(format!("Invalid input for field/attribute max_server_per_host. Value: {o}. {o} is not an integer.")).into()),
                 }
             }
-            Some(o) => return Err(Error::bad_request(format!(
+            Some(o) => {
+                return Err(Error::bad_request(format!(
                 "Invalid input for field/attribute rules. Value: {o}. {o} is not of type 'object'."
             ))
-            .into()),
+                .into())
+            }
         };
         (policy, max)
     } else {

@@ -33,10 +33,12 @@ pub(crate) async fn server_create(
             Some(Value::Array(a)) if a.len() == 1 && a[0].is_string() => {
                 a[0].as_str().map(str::to_string)
             }
-            Some(o) => return Err(Error::bad_request(format!(
+            Some(o) => {
+                return Err(Error::bad_request(format!(
                 "Invalid input for field/attribute group. Value: {o}. {o} is not of type 'string'."
             ))
-            .into()),
+                .into())
+            }
         },
         _ => None,
     };
@@ -329,6 +331,9 @@ pub(crate) async fn server_action(
     if let Some(r) = super::moves::move_action(&st, &ctx, mv, &id, &name, arg.clone()).await {
         return r;
     }
+    if let Some(r) = super::consoles::console_action(&st, &ctx, &id, &name, &arg).await {
+        return r;
+    }
     match name.as_str() {
         "lock" => {
             let reason = arg
@@ -361,9 +366,7 @@ pub(crate) async fn server_action(
             let output = c.console_output(&ctx, &id, length).await?;
             Ok(Json(json!({"output": output})).into_response())
         }
-        "os-getVNCConsole"
-        | "os-getSerialConsole"
-        | "addSecurityGroup"
+        "addSecurityGroup"
         | "removeSecurityGroup"
         | "changePassword"
         | "trigger_crash_dump"
