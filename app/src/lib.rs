@@ -13,6 +13,7 @@ pub mod identity_members;
 pub mod identity_projects;
 pub mod identity_users;
 pub mod images;
+pub mod instances;
 pub mod kit;
 pub mod live;
 #[cfg(feature = "ssr")]
@@ -80,6 +81,9 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("project"), StaticSegment("images")) view={Lazy::<ImagesRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=(StaticSegment("project"), StaticSegment("images"), ParamSegment("id")) view={Lazy::<ImageRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=(StaticSegment("admin"), StaticSegment("images")) view={Lazy::<AdminImagesRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("project"), StaticSegment("instances")) view={Lazy::<InstancesRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("project"), StaticSegment("instances"), ParamSegment("id")) view={Lazy::<InstanceRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("admin"), StaticSegment("instances")) view={Lazy::<AdminInstancesRoute>::new()} ssr=SsrMode::Async/>
                     </ParentRoute>
                 </Routes>
             </Router>
@@ -209,5 +213,44 @@ impl LazyRoute for ImageRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <images::ImageDetailPage/> }.into_any()
+    }
+}
+
+pub struct InstancesRoute;
+
+#[lazy_route]
+impl LazyRoute for InstancesRoute {
+    fn data() -> Self {
+        InstancesRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <instances::InstancesPanel all=false/> }.into_any()
+    }
+}
+
+pub struct AdminInstancesRoute;
+
+#[lazy_route]
+impl LazyRoute for AdminInstancesRoute {
+    fn data() -> Self {
+        AdminInstancesRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <instances::InstancesPanel all=true/> }.into_any()
+    }
+}
+
+pub struct InstanceRoute;
+
+#[lazy_route]
+impl LazyRoute for InstanceRoute {
+    fn data() -> Self {
+        InstanceRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <instances::InstanceDetailPage/> }.into_any()
     }
 }

@@ -169,9 +169,11 @@ fn Frame(me: Me) -> impl IntoView {
             <nav class="sidenav" data-test="sidenav">
                 <h3>"Project"</h3>
                 <A href="/">"Overview"</A>
+                <A href="/project/instances" attr:data-test="nav-instances">"Instances"</A>
                 <A href="/project/images" attr:data-test="nav-images">"Images"</A>
                 <Show when=move || is_admin>
                     <h3 data-test="nav-admin">"Admin"</h3>
+                    <A href="/admin/instances" attr:data-test="nav-admin-instances">"Instances"</A>
                     <A href="/admin/images" attr:data-test="nav-admin-images">"Images"</A>
                 </Show>
                 <h3 data-test="nav-identity">"Identity"</h3>

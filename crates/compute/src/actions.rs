@@ -576,3 +576,58 @@ impl Compute {
         })
     }
 }
+
+/// What the console offers on a server: the actions the caller may ask for in the
+/// server's state, by the same rules as the requests (a reader, another project or a
+/// lock held by someone else get none). Names: the [`ServerAction`] names, and
+/// `lock`, `unlock`, `delete`, `confirmResize`, `createImage`, `console`.
+pub fn offered(ctx: &Ctx, s: &ferrostack_types::compute::Server) -> Vec<&'static str> {
+    let own = ctx.project_id() == Some(s.project_id.as_str()) || ctx.is_admin();
+    if !own || !ctx.can_write_project() {
+        return Vec::new();
+    }
+    if s.task_state.as_deref() == Some(DELETING) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let locked = s.locked && !ctx.is_admin();
+    let idle = s.task_state.is_none();
+    if !locked && idle {
+        for a in [
+            ServerAction::Start,
+            ServerAction::Stop,
+            ServerAction::Reboot { hard: false },
+            ServerAction::Pause,
+            ServerAction::Unpause,
+            ServerAction::Suspend,
+            ServerAction::Resume,
+            ServerAction::Resize,
+            ServerAction::RevertResize,
+            ServerAction::Rebuild,
+            ServerAction::Rescue,
+            ServerAction::Unrescue,
+            ServerAction::Shelve,
+            ServerAction::Unshelve,
+            ServerAction::CreateImage,
+        ] {
+            if a.rule().0.contains(&s.vm_state.as_str()) && (s.host_id.is_some() || a == ServerAction::Unshelve) {
+                out.push(a.name());
+            }
+        }
+        if s.vm_state == RESIZED {
+            out.push("confirmResize");
+        }
+        if [ACTIVE, PAUSED, RESCUED].contains(&s.vm_state.as_str()) {
+            out.push("console");
+        }
+    }
+    if s.locked {
+        out.push("unlock");
+    } else {
+        out.push("lock");
+    }
+    if !locked {
+        out.push("delete");
+    }
+    out
+}

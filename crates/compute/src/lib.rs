@@ -40,7 +40,7 @@ use ferrostack_core::{Platform, Result};
 use ferrostack_hypervisor::Hypervisor;
 use ferrostack_image::Images;
 
-pub use actions::ServerAction;
+pub use actions::{offered, ServerAction};
 pub use consoles::{ConsoleKind, Session as ConsoleSession, TOKEN_TTL as CONSOLE_TOKEN_TTL};
 pub use create::{Networks, NewServer};
 pub use flavors::{FlavorQuery, NewFlavor};

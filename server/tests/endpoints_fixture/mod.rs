@@ -600,6 +600,7 @@ pub fn console_call(e: &Endpoint, w: &World) -> Call {
         let (img, alpha, rita) = (&w.image, &w.alpha, &w.rita);
         let args = match op {
             "Update" => json!({"id": img, "name": "x", "visibility": "private", "min_disk": "0", "min_ram": "0", "protected": false, "properties": ""}),
+            "Delete" if func == "instance_do" => json!({"id": w.server}),
             "Delete" | "Protect" => json!({"id": img}),
             "SetActive" => json!({"id": img, "active": false}),
             "MemberAdd" => json!({"id": img, "member": alpha}),
@@ -622,6 +623,10 @@ pub fn console_call(e: &Endpoint, w: &World) -> Call {
             "RoleDelete" => json!({"id": w.reader_role}),
             "AppCredCreate" => json!({"name": "console-made", "description": "", "expires": "", "unrestricted": false}),
             "AppCredDelete" => json!({"id": w.cred2}),
+            "Action" => json!({"id": w.server, "action": "stop"}),
+            "Resize" => json!({"id": w.server, "flavor": "t2"}),
+            "Snapshot" => json!({"id": w.server, "name": "from-console"}),
+            "KeypairCreate" => json!({"name": "console-key", "public_key": PUBLIC_KEY}),
             // No new password: a caller let through is told what is missing.
             "ChangePassword" => json!({"original": PW, "password": ""}),
             _ => panic!("the every-endpoint fixture has no arguments for {name}: add them (server/tests/endpoints.rs, `console_call`)"),
@@ -646,6 +651,15 @@ pub fn console_call(e: &Endpoint, w: &World) -> Call {
         "create_image" => {
             form("name=e&disk_format=raw&visibility=private&min_disk=0&min_ram=0".into())
         }
+        "list_instances" => form("all=false&marker=".into()),
+        "get_instance" => form(format!("id={}", w.server)),
+        "instance_console" => form(format!("id={}&kind=serial", w.server)),
+        "launch_choices" => form(String::new()),
+        "launch_check" => form(format!("flavor={}&zone=&count=1&group=", w.flavor)),
+        "launch_instances" => form(format!(
+            "name=from-console&image={}&flavor={}&key_name=&user_data=&count=1&zone=&group=",
+            w.public_image, w.flavor
+        )),
         "list_projects" => form("search=&page=1".into()),
         "project_members" => form(format!("project_id={}", w.alpha)),
         "group_members" => form(format!("group_id={}", w.group)),
