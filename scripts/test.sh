@@ -3,7 +3,8 @@
 #   1. build the binary and the console (cargo leptos build --release --split), clippy,
 #   2. unit, service and API tests on SQLite,
 #   3. the same service and API tests on a real PostgreSQL server started here,
-#   4. browser tests (Debian Chromium driven by playwright-core) against `ferrostack serve`,
+#   4. browser tests (Debian Chromium driven by playwright-core) against `ferrostack serve`
+#      (the instances test with simulated hosts and this machine's libvirt/QEMU),
 #   5. the real openstack CLI and openstacksdk against a running `ferrostack serve`, with
 #      simulated hosts and this machine's libvirt/QEMU (the test ISO really boots).
 set -euo pipefail
@@ -31,14 +32,15 @@ FERROSTACK_TEST_PG_URL="$FERROSTACK_TEST_PG_URL" \
   cargo test --release --workspace --exclude frontend
 bash scripts/pg.sh stop "$FERROSTACK_PG_DIR"; trap - EXIT
 
-step "browser tests (Chromium)"
-FERROSTACK_BIN="$CARGO_TARGET_DIR/release/ferrostack" node --test --test-concurrency=1 end2end/tests/
-
-step "test image (scripts/build-test-image.sh, cached)"
+step "test image (scripts/build-test-image.sh, cached); libvirtd"
 test_image=$(bash scripts/build-test-image.sh | tail -n 1)
+bash scripts/libvirt.sh
+
+step "browser tests (Chromium; the instances test boots the test image under real QEMU)"
+FERROSTACK_BIN="$CARGO_TARGET_DIR/release/ferrostack" FERROSTACK_TEST_IMAGE="$test_image" \
+  node --test --test-concurrency=1 end2end/tests/
 
 step "openstack CLI against a running server (seeded with the test image; real QEMU through libvirtd)"
-bash scripts/libvirt.sh
 venv=$(bash scripts/venv.sh)
 FERROSTACK_BIN="$CARGO_TARGET_DIR/release/ferrostack" FERROSTACK_SEED_IMAGE="$test_image" \
   "$venv/bin/pytest" -q -p no:cacheprovider end2end/clients

@@ -1,7 +1,7 @@
 // A running `ferrostack serve` on a fresh data dir, and a headless Debian Chromium
 // driven by playwright-core (no browser download). Used by every browser test.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync } from 'node:fs';
+import { mkdtempSync, rmSync, openSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -35,21 +35,49 @@ async function waitUp(url, proc, logPath) {
   }
 }
 
-/** A cloud: `start()` and `stop()` may be called again to restart on the same data. */
+/** A cloud: `start()` and `stop()` may be called again to restart on the same data.
+ * `hosts`: compute hosts, each `{ name, cpus, mib, zone }` (a simulated host: libvirt's
+ * test driver) or `{ name, local: true, zone }` (this machine's libvirt/QEMU); `seed`:
+ * the test image (FERROSTACK_TEST_IMAGE, which scripts/test.sh sets) as the public
+ * image `ferrostack-test`. */
 export class Cloud {
-  constructor() {
+  constructor({ hosts, seed } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'ferrostack-e2e-'));
+    // QEMU runs as its own user and must pass through to the servers' disks.
+    chmodSync(this.dir, 0o711);
     this.bin = process.env.FERROSTACK_BIN || join(REPO, 'target', 'release', 'ferrostack');
+    this.args = ['serve'];
+    if (hosts) {
+      const lines = ['[compute]', 'shutdown_timeout_secs = 3', 'reconcile_secs = 2'];
+      for (const h of hosts) {
+        let uri = 'qemu:///system';
+        if (!h.local) {
+          const path = join(this.dir, `${h.name}.xml`);
+          writeFileSync(path, `<node><cpu><mhz>2000</mhz><model>x86_64</model><active>${h.cpus}</active><max>${h.cpus}</max>`
+            + `<nodes>1</nodes><sockets>1</sockets><cores>${h.cpus}</cores><threads>1</threads></cpu>`
+            + `<memory>${h.mib * 1024}</memory></node>`);
+          uri = `test://${path}`;
+        }
+        lines.push('[[compute.hosts]]', `name = "${h.name}"`, `uri = "${uri}"`, `availability_zone = "${h.zone}"`);
+        if (!h.local) lines.push('disk_gb = 500');
+      }
+      const path = join(this.dir, 'ferrostack.toml');
+      writeFileSync(path, lines.join('\n') + '\n');
+      this.args = ['--config', path, 'serve'];
+    }
+    this.seed = seed ? process.env.FERROSTACK_TEST_IMAGE : undefined;
+    if (seed && !this.seed) throw new Error('FERROSTACK_TEST_IMAGE is not set (scripts/test.sh sets it)');
   }
 
   async start() {
     this.port ??= await freePort();
     this.url = `http://127.0.0.1:${this.port}`;
     const log = join(this.dir, 'server.log');
-    this.proc = spawn(this.bin, ['serve'], {
+    this.proc = spawn(this.bin, this.args, {
       cwd: REPO,
       env: {
         ...process.env,
+        ...(this.seed ? { FERROSTACK_SEED_IMAGE: this.seed } : {}),
         FERROSTACK_DATA_DIR: join(this.dir, 'data'),
         FERROSTACK_LISTEN: `127.0.0.1:${this.port}`,
         FERROSTACK_ADMIN_PASSWORD: ADMIN_PASSWORD,
@@ -121,10 +149,10 @@ export async function adminToken(cloud) {
 
 /** Register before/after hooks for a test file: a cloud and a browser for all its tests,
  * plus an optional setup(env). Tests read `env.cloud`, `env.chrome` (and what setup adds). */
-export function withCloud(setup) {
+export function withCloud(setup, opts) {
   const env = {};
   before(async () => {
-    env.cloud = new Cloud();
+    env.cloud = new Cloud(opts);
     await env.cloud.start();
     env.chrome = await browser();
     // Every page's uncaught script errors (a failed hydration panics the WASM and the

@@ -70,7 +70,12 @@ pub(crate) fn LaunchDialog(close: Callback<()>, changed: RwSignal<u64>) -> impl 
             return Some("Choose a flavor.".into());
         }
         let c = count.get();
-        if c.trim().parse::<u32>().ok().filter(|n| (1..=100).contains(n)).is_none() {
+        if c.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .is_none()
+        {
             return Some("Count is a whole number from 1 to 100.".into());
         }
         None
@@ -113,7 +118,12 @@ pub(crate) fn LaunchDialog(close: Callback<()>, changed: RwSignal<u64>) -> impl 
     let add_key = move |_| {
         let (n, p) = (new_key_name.get_untracked(), new_key_public.get_untracked());
         leptos::task::spawn_local(async move {
-            match instance_do(InstanceOp::KeypairCreate { name: n.clone(), public_key: p }).await {
+            match instance_do(InstanceOp::KeypairCreate {
+                name: n.clone(),
+                public_key: p,
+            })
+            .await
+            {
                 Ok(done) => {
                     extra_keys.update(|k| k.push(n.trim().to_string()));
                     key.set(n.trim().to_string());
@@ -125,7 +135,9 @@ pub(crate) fn LaunchDialog(close: Callback<()>, changed: RwSignal<u64>) -> impl 
             }
         });
     };
-    let select = move |test: &'static str, sig: RwSignal<String>, options: Vec<(String, String)>| {
+    let select = move |test: &'static str,
+                       sig: RwSignal<String>,
+                       options: Vec<(String, String)>| {
         view! {
             <select data-test=test prop:value=move || sig.get() on:change=move |ev| sig.set(event_target_value(&ev))>
                 {options.into_iter().map(|(v, l)| {

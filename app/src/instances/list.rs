@@ -14,7 +14,11 @@ pub fn InstancesPanel(all: bool) -> impl IntoView {
         move |(m, _)| list_instances(all, m),
     );
     let launching = RwSignal::new(false);
-    let base = if all { "/admin/instances" } else { "/project/instances" };
+    let base = if all {
+        "/admin/instances"
+    } else {
+        "/project/instances"
+    };
     let rows = Signal::derive(move || {
         data.get()
             .and_then(Result::ok)
@@ -61,7 +65,14 @@ pub fn InstancesPanel(all: bool) -> impl IntoView {
         let flavors = Vec::new();
         ask(runner, key, row.id, row.name, flavors)
     });
-    let mut columns = vec!["Name", "Status", "Task", "Power state", "Flavor", "Availability zone"];
+    let mut columns = vec![
+        "Name",
+        "Status",
+        "Task",
+        "Power state",
+        "Flavor",
+        "Availability zone",
+    ];
     if all {
         columns.insert(1, "Project");
         columns.push("Host");

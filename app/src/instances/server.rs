@@ -9,13 +9,27 @@ use super::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InstanceOp {
     /// One of the names `ferrostack_compute::offered` gives (start, stop, reboot, …).
-    Action { id: String, action: String },
-    Resize { id: String, flavor: String },
-    Snapshot { id: String, name: String },
-    Delete { id: String },
+    Action {
+        id: String,
+        action: String,
+    },
+    Resize {
+        id: String,
+        flavor: String,
+    },
+    Snapshot {
+        id: String,
+        name: String,
+    },
+    Delete {
+        id: String,
+    },
     /// A key pair for the caller: imported when `public_key` is given, else generated
     /// (its private key is shown once).
-    KeypairCreate { name: String, public_key: String },
+    KeypairCreate {
+        name: String,
+        public_key: String,
+    },
 }
 
 #[server(endpoint = "instance_do", input = Json)]
@@ -102,9 +116,16 @@ pub async fn get_instance(id: String) -> Result<InstanceDetail, ConsoleError> {
     let server = c.server_get(&ctx, &id).await.map_err(say)?;
     let mut log = Vec::new();
     for a in c.instance_actions(&ctx, &id).await.map_err(say)? {
-        log.push(c.instance_action(&ctx, &id, &a.request_id).await.map_err(say)?);
+        log.push(
+            c.instance_action(&ctx, &id, &a.request_id)
+                .await
+                .map_err(say)?,
+        );
     }
-    let console = c.console_output(&ctx, &id, Some(200)).await.unwrap_or_default();
+    let console = c
+        .console_output(&ctx, &id, Some(200))
+        .await
+        .unwrap_or_default();
     let image_name = match &server.image_id {
         Some(i) => crate::services::services()?
             .images
@@ -149,7 +170,9 @@ pub async fn instance_console(id: String, kind: String) -> Result<String, Consol
         .await
         .map_err(crate::auth::ssr::say)?;
     Ok(match k {
-        ferrostack_compute::ConsoleKind::Serial => format!("/compute/console/terminal?token={token}"),
+        ferrostack_compute::ConsoleKind::Serial => {
+            format!("/compute/console/terminal?token={token}")
+        }
         ferrostack_compute::ConsoleKind::Vnc => format!("/compute/console/novnc?token={token}"),
     })
 }
@@ -186,7 +209,10 @@ pub async fn launch_choices() -> Result<LaunchOptions, ConsoleError> {
         )
         .await
         .map_err(say)?;
-    let flavors = c.flavor_list(&ctx, &Default::default()).await.map_err(say)?;
+    let flavors = c
+        .flavor_list(&ctx, &Default::default())
+        .await
+        .map_err(say)?;
     Ok(LaunchOptions {
         images: images
             .into_iter()
@@ -195,7 +221,10 @@ pub async fn launch_choices() -> Result<LaunchOptions, ConsoleError> {
         flavors: flavors
             .into_iter()
             .map(|f| {
-                let label = format!("{} — {} vCPU, {} MiB, {} GiB", f.name, f.vcpus, f.ram, f.disk);
+                let label = format!(
+                    "{} — {} vCPU, {} MiB, {} GiB",
+                    f.name, f.vcpus, f.ram, f.disk
+                );
                 (f.id, label)
             })
             .collect(),
@@ -258,14 +287,22 @@ pub async fn launch_check(
     let used = c.quota_usage(&ctx, &project).await.map_err(say)?;
     let mut quota = Vec::new();
     let mut over_quota = None;
-    for (r, each, unit) in [("instances", 1, ""), ("cores", f.vcpus, " vCPUs"), ("ram", f.ram, " MiB RAM")] {
+    for (r, each, unit) in [
+        ("instances", 1, ""),
+        ("cores", f.vcpus, " vCPUs"),
+        ("ram", f.ram, " MiB RAM"),
+    ] {
         let limit = limits.get(r);
         let u = used.get(r).copied().unwrap_or(0);
         let asked = each * count;
         if over_quota.is_none() && limit >= 0 && u + asked > limit {
             over_quota = Some(match r {
-                "instances" => format!("{u} of {limit} instances used: {asked} more would pass the quota."),
-                _ => format!("{u}{unit} of {limit}{unit} used: {asked}{unit} more would pass the quota."),
+                "instances" => {
+                    format!("{u} of {limit} instances used: {asked} more would pass the quota.")
+                }
+                _ => format!(
+                    "{u}{unit} of {limit}{unit} used: {asked}{unit} more would pass the quota."
+                ),
             });
         }
         quota.push((r.to_string(), u, asked, limit));
@@ -322,10 +359,17 @@ pub async fn launch_instances(
         networks: ferrostack_compute::Networks::None,
         ..Default::default()
     };
-    let made = c.server_create(&ctx, new).await.map_err(crate::auth::ssr::say)?;
+    let made = c
+        .server_create(&ctx, new)
+        .await
+        .map_err(crate::auth::ssr::say)?;
     let errors: Vec<String> = made
         .iter()
-        .filter_map(|s| s.fault.as_ref().map(|f| format!("{}: {}", s.name, f.message)))
+        .filter_map(|s| {
+            s.fault
+                .as_ref()
+                .map(|f| format!("{}: {}", s.name, f.message))
+        })
         .collect();
     if !errors.is_empty() {
         return Err(ConsoleError::new(409, errors.join(" ")));
@@ -370,7 +414,10 @@ pub mod ssr {
         let b = s.as_bytes();
         let mut out = String::new();
         for chunk in b.chunks(3) {
-            let n = chunk.iter().enumerate().fold(0u32, |n, (i, c)| n | (*c as u32) << (16 - 8 * i));
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, c)| n | (*c as u32) << (16 - 8 * i));
             for i in 0..4 {
                 if i <= chunk.len() {
                     let _ = out.write_char(T[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -398,12 +445,23 @@ pub mod ssr {
                     "rescue" => c.server_rescue(&ctx, &id, None).await?,
                     "unshelve" => c.server_unshelve(&ctx, &id, None).await?,
                     "rebuild" => {
-                        let image = s.image_id.clone().ok_or_else(|| Error::bad_request("The server has no image to rebuild from."))?;
-                        c.server_rebuild(&ctx, &id, ferrostack_compute::Rebuild { image_id: image, ..Default::default() }).await?
+                        let image = s.image_id.clone().ok_or_else(|| {
+                            Error::bad_request("The server has no image to rebuild from.")
+                        })?;
+                        c.server_rebuild(
+                            &ctx,
+                            &id,
+                            ferrostack_compute::Rebuild {
+                                image_id: image,
+                                ..Default::default()
+                            },
+                        )
+                        .await?
                     }
                     other => {
-                        let a = ServerAction::parse(other, false)
-                            .ok_or_else(|| Error::bad_request(format!("There is no action {other}.")))?;
+                        let a = ServerAction::parse(other, false).ok_or_else(|| {
+                            Error::bad_request(format!("There is no action {other}."))
+                        })?;
                         c.server_action(&ctx, &id, a).await?
                     }
                 }
@@ -411,11 +469,18 @@ pub mod ssr {
             }
             InstanceOp::Resize { id, flavor } => {
                 c.server_resize(&ctx, &id, &flavor).await?;
-                Ok(Done::say("Resize requested: confirm or revert it once the server shows VERIFY_RESIZE."))
+                Ok(Done::say(
+                    "Resize requested: confirm or revert it once the server shows VERIFY_RESIZE.",
+                ))
             }
             InstanceOp::Snapshot { id, name } => {
-                let image = c.server_create_image(&ctx, &id, name.trim(), Default::default()).await?;
-                Ok(Done::say(format!("Snapshot {} ({image}) is being made; it appears in Images.", name.trim())))
+                let image = c
+                    .server_create_image(&ctx, &id, name.trim(), Default::default())
+                    .await?;
+                Ok(Done::say(format!(
+                    "Snapshot {} ({image}) is being made; it appears in Images.",
+                    name.trim()
+                )))
             }
             InstanceOp::Delete { id } => {
                 let s = c.server_get(&ctx, &id).await?;

@@ -610,7 +610,9 @@ pub fn offered(ctx: &Ctx, s: &ferrostack_types::compute::Server) -> Vec<&'static
             ServerAction::Unshelve,
             ServerAction::CreateImage,
         ] {
-            if a.rule().0.contains(&s.vm_state.as_str()) && (s.host_id.is_some() || a == ServerAction::Unshelve) {
+            if a.rule().0.contains(&s.vm_state.as_str())
+                && (s.host_id.is_some() || a == ServerAction::Unshelve)
+            {
                 out.push(a.name());
             }
         }

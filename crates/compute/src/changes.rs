@@ -164,8 +164,8 @@ impl Compute {
                     .await?;
                 self.set_migration(&m.uuid, "migrating", &["pre-migrating"])
                     .await?;
-                let new = m.new()?;
-                let old = m.old()?;
+                let new = m.new_flavor()?;
+                let old = m.old_flavor()?;
                 let src = self
                     .host_row(m.source_host_id.as_deref().unwrap_or_default())
                     .await?;
@@ -209,7 +209,7 @@ impl Compute {
                 let m = self
                     .migration_row(&text("migration").unwrap_or_default())
                     .await?;
-                let old = m.old()?;
+                let old = m.old_flavor()?;
                 let src = self
                     .host_row(m.source_host_id.as_deref().unwrap_or_default())
                     .await?;
@@ -240,7 +240,7 @@ impl Compute {
                     .await?;
                 self.place_domain(row, &src, Some(&old), None, m.was_running != 0)
                     .await?;
-                let new = m.new()?;
+                let new = m.new_flavor()?;
                 let mut tx = self.db.pool.begin().await.map_err(Error::from)?;
                 run.fence(&mut tx).await?;
                 let n = sqlx::query("UPDATE compute_migrations SET status = 'reverted', updated_at = $2 WHERE uuid = $1 AND status = 'reverting'")
@@ -618,7 +618,7 @@ impl Compute {
                 .await?
                 .rows_affected();
             if n == 1 {
-                let (old, new) = (m.old()?, m.new()?);
+                let (old, new) = (m.old_flavor()?, m.new_flavor()?);
                 for (r, d) in [("cores", new.vcpus - old.vcpus), ("ram", new.ram - old.ram)] {
                     if d > 0 {
                         quotas::release(&mut tx, &m.project_id, r, d).await?;

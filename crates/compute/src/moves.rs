@@ -51,16 +51,16 @@ pub(crate) struct MigrationRow {
 pub(crate) const MIGRATION_COLUMNS: &str = "SELECT id, uuid, server_id, project_id, user_id, migration_type, status, source_host_id, source_compute, dest_host_id, dest_compute, old_flavor, new_flavor, was_running, created_at, updated_at FROM compute_migrations";
 
 impl MigrationRow {
-    pub fn old(&self) -> Result<Flavor> {
+    pub fn old_flavor(&self) -> Result<Flavor> {
         serde_json::from_str(&self.old_flavor).map_err(Error::internal)
     }
-    pub fn new(&self) -> Result<Flavor> {
+    pub fn new_flavor(&self) -> Result<Flavor> {
         serde_json::from_str(&self.new_flavor).map_err(Error::internal)
     }
     fn view(self) -> Result<Migration> {
         Ok(Migration {
-            old_flavor: self.old()?,
-            new_flavor: self.new()?,
+            old_flavor: self.old_flavor()?,
+            new_flavor: self.new_flavor()?,
             id: self.id,
             uuid: self.uuid,
             server_id: self.server_id,
@@ -371,7 +371,7 @@ impl Compute {
                     .unwrap_or_default()
             )));
         };
-        let (old, new) = (m.old()?, m.new()?);
+        let (old, new) = (m.old_flavor()?, m.new_flavor()?);
         let vm = if m.was_running != 0 { ACTIVE } else { STOPPED };
         let now = time::to_db(&time::now());
         let mut tx = self.db.pool.begin().await?;
