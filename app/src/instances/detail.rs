@@ -61,7 +61,7 @@ pub fn InstanceDetailPage() -> impl IntoView {
                             <p>
                                 <span class=format!("badge {}", match status_badge(&s.status) { Cell::Badge(_, c) => c, _ => "" }) data-test="instance-status">{s.status.clone()}</span>
                                 " "
-                                <span class="muted" data-test="instance-task">{s.task_state.clone().unwrap_or_default()}</span>
+                                <span class="muted" data-test="instance-task">{s.task_state.clone().unwrap_or_else(|| "no task".into())}</span>
                             </p>
                             <div class="toolbar" data-test="instance-actions">
                                 {actions.into_iter().map(|(key, label)| {
@@ -90,8 +90,8 @@ pub fn InstanceDetailPage() -> impl IntoView {
                                             <dt>"Status"</dt><dd>{s.status.clone()}</dd>
                                             <dt>"Power state"</dt><dd>{power(s.power_state)}</dd>
                                             <dt>"Flavor"</dt><dd>{format!("{} ({} vCPU, {} MiB, {} GiB)", s.flavor.name, s.flavor.vcpus, s.flavor.ram, s.flavor.disk)}</dd>
-                                            <dt>"Image"</dt><dd>{d.image_name.clone().or(s.image_id.clone()).unwrap_or_default()}</dd>
-                                            <dt>"Availability zone"</dt><dd>{s.availability_zone.clone().unwrap_or_default()}</dd>
+                                            <dt>"Image"</dt><dd>{d.image_name.clone().or(s.image_id.clone()).unwrap_or_else(|| "None".into())}</dd>
+                                            <dt>"Availability zone"</dt><dd>{s.availability_zone.clone().unwrap_or_else(|| "None".into())}</dd>
                                             <dt>"Key pair"</dt><dd>{s.key_name.clone().unwrap_or_else(|| "None".into())}</dd>
                                             <dt>"Locked"</dt><dd>{if s.locked { s.locked_reason.clone().map(|r| format!("Yes: {r}")).unwrap_or_else(|| "Yes".into()) } else { "No".into() }}</dd>
                                             <dt>"Created"</dt><dd>{s.created_at.clone()}</dd>
@@ -103,7 +103,10 @@ pub fn InstanceDetailPage() -> impl IntoView {
                                         </tbody></table>
                                     }.into_any()
                                 }
-                                Tab::Log => view! { <pre class="console-log" data-test="console-log">{d.console.clone()}</pre> }.into_any(),
+                                Tab::Log => {
+                                    let log = if d.console.is_empty() { "(nothing yet)".to_string() } else { d.console.clone() };
+                                    view! { <pre class="console-log" data-test="console-log">{log}</pre> }.into_any()
+                                }
                                 Tab::Console | Tab::Vnc => view! {
                                     {move || match frame.get() {
                                         None => view! { <p class="muted">"Opening the console…"</p> }.into_any(),
@@ -120,9 +123,9 @@ pub fn InstanceDetailPage() -> impl IntoView {
                                                     <td>{a.action.clone()}</td>
                                                     <td><code>{a.request_id.clone()}</code></td>
                                                     <td>{a.start_time.clone()}</td>
-                                                    <td>{a.user_id.clone().unwrap_or_default()}</td>
+                                                    <td>{a.user_id.clone().unwrap_or_else(|| "—".into())}</td>
                                                     <td>{a.events.iter().map(|e| format!("{}: {}", e.event, e.result.clone().unwrap_or_else(|| "running".into()))).collect::<Vec<_>>().join("; ")}</td>
-                                                    <td>{a.message.clone().unwrap_or_default()}</td>
+                                                    <td>{a.message.clone().unwrap_or_else(|| "—".into())}</td>
                                                 </tr>
                                             }).collect_view()}
                                         </tbody>

@@ -152,7 +152,9 @@ pub(crate) fn LaunchDialog(close: Callback<()>, changed: RwSignal<u64>) -> impl 
         <div class="modal modal-wide" role="dialog" aria-modal="true" aria-label="Launch instance" data-test="modal"
             on:keydown=move |ev| if ev.key() == "Escape" { close.run(()) }>
             <h2>"Launch instance"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Loading the choices…"</p> }>
+            // A transition, not a suspense: the dry run re-asked on each change keeps the
+            // form on the page instead of replacing it with the fallback meanwhile.
+            <Transition fallback=|| view! { <p class="muted">"Loading the choices…"</p> }>
                 {move || choices.get().map(|c| match c {
                     Err(e) => view! { <Refused e/> }.into_any(),
                     Ok(c) => {
@@ -235,7 +237,7 @@ pub(crate) fn LaunchDialog(close: Callback<()>, changed: RwSignal<u64>) -> impl 
                         }.into_any()
                     }
                 })}
-            </Suspense>
+            </Transition>
         </div>
     }
 }

@@ -34,7 +34,7 @@ pub fn InstancesPanel(all: bool) -> impl IntoView {
                             Cell::Text(s.task_state.clone().unwrap_or_else(|| "None".into())),
                             Cell::Text(power(s.power_state).into()),
                             Cell::Text(s.flavor.name.clone()),
-                            Cell::Text(s.availability_zone.clone().unwrap_or_default()),
+                            Cell::Text(s.availability_zone.clone().unwrap_or_else(|| "—".into())),
                         ];
                         if all {
                             let project = projects
@@ -43,7 +43,9 @@ pub fn InstancesPanel(all: bool) -> impl IntoView {
                                 .map(|(_, n)| n.clone())
                                 .unwrap_or_else(|| s.project_id.clone());
                             cells.insert(1, Cell::Text(project));
-                            cells.push(Cell::Text(s.host_name.clone().unwrap_or_default()));
+                            cells.push(Cell::Text(
+                                s.host_name.clone().unwrap_or_else(|| "—".into()),
+                            ));
                         }
                         Row {
                             id: s.id,
@@ -80,17 +82,19 @@ pub fn InstancesPanel(all: bool) -> impl IntoView {
     view! {
         <main class="page">
             <h1>{if all { "All instances" } else { "Instances" }}</h1>
-            <div class="toolbar">
-                <span class="spacer"></span>
-                <Show when=move || !all && data.get().and_then(Result::ok).is_some_and(|p| p.can_launch)>
-                    <button class="btn" data-test="launch-instance" on:click=move |_| launching.set(true)>"Launch instance"</button>
-                </Show>
-            </div>
             <RunnerDialog runner/>
             <Show when=move || launching.get()>
                 <LaunchDialog close=Callback::new(move |_| launching.set(false)) changed=runner.changed/>
             </Show>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                // Inside the transition: a resource read outside it makes the server
+                // render the page again for every read.
+                <div class="toolbar">
+                    <span class="spacer"></span>
+                    <Show when=move || !all && data.get().and_then(Result::ok).is_some_and(|p| p.can_launch)>
+                        <button class="btn" data-test="launch-instance" on:click=move |_| launching.set(true)>"Launch instance"</button>
+                    </Show>
+                </div>
                 {move || data.get().and_then(Result::err).map(|e| view! { <Refused e/> })}
                 <Show when=move || matches!(data.get(), Some(Ok(_)))>
                     <DataTable test="instances" columns=columns.clone() rows on_action empty="No instances yet."/>

@@ -58,12 +58,13 @@ pub struct InstancesPage {
 /// to others), newest first, a page after `marker`.
 #[server(endpoint = "list_instances")]
 pub async fn list_instances(all: bool, marker: String) -> Result<InstancesPage, ConsoleError> {
+    // Every context before the first await: a render may be dropped while this waits.
+    let compute = ssr::compute()?;
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     let say = crate::auth::ssr::say;
     if all && !ctx.is_admin() {
         return Err(ConsoleError::new(403, "Admin > Instances is for admins."));
     }
-    let compute = ssr::compute()?;
     let per_page = crate::settings::ssr::page_size().await;
     let q = ferrostack_compute::ServerQuery {
         all_tenants: all,
@@ -110,9 +111,11 @@ pub struct InstanceDetail {
 
 #[server(endpoint = "get_instance")]
 pub async fn get_instance(id: String) -> Result<InstanceDetail, ConsoleError> {
+    // Every context before the first await: a render may be dropped while this waits.
+    let services = crate::services::services()?;
+    let c = services.compute.clone();
     let (_, ctx, _) = crate::auth::ssr::caller().await?;
     let say = crate::auth::ssr::say;
-    let c = ssr::compute()?;
     let server = c.server_get(&ctx, &id).await.map_err(say)?;
     let mut log = Vec::new();
     for a in c.instance_actions(&ctx, &id).await.map_err(say)? {
@@ -127,7 +130,7 @@ pub async fn get_instance(id: String) -> Result<InstanceDetail, ConsoleError> {
         .await
         .unwrap_or_default();
     let image_name = match &server.image_id {
-        Some(i) => crate::services::services()?
+        Some(i) => services
             .images
             .image_get(&ctx, i)
             .await
@@ -159,13 +162,14 @@ pub async fn get_instance(id: String) -> Result<InstanceDetail, ConsoleError> {
 /// valid for a few minutes.
 #[server(endpoint = "instance_console")]
 pub async fn instance_console(id: String, kind: String) -> Result<String, ConsoleError> {
+    let c = ssr::compute()?;
     let (_, ctx, _) = crate::auth::ssr::caller().await?;
     let k = match kind.as_str() {
         "serial" => ferrostack_compute::ConsoleKind::Serial,
         "vnc" => ferrostack_compute::ConsoleKind::Vnc,
         _ => return Err(ConsoleError::bad_request("A console is serial or vnc.")),
     };
-    let token = ssr::compute()?
+    let token = c
         .console_token(&ctx, &id, k)
         .await
         .map_err(crate::auth::ssr::say)?;
@@ -192,9 +196,9 @@ pub struct LaunchOptions {
 
 #[server(endpoint = "launch_choices")]
 pub async fn launch_choices() -> Result<LaunchOptions, ConsoleError> {
+    let s = crate::services::services()?;
     let (_, ctx, _) = crate::auth::ssr::caller().await?;
     let say = crate::auth::ssr::say;
-    let s = crate::services::services()?;
     let c = &s.compute;
     let (images, _) = s
         .images
@@ -274,9 +278,9 @@ pub async fn launch_check(
     count: String,
     group: String,
 ) -> Result<LaunchVerdict, ConsoleError> {
+    let c = ssr::compute()?;
     let (_, ctx, _) = crate::auth::ssr::caller().await?;
     let say = crate::auth::ssr::say;
-    let c = ssr::compute()?;
     let count = ssr::count(&count)?;
     let project = ctx
         .project_id()
@@ -342,8 +346,8 @@ pub async fn launch_instances(
     zone: String,
     group: String,
 ) -> Result<Done, ConsoleError> {
-    let (_, ctx, _) = crate::auth::ssr::caller().await?;
     let c = ssr::compute()?;
+    let (_, ctx, _) = crate::auth::ssr::caller().await?;
     let count = ssr::count(&count)?;
     let some = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_string());
     let new = ferrostack_compute::NewServer {
@@ -430,10 +434,10 @@ pub mod ssr {
     }
 
     pub async fn run(op: InstanceOp) -> Result<Done> {
+        let c = compute().map_err(Error::internal)?;
         let (_, ctx, _) = crate::auth::ssr::caller()
             .await
             .map_err(|e| Error::Unauthenticated(crate::auth::reason(&e)))?;
-        let c = compute().map_err(Error::internal)?;
         match op {
             InstanceOp::Action { id, action } => {
                 let s = c.server_get(&ctx, &id).await?;
