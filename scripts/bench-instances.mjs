@@ -60,7 +60,7 @@ for (let i = 0; i < n; i++) {
   const at = await page.waitForFunction(([b, name, want]) => {
     const c = window.__changes.slice(b).find((c) => c.name === name && c.status === want);
     return c ? c.at : null;
-  }, [before, names[k], want], { timeout: 30_000, polling: 'mutation' });
+  }, [before, names[k], want], { timeout: 30_000, polling: 'raf' });
   lat.push((await at.jsonValue()) - sent);
 }
 lat.sort((a, b) => a - b);
