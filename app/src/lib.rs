@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod compute_admin;
 pub mod error;
 pub mod home;
 pub mod identity;
@@ -84,6 +85,10 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("project"), StaticSegment("instances")) view={Lazy::<InstancesRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=(StaticSegment("project"), StaticSegment("instances"), ParamSegment("id")) view={Lazy::<InstanceRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=(StaticSegment("admin"), StaticSegment("instances")) view={Lazy::<AdminInstancesRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("project"), StaticSegment("key-pairs")) view={Lazy::<KeyPairsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("admin"), StaticSegment("hypervisors")) view={Lazy::<HypervisorsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("admin"), StaticSegment("flavors")) view={Lazy::<FlavorsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("admin"), StaticSegment("quotas")) view={Lazy::<QuotasRoute>::new()} ssr=SsrMode::Async/>
                     </ParentRoute>
                 </Routes>
             </Router>
@@ -252,5 +257,57 @@ impl LazyRoute for InstanceRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <instances::InstanceDetailPage/> }.into_any()
+    }
+}
+
+pub struct KeyPairsRoute;
+
+#[lazy_route]
+impl LazyRoute for KeyPairsRoute {
+    fn data() -> Self {
+        KeyPairsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <compute_admin::KeyPairsPanel/> }.into_any()
+    }
+}
+
+pub struct HypervisorsRoute;
+
+#[lazy_route]
+impl LazyRoute for HypervisorsRoute {
+    fn data() -> Self {
+        HypervisorsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <compute_admin::HypervisorsPanel/> }.into_any()
+    }
+}
+
+pub struct FlavorsRoute;
+
+#[lazy_route]
+impl LazyRoute for FlavorsRoute {
+    fn data() -> Self {
+        FlavorsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <compute_admin::FlavorsPanel/> }.into_any()
+    }
+}
+
+pub struct QuotasRoute;
+
+#[lazy_route]
+impl LazyRoute for QuotasRoute {
+    fn data() -> Self {
+        QuotasRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <compute_admin::QuotasPanel/> }.into_any()
     }
 }

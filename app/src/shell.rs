@@ -170,11 +170,15 @@ fn Frame(me: Me) -> impl IntoView {
                 <h3>"Project"</h3>
                 <A href="/">"Overview"</A>
                 <A href="/project/instances" attr:data-test="nav-instances">"Instances"</A>
+                <A href="/project/key-pairs" attr:data-test="nav-key-pairs">"Key Pairs"</A>
                 <A href="/project/images" attr:data-test="nav-images">"Images"</A>
                 <Show when=move || is_admin>
                     <h3 data-test="nav-admin">"Admin"</h3>
                     <A href="/admin/instances" attr:data-test="nav-admin-instances">"Instances"</A>
+                    <A href="/admin/hypervisors" attr:data-test="nav-admin-hypervisors">"Hypervisors"</A>
+                    <A href="/admin/flavors" attr:data-test="nav-admin-flavors">"Flavors"</A>
                     <A href="/admin/images" attr:data-test="nav-admin-images">"Images"</A>
+                    <A href="/admin/quotas" attr:data-test="nav-admin-quotas">"Quotas"</A>
                 </Show>
                 <h3 data-test="nav-identity">"Identity"</h3>
                 <Show when=move || is_admin>

@@ -158,3 +158,86 @@ test('the serial console of a real guest answers a typed command, and VNC draws 
   await p.close();
   await nova('DELETE', `/servers/${id}`);
 });
+
+async function adminPage(path, ready) {
+  const p = await env.chrome.newPage({ viewport: { width: 1400, height: 900 } });
+  await signIn(p, env.cloud.url, 'admin', ADMIN_PASSWORD);
+  await p.waitForSelector('[data-test=sidenav]');
+  await p.goto(env.cloud.url + path);
+  await hydrated(p);
+  await p.waitForSelector(ready);
+  return p;
+}
+
+/** Click until the dialog opens (a lazily loaded panel may answer its first click late). */
+async function clickOpen(p, button, opens) {
+  for (let i = 0; i < 20; i++) {
+    await p.click(button);
+    if (await p.waitForSelector(opens, { timeout: 1000 }).catch(() => null)) return;
+  }
+  throw new Error(`${button} did not open ${opens}`);
+}
+
+test('key pairs, hypervisors, flavors and quotas panels change what the API shows', async () => {
+  // Key Pairs: a generated pair's private key is shown once, then listed.
+  let p = await adminPage('/project/key-pairs', '[data-test=keypairs-table]');
+  await clickOpen(p, '[data-test=add-keypair]', '[data-test=field-key-name]');
+  await p.fill('[data-test=field-key-name]', 'made-in-console');
+  await p.click('[data-test=dialog-submit]');
+  assert.match(await (await p.waitForSelector('[data-test=private-key]')).textContent(), /PRIVATE KEY/);
+  await p.click('[data-test=dialog-done]');
+  await p.waitForSelector('[data-test=keypairs-table] tr[data-name="made-in-console"]');
+  assert.ok((await nova('GET', '/os-keypairs')).body.keypairs.some((k) => k.keypair.name === 'made-in-console'));
+  await p.click('[data-test=keypairs-table] tr[data-name="made-in-console"] [data-test=row-delete]');
+  await p.click('[data-test=dialog-submit]');
+  await p.waitForSelector('[data-test=keypairs-table] tr[data-name="made-in-console"]', { state: 'detached' });
+  await p.close();
+
+  // Hypervisors: capacity per host; disabled with a reason, the scheduler says so.
+  p = await adminPage('/admin/hypervisors', '[data-test=hypervisors-table] tr[data-name="sim-b"]');
+  assert.match(await p.textContent('[data-test=hypervisors-table] tr[data-name="sim-a"]'), /\/ 8192 MiB/);
+  await clickOpen(p, '[data-test=hypervisors-table] tr[data-name="sim-b"] [data-test=row-disable]', '[data-test=modal] [data-test=field-reason]');
+  await p.fill('[data-test=field-reason]', 'disk swap');
+  await p.click('[data-test=dialog-submit]');
+  await p.waitForSelector('[data-test=hypervisors-table] tr[data-name="sim-b"] [data-test=row-enable]');
+  const svc = (await nova('GET', '/os-services?host=sim-b')).body.services[0];
+  assert.equal(svc.status, 'disabled');
+  assert.equal(svc.disabled_reason, 'disk swap');
+  await p.click('[data-test=hypervisors-table] tr[data-name="sim-b"] [data-test=row-enable]');
+  await p.waitForSelector('[data-test=hypervisors-table] tr[data-name="sim-b"] [data-test=row-disable]');
+  await p.close();
+
+  // Flavors: a private flavor, opened to a project, then deleted.
+  p = await adminPage('/admin/flavors', '[data-test=flavors-table]');
+  await clickOpen(p, '[data-test=create-flavor]', '[data-test=modal] [data-test=field-name]');
+  await p.fill('[data-test=field-name]', 'console.private');
+  await p.fill('[data-test=field-id]', 'console.private');
+  await p.uncheck('[data-test=field-public]');
+  await p.click('[data-test=dialog-submit]');
+  const frow = '[data-test=flavors-table] tr[data-name="console.private"]';
+  await p.waitForSelector(`${frow}:has-text("private: no project")`);
+  await clickOpen(p, `${frow} [data-test=row-access]`, '[data-test=modal] [data-test=field-project]');
+  await p.fill('[data-test=field-project]', env.project);
+  await p.click('[data-test=dialog-submit]');
+  await p.waitForSelector(`${frow}:has-text("private: ${env.project}")`);
+  const access = (await nova('GET', '/flavors/console.private/os-flavor-access')).body.flavor_access;
+  assert.deepEqual(access.map((a) => a.tenant_id), [env.project]);
+  await p.click(`${frow} [data-test=row-delete]`);
+  await p.click('[data-test=dialog-submit]');
+  await p.waitForSelector(frow, { state: 'detached' });
+  await p.close();
+
+  // Quotas: a project's limits set and back to the defaults.
+  p = await adminPage('/admin/quotas', '[data-test=quota-table]');
+  await p.selectOption('[data-test=quota-project]', env.project);
+  await p.waitForSelector('[data-test=quota-edit]');
+  await clickOpen(p, '[data-test=quota-edit]', '[data-test=modal] [data-test=field-limits]');
+  const lines = (await p.inputValue('[data-test=field-limits]')).replace(/^instances=.*$/m, 'instances=7');
+  await p.fill('[data-test=field-limits]', lines);
+  await p.click('[data-test=dialog-submit]');
+  await p.waitForSelector('[data-test=quota-row][data-name=instances] [data-test=quota-limit]:text("7")');
+  assert.equal((await nova('GET', `/os-quota-sets/${env.project}`)).body.quota_set.instances, 7);
+  await p.click('[data-test=quota-reset]');
+  await p.waitForSelector('[data-test=quota-row][data-name=instances] [data-test=quota-limit]:text("10")');
+  await p.close();
+});

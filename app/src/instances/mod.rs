@@ -8,11 +8,13 @@
 //! or `launch_instances`, which call the compute service.
 
 mod detail;
+mod keypair;
 mod launch;
 mod list;
 mod server;
 
 pub use detail::InstanceDetailPage;
+pub use keypair::KeyPairForm;
 pub use list::InstancesPanel;
 pub use server::*;
 
@@ -31,7 +33,7 @@ mod prelude {
         RunnerDialog,
     };
 
-    pub(crate) use super::{detail::*, launch::*, list::*, server::*, *};
+    pub(crate) use super::{detail::*, keypair::*, launch::*, list::*, server::*, *};
 }
 
 use prelude::*;

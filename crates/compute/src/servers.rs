@@ -195,6 +195,13 @@ impl Compute {
         Ok(row)
     }
 
+    /// Whether the caller may change server `id` (its project's member, or an admin):
+    /// handlers ask before they read a request's body, so a refusal does not depend on
+    /// what was sent.
+    pub async fn server_check_write(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        self.server_for(ctx, id, Action::Write).await.map(|_| ())
+    }
+
     async fn tags_of(&self, ids: &[&str]) -> Result<BTreeMap<String, Vec<String>>> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         if ids.is_empty() {

@@ -540,6 +540,9 @@ pub fn rest_call(e: &Endpoint, w: &World) -> Call {
             json_body(json!({"server": {"name": "renamed"}}))
         }
         (&Method::POST, "/compute/v2.1/servers/{id}/action") => json_body(json!({"os-stop": null})),
+        (&Method::POST, "/compute/v2.1/servers/{id}/remote-consoles") => {
+            json_body(json!({"remote_console": {"protocol": "serial", "type": "serial"}}))
+        }
         (&Method::PUT | &Method::POST, "/compute/v2.1/servers/{id}/metadata") => {
             json_body(json!({"metadata": {"role": "web"}}))
         }
@@ -627,6 +630,13 @@ pub fn console_call(e: &Endpoint, w: &World) -> Call {
             "Resize" => json!({"id": w.server, "flavor": "t2"}),
             "Snapshot" => json!({"id": w.server, "name": "from-console"}),
             "KeypairCreate" => json!({"name": "console-key", "public_key": PUBLIC_KEY}),
+            "KeypairDelete" => json!({"name": "console-key"}),
+            "HostEnable" => json!({"id": w.host, "enabled": true, "reason": ""}),
+            "FlavorCreate" => json!({"name": "console-flavor", "id": "", "vcpus": "1", "ram": "64", "disk": "1", "public": true}),
+            "FlavorDelete" => json!({"id": "t2"}),
+            "FlavorAccess" => json!({"id": w.flavor, "project": w.alpha, "add": true}),
+            "QuotaSet" => json!({"project": w.alpha, "limits": "instances=20"}),
+            "QuotaReset" => json!({"project": w.alpha}),
             // No new password: a caller let through is told what is missing.
             "ChangePassword" => json!({"original": PW, "password": ""}),
             _ => panic!("the every-endpoint fixture has no arguments for {name}: add them (server/tests/endpoints.rs, `console_call`)"),
@@ -652,6 +662,8 @@ pub fn console_call(e: &Endpoint, w: &World) -> Call {
             form("name=e&disk_format=raw&visibility=private&min_disk=0&min_ram=0".into())
         }
         "list_instances" => form("all=false&marker=".into()),
+        "list_keypairs" | "list_hosts" | "list_flavors" => form(String::new()),
+        "project_quota" => form(format!("project={}", w.alpha)),
         "get_instance" => form(format!("id={}", w.server)),
         "instance_console" => form(format!("id={}&kind=serial", w.server)),
         "launch_choices" => form(String::new()),

@@ -60,6 +60,8 @@ pub(crate) async fn remote_console(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> NResult<Json<Value>> {
+    // Who may act first: a refusal must not depend on the body.
+    st.services.compute.server_check_write(&ctx, &id).await?;
     let m = inner(body_object(&body)?, "remote_console")?;
     let field = |k: &str| m.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
     let (protocol, ty) = (field("protocol"), field("type"));

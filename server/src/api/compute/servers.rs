@@ -300,6 +300,8 @@ pub(crate) async fn server_action(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> NResult<Response> {
+    // Who may act first: a refusal must not depend on the body.
+    st.services.compute.server_check_write(&ctx, &id).await?;
     let m = body_object(&body)?;
     if m.len() != 1 {
         return Err(Error::bad_request("The action body names exactly one action.").into());
