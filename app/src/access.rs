@@ -37,6 +37,7 @@ pub const SERVER_FNS: &[(&str, Access)] = &[
     ("instance_do#Resize", ProjectWrite),
     ("instance_do#Snapshot", ProjectWrite),
     ("instance_do#Delete", ProjectWrite),
+    ("instance_do#Bulk", ProjectWrite),
     ("instance_do#KeypairCreate", Token),
     ("list_keypairs", Token),
     ("list_hosts", Admin),

@@ -481,12 +481,34 @@ pub fn DataTable(
     rows: Signal<Vec<Row>>,
     on_action: Callback<(&'static str, Row)>,
     #[prop(optional)] empty: &'static str,
+    /// When given, a first column of checkboxes: the ids of the rows ticked.
+    #[prop(optional)]
+    selected: Option<RwSignal<Vec<String>>>,
 ) -> impl IntoView {
     let row_test = format!("{}-row", test.trim_end_matches('s'));
     let has_actions = move || rows.with(|r| r.iter().any(|r| !r.actions.is_empty()));
+    let all_ticked = move || {
+        selected.is_some_and(|s| {
+            let n = s.with(|s| s.len());
+            n > 0 && rows.with(|r| r.iter().all(|r| s.with(|s| s.contains(&r.id))))
+        })
+    };
+    let tick_all = move |on: bool| {
+        if let Some(s) = selected {
+            s.set(if on {
+                rows.with(|r| r.iter().map(|r| r.id.clone()).collect())
+            } else {
+                Vec::new()
+            });
+        }
+    };
     view! {
         <table class="table" data-test=format!("{test}-table")>
             <thead><tr>
+                {selected.map(|_| view! {
+                    <th class="select-col"><input type="checkbox" aria-label="Select all" data-test="select-all"
+                        prop:checked=all_ticked on:change=move |ev| tick_all(event_target_checked(&ev))/></th>
+                })}
                 {columns.into_iter().map(|c| view! { <th>{c}</th> }).collect_view()}
                 <Show when=has_actions><th class="actions-col">"Actions"</th></Show>
             </tr></thead>
@@ -498,6 +520,18 @@ pub fn DataTable(
                         let row = StoredValue::new(row);
                         view! {
                             <tr data-test=row_test.clone() data-name=row.with_value(|r| r.name.clone())>
+                                {selected.map(|s| {
+                                    let id = row.with_value(|r| r.id.clone());
+                                    let id2 = id.clone();
+                                    view! {
+                                        <td class="select-col"><input type="checkbox" aria-label="Select" data-test="row-select"
+                                            prop:checked=move || s.with(|s| s.contains(&id))
+                                            on:change=move |ev| {
+                                                let on = event_target_checked(&ev);
+                                                s.update(|s| { s.retain(|x| *x != id2); if on { s.push(id2.clone()); } });
+                                            }/></td>
+                                    }
+                                })}
                                 {cells.into_iter().map(|c| match c {
                                     Cell::Text(t) => view! { <td>{t}</td> }.into_any(),
                                     Cell::Code(t) => view! { <td><code>{t}</code></td> }.into_any(),

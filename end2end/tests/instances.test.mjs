@@ -73,6 +73,28 @@ test('an instance launched from the dialog becomes Active without a reload', asy
   await p.waitForSelector(`${row('from-dialog')} [data-test=badge]:text("SHUTOFF")`, { timeout: 30_000 });
   await p.waitForSelector(`${row('from-dialog')} [data-test=row-start]`);
   assert.equal(await p.evaluate(() => window.__samePage), true, 'no reload');
+  // Bulk: two more servers ticked and shut off at once, then deleted at once.
+  for (const name of ['bulk-1', 'bulk-2']) {
+    await nova('POST', '/servers', { server: { name, imageRef: (await api(env.cloud, 'GET', '/image/v2/images?name=ferrostack-test', { token: env.token })).body.images[0].id,
+      flavorRef: '1', networks: 'none', availability_zone: 'sim' } });
+  }
+  for (const name of ['bulk-1', 'bulk-2']) {
+    await p.waitForSelector(`${row(name)} [data-test=badge]:text("ACTIVE")`, { timeout: 30_000 });
+    await p.check(`${row(name)} [data-test=row-select]`);
+  }
+  await p.waitForSelector('[data-test=bulk-count]:text("2 selected")');
+  await p.click('[data-test=bulk-stop]');
+  await p.click('[data-test=dialog-submit]');
+  for (const name of ['bulk-1', 'bulk-2']) {
+    await p.waitForSelector(`${row(name)} [data-test=badge]:text("SHUTOFF")`, { timeout: 30_000 });
+    await p.check(`${row(name)} [data-test=row-select]`);
+  }
+  await p.click('[data-test=bulk-delete]');
+  await p.click('[data-test=dialog-submit]');
+  for (const name of ['bulk-1', 'bulk-2']) {
+    await p.waitForSelector(row(name), { state: 'detached', timeout: 30_000 });
+  }
+  assert.equal(await p.evaluate(() => window.__samePage), true, 'no reload');
   await p.close();
 });
 
@@ -121,6 +143,24 @@ test('the serial console of a real guest answers a typed command, and VNC draws 
   await p.goto(`${env.cloud.url}/project/instances/${id}`);
   await hydrated(p);
   await p.waitForSelector('[data-test=instance-status]:text("ACTIVE")');
+  // The Log tab follows the console log: a line the guest prints now appears in it.
+  for (let i = 0; i < 20 && !(await p.$('[data-test=log-frame]')); i++) {
+    await p.click('[data-test=tab-log]');
+    await p.waitForSelector('[data-test=log-frame]', { timeout: 1000 }).catch(() => null);
+  }
+  const logFrame = () => p.frames().find((f) => f.url().includes('/compute/console/logview'));
+  for (let i = 0; i < 50 && !logFrame(); i++) await p.waitForTimeout(200);
+  await logFrame().waitForFunction(() => document.getElementById('log').textContent.includes('FERROSTACK-TEST-IMAGE SHELL'), null, { timeout: 30_000 });
+  const serial = (await nova('POST', `/servers/${id}/remote-consoles`, { remote_console: { protocol: 'serial', type: 'serial' } })).body.remote_console.url;
+  const typer = await env.chrome.newPage();
+  await typer.goto(env.cloud.url + '/sign-in');
+  await typer.evaluate((url) => new Promise((ok, fail) => {
+    const ws = new WebSocket(url.replace(/^ws:\/\/[^/]+/, (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host), ['binary']);
+    ws.onopen = () => { ws.send(new TextEncoder().encode('echo follow-$((2*21))\r')); setTimeout(() => { ws.close(); ok(); }, 1500); };
+    ws.onerror = () => fail(new Error('the serial console did not open'));
+  }), serial);
+  await typer.close();
+  await logFrame().waitForFunction(() => document.getElementById('log').textContent.includes('follow-42'), null, { timeout: 30_000 });
   for (let i = 0; i < 20 && !(await p.$('[data-test=console-frame]')); i++) {
     await p.click('[data-test=tab-console]');
     await p.waitForSelector('[data-test=console-frame]', { timeout: 1000 }).catch(() => null);

@@ -39,6 +39,7 @@ pub fn InstanceDetailPage() -> impl IntoView {
         view! {
             <button type="button" class=move || if tab.get() == t { "tab active" } else { "tab" } data-test=test
                 on:click=move |_| match t {
+                    Tab::Log => open_console("log", t),
                     Tab::Console => open_console("serial", t),
                     Tab::Vnc => open_console("vnc", t),
                     _ => tab.set(t),
@@ -103,15 +104,14 @@ pub fn InstanceDetailPage() -> impl IntoView {
                                         </tbody></table>
                                     }.into_any()
                                 }
-                                Tab::Log => {
-                                    let log = if d.console.is_empty() { "(nothing yet)".to_string() } else { d.console.clone() };
-                                    view! { <pre class="console-log" data-test="console-log">{log}</pre> }.into_any()
-                                }
-                                Tab::Console | Tab::Vnc => view! {
+                                Tab::Log | Tab::Console | Tab::Vnc => view! {
                                     {move || match frame.get() {
                                         None => view! { <p class="muted">"Opening the console…"</p> }.into_any(),
                                         Some(Err(why)) => view! { <p class="error" data-test="console-refused">{why}</p> }.into_any(),
-                                        Some(Ok(url)) => view! { <iframe class="console-frame" data-test="console-frame" src=url title="Console"></iframe> }.into_any(),
+                                        Some(Ok(url)) => {
+                                            let test = if tab.get_untracked() == Tab::Log { "log-frame" } else { "console-frame" };
+                                            view! { <iframe class="console-frame" data-test=test src=url title="Console"></iframe> }.into_any()
+                                        }
                                     }}
                                 }.into_any(),
                                 Tab::Actions => view! {

@@ -14,6 +14,29 @@ pub fn InstancesPanel(all: bool) -> impl IntoView {
         move |(m, _)| list_instances(all, m),
     );
     let launching = RwSignal::new(false);
+    let selected = RwSignal::new(Vec::<String>::new());
+    let bulk = move |action: &'static str, label: &'static str| {
+        let ids = selected.get_untracked();
+        let n = ids.len();
+        runner.open(Dialog::confirm(
+            format!("{label} {n} instance{}?", if n == 1 { "" } else { "s" }),
+            if action == "delete" {
+                "Their disks and console logs are removed. This cannot be undone."
+            } else {
+                "Each is asked for in turn; any it cannot be done to is named with the reason."
+            },
+            label,
+            InstanceOp::Bulk {
+                ids,
+                action: action.to_string(),
+            },
+        ));
+    };
+    // A change done: the ticks go (the rows may be gone or changed).
+    Effect::new(move |_| {
+        runner.changed.get();
+        selected.set(Vec::new());
+    });
     let base = if all {
         "/admin/instances"
     } else {
@@ -90,6 +113,13 @@ pub fn InstancesPanel(all: bool) -> impl IntoView {
                 // Inside the transition: a resource read outside it makes the server
                 // render the page again for every read.
                 <div class="toolbar">
+                    <Show when=move || !selected.with(Vec::is_empty)>
+                        <span data-test="bulk-count">{move || format!("{} selected", selected.with(Vec::len))}</span>
+                        <button class="btn btn-small btn-secondary" data-test="bulk-start" on:click=move |_| bulk("start", "Start")>"Start"</button>
+                        <button class="btn btn-small btn-secondary" data-test="bulk-stop" on:click=move |_| bulk("stop", "Shut off")>"Shut off"</button>
+                        <button class="btn btn-small btn-secondary" data-test="bulk-reboot" on:click=move |_| bulk("reboot", "Reboot")>"Reboot"</button>
+                        <button class="btn btn-small btn-danger-quiet" data-test="bulk-delete" on:click=move |_| bulk("delete", "Delete")>"Delete"</button>
+                    </Show>
                     <span class="spacer"></span>
                     <Show when=move || !all && data.get().and_then(Result::ok).is_some_and(|p| p.can_launch)>
                         <button class="btn" data-test="launch-instance" on:click=move |_| launching.set(true)>"Launch instance"</button>
@@ -97,7 +127,7 @@ pub fn InstancesPanel(all: bool) -> impl IntoView {
                 </div>
                 {move || data.get().and_then(Result::err).map(|e| view! { <Refused e/> })}
                 <Show when=move || matches!(data.get(), Some(Ok(_)))>
-                    <DataTable test="instances" columns=columns.clone() rows on_action empty="No instances yet."/>
+                    <DataTable test="instances" columns=columns.clone() rows on_action empty="No instances yet." selected/>
                 </Show>
                 {move || data.get().and_then(Result::ok).map(|p| {
                     let first = (!marker().is_empty()).then(|| base.to_string());

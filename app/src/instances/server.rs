@@ -24,6 +24,11 @@ pub enum InstanceOp {
     Delete {
         id: String,
     },
+    /// The same action (`start`, `stop`, `reboot`, `delete`, …) on several servers.
+    Bulk {
+        ids: Vec<String>,
+        action: String,
+    },
     /// A key pair for the caller: imported when `public_key` is given, else generated
     /// (its private key is shown once).
     KeypairCreate {
@@ -104,8 +109,6 @@ pub struct InstanceDetail {
     pub image_name: Option<String>,
     /// Its instance actions (newest first) with their events.
     pub log: Vec<InstanceAction>,
-    /// The last lines of its serial console.
-    pub console: String,
     pub flavors: Vec<(String, String)>,
 }
 
@@ -125,10 +128,6 @@ pub async fn get_instance(id: String) -> Result<InstanceDetail, ConsoleError> {
                 .map_err(say)?,
         );
     }
-    let console = c
-        .console_output(&ctx, &id, Some(200))
-        .await
-        .unwrap_or_default();
     let image_name = match &server.image_id {
         Some(i) => services
             .images
@@ -153,7 +152,6 @@ pub async fn get_instance(id: String) -> Result<InstanceDetail, ConsoleError> {
         server,
         image_name,
         log,
-        console,
         flavors,
     })
 }
@@ -167,7 +165,12 @@ pub async fn instance_console(id: String, kind: String) -> Result<String, Consol
     let k = match kind.as_str() {
         "serial" => ferrostack_compute::ConsoleKind::Serial,
         "vnc" => ferrostack_compute::ConsoleKind::Vnc,
-        _ => return Err(ConsoleError::bad_request("A console is serial or vnc.")),
+        "log" => ferrostack_compute::ConsoleKind::Log,
+        _ => {
+            return Err(ConsoleError::bad_request(
+                "A console is serial, vnc or log.",
+            ))
+        }
     };
     let token = c
         .console_token(&ctx, &id, k)
@@ -178,6 +181,7 @@ pub async fn instance_console(id: String, kind: String) -> Result<String, Consol
             format!("/compute/console/terminal?token={token}")
         }
         ferrostack_compute::ConsoleKind::Vnc => format!("/compute/console/novnc?token={token}"),
+        ferrostack_compute::ConsoleKind::Log => format!("/compute/console/logview?token={token}"),
     })
 }
 
@@ -490,6 +494,44 @@ pub mod ssr {
                 let s = c.server_get(&ctx, &id).await?;
                 c.server_delete(&ctx, &id).await?;
                 Ok(Done::say(format!("{} is being deleted.", s.name)))
+            }
+            InstanceOp::Bulk { ids, action } => {
+                if ids.len() > 100 {
+                    return Err(Error::bad_request("At most 100 servers at once."));
+                }
+                let (mut done, mut refused, mut first) = (0, Vec::new(), None);
+                for id in &ids {
+                    let name = c
+                        .server_get(&ctx, id)
+                        .await
+                        .map(|s| s.name)
+                        .unwrap_or_else(|_| id.clone());
+                    let r = match action.as_str() {
+                        "delete" => c.server_delete(&ctx, id).await,
+                        other => match ServerAction::parse(other, false) {
+                            Some(a) => c.server_action(&ctx, id, a).await,
+                            None => Err(Error::bad_request(format!("There is no action {other}."))),
+                        },
+                    };
+                    match r {
+                        Ok(()) => done += 1,
+                        Err(e) => {
+                            refused.push(format!("{name}: {e}"));
+                            first.get_or_insert(e);
+                        }
+                    }
+                }
+                // Nothing done: the first refusal, with its status (403, 404, 409).
+                if done == 0 {
+                    if let Some(e) = first {
+                        return Err(e);
+                    }
+                }
+                let mut msg = format!("{action} requested for {done} of {} servers.", ids.len());
+                if !refused.is_empty() {
+                    msg = format!("{msg} Refused: {}", refused.join(" "));
+                }
+                Ok(Done::say(msg))
             }
             InstanceOp::KeypairCreate { name, public_key } => {
                 let key = (!public_key.trim().is_empty()).then(|| public_key.trim().to_string());

@@ -26,6 +26,8 @@ pub const MAX_SESSIONS: usize = 64;
 pub enum ConsoleKind {
     Serial,
     Vnc,
+    /// The serial console's log, followed as it grows (read-only).
+    Log,
 }
 
 impl ConsoleKind {
@@ -33,6 +35,7 @@ impl ConsoleKind {
         match self {
             ConsoleKind::Serial => "serial",
             ConsoleKind::Vnc => "vnc",
+            ConsoleKind::Log => "log",
         }
     }
 }
@@ -58,6 +61,11 @@ pub struct Session<T> {
 impl Compute {
     /// A token opening `id`'s console of `kind` for [`TOKEN_TTL`].
     pub async fn console_token(&self, ctx: &Ctx, id: &str, kind: ConsoleKind) -> Result<String> {
+        if kind == ConsoleKind::Log {
+            // Whoever may read the console log may follow it, in any state.
+            let row = self.server_for(ctx, id, Action::Read).await?;
+            return self.store_token(&row.id, &row.project_id, kind).await;
+        }
         let row = self.server_for(ctx, id, Action::Write).await?;
         if ![ACTIVE, PAUSED, RESCUED].contains(&row.vm_state.as_str()) {
             return Err(Error::conflict(format!(
@@ -80,6 +88,10 @@ impl Compute {
                 host.name
             )));
         }
+        self.store_token(&row.id, &row.project_id, kind).await
+    }
+
+    async fn store_token(&self, server: &str, project: &str, kind: ConsoleKind) -> Result<String> {
         let mut bytes = [0u8; 32];
         openssl::rand::rand_bytes(&mut bytes).map_err(Error::internal)?;
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -94,8 +106,8 @@ impl Compute {
             "INSERT INTO console_tokens (token_hash, server_id, project_id, kind, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(hash(&token))
-        .bind(&row.id)
-        .bind(&row.project_id)
+        .bind(server)
+        .bind(project)
         .bind(kind.name())
         .bind(time::to_db(&expires))
         .bind(time::to_db(&now))
@@ -110,11 +122,7 @@ impl Compute {
         &self,
         token: &str,
         kind: ConsoleKind,
-    ) -> Result<(
-        String,
-        ferrostack_types::compute::Host,
-        OwnedSemaphorePermit,
-    )> {
+    ) -> Result<(String, Option<String>, OwnedSemaphorePermit)> {
         let refused = || {
             Error::Unauthenticated(
                 "The console token is unknown or has expired: ask for a new console URL.".into(),
@@ -137,20 +145,34 @@ impl Compute {
             return Err(refused());
         }
         let row = self.server_row(&server).await.map_err(|_| refused())?;
-        let host = self
-            .host_row(row.host_id.as_deref().unwrap_or_default())
-            .await
-            .map_err(|_| Error::conflict("The server is not on a host now."))?;
         let permit = self.consoles.clone().try_acquire_owned().map_err(|_| Error::Unavailable {
             message: format!("{MAX_SESSIONS} console sessions are open already; close one or try again later."),
             retry_after: 5,
         })?;
-        Ok((server, host, permit))
+        Ok((server, row.host_id, permit))
+    }
+
+    async fn host_of(&self, host: Option<String>) -> Result<ferrostack_types::compute::Host> {
+        self.host_row(host.as_deref().unwrap_or_default())
+            .await
+            .map_err(|_| Error::conflict("The server is not on a host now."))
+    }
+
+    /// The console log a token names (a path this service made from the server's id),
+    /// to follow as it grows.
+    pub async fn console_log(&self, token: &str) -> Result<Session<std::path::PathBuf>> {
+        let (server, _, permit) = self.console_target(token, ConsoleKind::Log).await?;
+        Ok(Session {
+            io: self.instance_dir(&server).join("console.log"),
+            server_id: server,
+            _permit: permit,
+        })
     }
 
     /// Open the serial console a token names.
     pub async fn console_serial(&self, token: &str) -> Result<Session<SerialConsole>> {
         let (server, host, permit) = self.console_target(token, ConsoleKind::Serial).await?;
+        let host = self.host_of(host).await?;
         let io = console::serial(&host.uri, &server)
             .await
             .map_err(|e| Error::conflict(format!("The serial console cannot be opened: {e}")))?;
@@ -167,6 +189,7 @@ impl Compute {
         token: &str,
     ) -> Result<Session<std::os::unix::net::UnixStream>> {
         let (server, host, permit) = self.console_target(token, ConsoleKind::Vnc).await?;
+        let host = self.host_of(host).await?;
         let io = console::vnc(&host.uri, &server)
             .await
             .map_err(|e| Error::conflict(format!("The VNC console cannot be opened: {e}")))?;

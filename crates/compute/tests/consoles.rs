@@ -60,6 +60,34 @@ async fn console_tokens_open_only_what_they_name_while_valid() {
         .unwrap_err();
     assert_eq!(reader.status(), 403);
 
+    // The log may be followed by whoever may read it, on any host; its token opens
+    // nothing else.
+    let log = t
+        .compute
+        .console_token(&ctx("proj-a", "reader"), &s.id, ConsoleKind::Log)
+        .await
+        .unwrap();
+    let followed = t.compute.console_log(&log).await.unwrap();
+    assert!(
+        followed.io.ends_with(format!("{}/console.log", s.id)),
+        "{:?}",
+        followed.io
+    );
+    assert_eq!(
+        t.compute
+            .console_serial(&log)
+            .await
+            .err()
+            .map(|e| e.status()),
+        Some(401)
+    );
+    let other = t
+        .compute
+        .console_token(&ctx("proj-b", "member"), &s.id, ConsoleKind::Log)
+        .await
+        .unwrap_err();
+    assert_eq!(other.status(), 404);
+
     let expired = "a".repeat(64);
     token_row(&t, &expired, &s.id, "serial", -1).await;
     let vnc = "b".repeat(64);

@@ -627,6 +627,7 @@ pub fn console_call(e: &Endpoint, w: &World) -> Call {
             "AppCredCreate" => json!({"name": "console-made", "description": "", "expires": "", "unrestricted": false}),
             "AppCredDelete" => json!({"id": w.cred2}),
             "Action" => json!({"id": w.server, "action": "stop"}),
+            "Bulk" => json!({"ids": [w.server], "action": "stop"}),
             "Resize" => json!({"id": w.server, "flavor": "t2"}),
             "Snapshot" => json!({"id": w.server, "name": "from-console"}),
             "KeypairCreate" => json!({"name": "console-key", "public_key": PUBLIC_KEY}),

@@ -35,6 +35,7 @@ fn console_url(st: &AppState, kind: ConsoleKind, token: &str) -> String {
     match kind {
         ConsoleKind::Vnc => format!("{}/console/novnc?token={token}", base(st)),
         ConsoleKind::Serial => format!("{}/console/serial?token={token}", ws_base(st)),
+        ConsoleKind::Log => format!("{}/console/logview?token={token}", base(st)),
     }
 }
 
@@ -172,6 +173,87 @@ async fn pump_serial(mut socket: WebSocket, io: &mut ferrostack_compute::SerialC
             },
         }
     }
+}
+
+/// GET /compute/console/log?token=…: the serial console's log over a WebSocket — its
+/// last 64 KiB, then whatever is appended, as text frames.
+pub(crate) async fn log_ws(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<TokenQuery>,
+    ws: WebSocketUpgrade,
+) -> NResult<Response> {
+    same_origin(&st, &headers)?;
+    let session = st.services.compute.console_log(&q.token).await?;
+    Ok(ws
+        .max_message_size(1024)
+        .on_upgrade(move |socket| async move {
+            follow_log(socket, &session.io).await;
+            drop(session);
+        }))
+}
+
+/// Send what the log file gains. The file is looked at four times a second (on this
+/// side: the browser is pushed to); one that shrank was started again.
+async fn follow_log(mut socket: WebSocket, path: &std::path::Path) {
+    const TAIL: u64 = 64 * 1024;
+    const CHUNK: u64 = 256 * 1024;
+    let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut at = len(path).saturating_sub(TAIL);
+    let mut first = true;
+    loop {
+        if !first {
+            tokio::select! {
+                got = socket.recv() => match got {
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Text(_) | Message::Binary(_))) => continue,
+                    _ => return,
+                },
+                _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+            }
+        }
+        first = false;
+        let now = len(path);
+        if now < at {
+            at = 0;
+        }
+        if now == at {
+            continue;
+        }
+        let Ok(mut f) = tokio::fs::File::open(path).await else {
+            continue;
+        };
+        use tokio::io::AsyncSeekExt;
+        if f.seek(std::io::SeekFrom::Start(at)).await.is_err() {
+            continue;
+        }
+        let mut buf = vec![0u8; (now - at).min(CHUNK) as usize];
+        let Ok(n) = f.read(&mut buf).await else {
+            continue;
+        };
+        at += n as u64;
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if socket.send(Message::Text(text.into())).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// GET /compute/console/logview?token=…: the console log, following new lines.
+pub(crate) async fn log_page() -> Response {
+    page(
+        "Console log",
+        "</head><body><div id=\"bar\">Console log: <span id=\"state\">connecting…</span></div>\
+         <pre id=\"log\" style=\"margin:0;padding:8px;height:calc(100% - 42px);overflow:auto;white-space:pre-wrap;font-size:12px\"></pre>\
+         <script type=\"module\">\
+         const token = new URLSearchParams(location.search).get('token') || '';\
+         const log = document.getElementById('log');\
+         const state = document.getElementById('state');\
+         const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/compute/console/log?token=' + encodeURIComponent(token));\
+         ws.onopen = () => { state.textContent = 'following'; document.body.dataset.state = 'connected'; };\
+         ws.onmessage = (e) => { const end = log.scrollTop + log.clientHeight >= log.scrollHeight - 4; log.append(e.data); if (end) log.scrollTop = log.scrollHeight; };\
+         ws.onclose = () => { state.textContent = 'closed (the URL may have expired: open the tab again)'; document.body.dataset.state = 'closed'; };\
+         </script></body>",
+    )
 }
 
 /// GET /compute/console/novnc/ws?token=…: the VNC console's bytes over a WebSocket.

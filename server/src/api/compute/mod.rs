@@ -254,6 +254,8 @@ pub fn routes() -> Routes {
         .get("/console/terminal", Public, terminal_page)
         .get("/console/novnc", Public, novnc_page)
         .get("/console/novnc/ws", Public, vnc_ws)
+        .get("/console/log", Public, log_ws)
+        .get("/console/logview", Public, log_page)
         // servers
         .get("/v2.1/servers", Token, server_list)
         .post("/v2.1/servers", Create, server_create)
