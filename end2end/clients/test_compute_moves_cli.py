@@ -173,7 +173,12 @@ def test_resize_rebuild_rescue_shelve_and_snapshot_under_real_qemu(cloud):
     cloud.run("server", "image", "create", "--name", "real-snap", "--wait", "real-mover")
     snap = cloud.json("image", "show", "real-snap")
     assert snap["status"] == "active" and snap["disk_format"] == "qcow2", snap
-    create(cloud, "from-snap", zone="nova", image="real-snap")
+    # The snapshot asks for the disk of the flavor it was taken under (m1.small's 20 GiB).
+    assert snap["min_disk"] == 20, snap
+    refused = cloud.run("server", "create", "--image", "real-snap", "--flavor", "m1.tiny", "--nic", "none",
+                        "--availability-zone", "nova", "too-small", check=False)
+    assert refused.returncode != 0 and "disk is too small" in refused.stderr, refused.stderr
+    create(cloud, "from-snap", zone="nova", image="real-snap", flavor="m1.small")
     booted_again(cloud, "from-snap", 0, "the snapshot's marker")
 
     for n in ["real-mover", "from-snap"]:
