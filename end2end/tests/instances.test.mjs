@@ -196,7 +196,13 @@ test('the serial console of a real guest answers a typed command, and VNC draws 
     return false;
   }, null, { timeout: 30_000 });
   await p.close();
+  // Gone before the cloud stops, so no guest outlives the test.
   await nova('DELETE', `/servers/${id}`);
+  for (let i = 0; i < 120; i++) {
+    const r = await fetch(`${env.cloud.url}/compute/v2.1/servers/${id}`, { headers: { 'x-auth-token': env.token } });
+    if (r.status === 404) break;
+    await new Promise((ok) => setTimeout(ok, 500));
+  }
 });
 
 async function adminPage(path, ready) {
