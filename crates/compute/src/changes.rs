@@ -9,13 +9,10 @@
 //! see them at the same path, as they already must to boot), so a move between hosts
 //! redefines the domain on the destination with the same disks.
 
-use std::path::PathBuf;
-
 use ferrostack_core::events::NewEvent;
 use ferrostack_core::jobs::{JobFailure, JobRun};
-use ferrostack_core::{ids, quotas, time, Ctx, Error, Result};
+use ferrostack_core::{quotas, time, Ctx, Error, Result};
 use ferrostack_hypervisor::{DiskSpec, Hypervisor, PowerState};
-use ferrostack_image::inspect::{qemu_img_command, Limits};
 use ferrostack_types::compute::{Fault, Flavor, Host};
 
 use crate::actions::ServerAction;
@@ -51,7 +48,7 @@ fn power_of(code: i64) -> PowerState {
     }
 }
 
-fn disk_failure(e: Error) -> JobFailure {
+pub(crate) fn disk_failure(e: Error) -> JobFailure {
     match e {
         Error::Internal(d) => JobFailure::because("The server's disks could not be prepared.", d),
         e => e.into(),
@@ -486,118 +483,6 @@ impl Compute {
                 .await?;
         }
         Ok(())
-    }
-
-    /// Grow the root disk to `gb` GiB, keeping the disk as it was for a revert.
-    async fn grow_disk(&self, id: &str, gb: i64) -> Result<()> {
-        let dir = self.instance_dir(id);
-        let disk = dir.join("disk");
-        let keep = dir.join("disk.pre-resize");
-        if tokio::fs::metadata(&keep).await.is_err() {
-            let tmp = dir.join(format!("disk.pre-resize.part-{}", &ids::new_uuid()[..8]));
-            tokio::fs::copy(&disk, &tmp)
-                .await
-                .map_err(Error::internal)?;
-            tokio::fs::rename(&tmp, &keep)
-                .await
-                .map_err(Error::internal)?;
-        }
-        let mut c = qemu_img_command(&self.cfg.qemu_img, Limits::CONVERT);
-        c.args(["resize", "-q", "-f", "qcow2"])
-            .arg(&disk)
-            .arg(format!("{gb}G"));
-        crate::disks::run(c, Limits::CONVERT, "qemu-img resize").await
-    }
-
-    /// A rescue disk: the rescue image's ISO as a cdrom, or an overlay on its base.
-    async fn rescue_disk(&self, row: &ServerRow, image: &str) -> Result<DiskSpec> {
-        let (base, iso) = self.base_of(image).await?;
-        if iso {
-            return Ok(DiskSpec {
-                path: base.display().to_string(),
-                format: "raw".into(),
-                device: "cdrom".into(),
-                boot: Some(1),
-            });
-        }
-        let path = self.instance_dir(&row.id).join("disk.rescue");
-        let _ = tokio::fs::remove_file(&path).await;
-        let mut c = qemu_img_command(&self.cfg.qemu_img, Limits::CONVERT);
-        c.args(["create", "-q", "-f", "qcow2", "-F", "raw", "-b"])
-            .arg(&base)
-            .arg(&path);
-        crate::disks::run(c, Limits::CONVERT, "qemu-img create (rescue)").await?;
-        Ok(DiskSpec {
-            path: path.display().to_string(),
-            format: "qcow2".into(),
-            device: "disk".into(),
-            boot: Some(1),
-        })
-    }
-
-    /// A standalone copy of the server's root disk (the guest paused meanwhile, so the
-    /// copy is consistent). A simulated server's disk is its image's data.
-    async fn snapshot_file(&self, row: &ServerRow, host: &Host) -> Step<PathBuf> {
-        let dir = self.instance_dir(&row.id);
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(Error::internal)?;
-        let out = dir.join(format!("snapshot.part-{}", &ids::new_uuid()[..8]));
-        if Hypervisor::is_simulated(&host.uri) {
-            let src = self
-                .images
-                .data_path(row.image_id.as_deref().unwrap_or_default());
-            tokio::fs::copy(&src, &out).await.map_err(|e| {
-                JobFailure::because("The simulated server's image could not be copied.", e)
-            })?;
-            return Ok(out);
-        }
-        let hv = self.hv.host(&host.uri);
-        let paused = match hv.state(&row.id).await {
-            Ok(Some(PowerState::Running)) => {
-                hv.pause(&row.id)
-                    .await
-                    .map_err(|e| hv_failure("pause the guest", host, e))?;
-                true
-            }
-            _ => false,
-        };
-        let mut c = qemu_img_command(&self.cfg.qemu_img, Limits::CONVERT);
-        // -U: QEMU holds the image's lock while the guest exists; the guest is paused
-        // (or off), so the copy is consistent.
-        c.args(["convert", "-q", "-U", "-f", "qcow2", "-O", "qcow2"])
-            .arg(dir.join("disk"))
-            .arg(&out);
-        let made = crate::disks::run(c, Limits::CONVERT, "qemu-img convert (snapshot)").await;
-        if paused {
-            hv.unpause(&row.id)
-                .await
-                .map_err(|e| hv_failure("unpause the guest", host, e))?;
-        }
-        if let Err(e) = made {
-            let _ = tokio::fs::remove_file(&out).await;
-            return Err(disk_failure(e));
-        }
-        Ok(out)
-    }
-
-    async fn upload_file(&self, ctx: &Ctx, image: &str, path: &std::path::Path) -> Result<()> {
-        use futures_util::StreamExt;
-        use tokio::io::AsyncReadExt;
-        let f = tokio::fs::File::open(path).await.map_err(Error::internal)?;
-        let body = futures_util::stream::unfold(f, |mut f| async move {
-            let mut buf = vec![0u8; 1 << 20];
-            match f.read(&mut buf).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some((Ok(bytes::Bytes::from(buf)), f))
-                }
-                Err(e) => Some((Err(e.to_string()), f)),
-            }
-        })
-        .boxed();
-        self.images.image_upload(ctx, image, body).await.map(|_| ())
     }
 
     /// A change failed or was given up: give back what it claimed (the destination, the

@@ -12,6 +12,7 @@
 
 mod action_jobs;
 mod actions;
+mod change_disks;
 mod changes;
 mod consoles;
 mod create;
@@ -24,6 +25,7 @@ mod lifecycle;
 mod metadata;
 mod moves;
 mod quota;
+mod rebuild;
 mod reconcile;
 pub mod scheduler;
 mod servers;
@@ -46,8 +48,8 @@ pub use create::{Networks, NewServer};
 pub use flavors::{FlavorQuery, NewFlavor};
 pub use groups::{KIND_SERVER_GROUP, POLICIES};
 pub use hosts::NewHost;
-pub use moves::Rebuild;
 pub use quota::{QuotaSet, QUOTA_RESOURCES};
+pub use rebuild::Rebuild;
 pub use reconcile::Reconciled;
 pub use scheduler::{Placement, Weigher};
 pub use servers::{ServerQuery, ServerUpdate};
