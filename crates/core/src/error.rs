@@ -23,6 +23,14 @@ pub enum Error {
     /// 409: the action conflicts with current state (duplicate name, in use).
     #[error("{0}")]
     Conflict(String),
+    /// A refusal an API names with its own code (Neutron's `IpAddressGenerationFailure`,
+    /// `NetworkInUse`): the status, the code the API's error body carries, the reason.
+    #[error("{message}")]
+    Coded {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
     /// 413: over a size or quota limit.
     #[error("{0}")]
     TooLarge(String),
@@ -83,6 +91,14 @@ impl Error {
     pub fn conflict(msg: impl Into<String>) -> Self {
         Error::Conflict(msg.into())
     }
+    /// A refusal with an API's own error code (see [`Error::Coded`]).
+    pub fn coded(status: u16, code: &'static str, msg: impl Into<String>) -> Self {
+        Error::Coded {
+            status,
+            code,
+            message: msg.into(),
+        }
+    }
     pub fn internal(msg: impl fmt::Display) -> Self {
         Error::Internal(msg.to_string())
     }
@@ -114,6 +130,7 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::NotFound { .. } => 404,
             Error::Conflict(_) => 409,
+            Error::Coded { status, .. } => *status,
             Error::TooLarge(_) => 413,
             // Glance answers 413 for quotas; APIs that answer 403 (Nova) map it there.
             Error::QuotaExceeded { .. } => 413,

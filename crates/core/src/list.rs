@@ -94,6 +94,34 @@ impl Sort {
         sql.push(")");
     }
 
+    /// `AND (...)` like [`Sort::after`], reading the marker's values from its row in
+    /// `table` (which may carry the alias the keys' expressions use) with subqueries:
+    /// one call serves any key of any type.
+    pub fn after_row(&self, sql: &mut Sql, table: &str, marker_id: &str) {
+        let of = |sql: &mut Sql, expr: &str| {
+            sql.push(&format!("(SELECT {expr} FROM {table} WHERE id = "))
+                .bind(Arg::Text(marker_id.to_string()));
+            sql.push(")");
+        };
+        sql.push(" AND (");
+        for (i, (k, asc)) in self.0.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("(");
+            for (pk, _) in &self.0[..i] {
+                sql.push(&format!("{} = ", pk.expr));
+                of(sql, pk.expr);
+                sql.push(" AND ");
+            }
+            let cmp = if *asc { ">" } else { "<" };
+            sql.push(&format!("{} {cmp} ", k.expr));
+            of(sql, k.expr);
+            sql.push(")");
+        }
+        sql.push(")");
+    }
+
     /// ` ORDER BY ...` and ` LIMIT` one more than the page (to know whether another
     /// page follows).
     pub fn order_and_limit(&self, sql: &mut Sql, page: usize) {
@@ -221,6 +249,13 @@ mod tests {
         assert_eq!(
             sql.text,
             "SELECT * FROM t WHERE 1 = 1 AND ((COALESCE(name, '') > $1) OR (COALESCE(name, '') = $2 AND id > $3))"
+        );
+        let mut sql = Sql::new("SELECT * FROM t WHERE 1 = 1");
+        s.after_row(&mut sql, "t", "m");
+        assert_eq!(
+            sql.text,
+            "SELECT * FROM t WHERE 1 = 1 AND ((COALESCE(name, '') > (SELECT COALESCE(name, '') FROM t WHERE id = $1)) \
+             OR (COALESCE(name, '') = (SELECT COALESCE(name, '') FROM t WHERE id = $2) AND id > (SELECT id FROM t WHERE id = $3)))"
         );
         assert_eq!(limit(Some(5000)), MAX_LIMIT);
         assert_eq!(limit(None), DEFAULT_LIMIT);

@@ -6,4 +6,5 @@ pub mod compute;
 pub mod events;
 pub mod identity;
 pub mod image;
+pub mod network;
 pub mod url;
