@@ -373,8 +373,14 @@ impl Networking {
 
     pub async fn subnet_create(&self, ctx: &Ctx, new: NewSubnet) -> Result<Subnet> {
         let net = self.network_row(ctx, &new.network_id).await?;
+        ctx.authorize(Action::Write, &net.owned())?;
         // Only the network's owner (or an admin) adds subnets, shared or not.
-        ctx.authorize(Action::Write, &net.owned().visible(false))?;
+        if ctx.project_id() != Some(net.project_id.as_str()) && !ctx.is_admin() {
+            return Err(Error::forbidden(format!(
+                "You may not add a subnet to network {}: it belongs to another project.",
+                net.id
+            )));
+        }
         let project = match &new.project_id {
             Some(p) if *p != net.project_id => {
                 ctx.authorize(Action::Admin, &net.owned())?;
