@@ -15,6 +15,7 @@ pub struct Services {
     pub identity: Arc<ferrostack_identity::Identity>,
     pub images: Arc<ferrostack_image::Images>,
     pub compute: Arc<ferrostack_compute::Compute>,
+    pub network: Arc<ferrostack_network::Networking>,
 }
 
 /// The services, in a server function.

@@ -236,6 +236,10 @@ impl Config {
         Ok(c)
     }
 
+    pub fn network_config(&self) -> ferrostack_network::NetworkConfig {
+        ferrostack_network::NetworkConfig::default()
+    }
+
     pub fn identity_config(&self) -> IdentityConfig {
         let i = &self.identity;
         let mut c = IdentityConfig::new(self.data_dir.join("fernet-keys"));

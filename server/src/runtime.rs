@@ -80,6 +80,9 @@ async fn open_db(cfg: &Config) -> Result<Db, String> {
     ferrostack_compute::migrate(&db)
         .await
         .map_err(|e| e.detail())?;
+    ferrostack_network::migrate(&db)
+        .await
+        .map_err(|e| e.detail())?;
     Ok(db)
 }
 
@@ -203,11 +206,15 @@ async fn open_services(
         ferrostack_compute::Compute::open(&platform, images.clone(), cfg.compute_config()?)
             .await
             .map_err(|e| format!("compute service: {}", e.detail()))?;
+    let network = ferrostack_network::Networking::open(&platform, cfg.network_config())
+        .await
+        .map_err(|e| format!("network service: {}", e.detail()))?;
     Ok(app::services::Services {
         platform,
         identity,
         images,
         compute,
+        network,
     })
 }
 

@@ -59,6 +59,11 @@ impl BootstrapOptions {
                     name: "nova".into(),
                     path: "/compute/v2.1".into(),
                 },
+                CatalogService {
+                    service_type: "network".into(),
+                    name: "neutron".into(),
+                    path: "/network".into(),
+                },
             ],
             reset_admin_password: false,
         }

@@ -16,7 +16,7 @@ mod ports;
 mod quota;
 mod rules;
 mod security_groups;
-mod subnets;
+pub mod subnets;
 
 use std::sync::Arc;
 

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod identity;
 pub mod image;
+pub mod network;
 pub mod paging;
 pub mod table;
 
@@ -26,6 +27,7 @@ pub fn routes() -> table::Routes {
         .nest("/identity", identity::routes())
         .nest("/image", image::routes())
         .nest("/compute", compute::routes())
+        .nest("/network", network::routes())
         .merge(compute::root_routes())
 }
 

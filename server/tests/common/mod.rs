@@ -95,12 +95,16 @@ impl Api {
             .await
             .expect("compute");
         compute.start_jobs();
+        let network = ferrostack_network::Networking::open(&platform, Default::default())
+            .await
+            .expect("network");
         let state = AppState {
             services: app::services::Services {
                 platform,
                 identity,
                 images,
                 compute: compute.clone(),
+                network,
             },
             public_url: PUBLIC_URL.into(),
             cloud: app::CloudInfo {
