@@ -46,8 +46,11 @@ def test_network_subnet_and_port_lifecycle(cloud):
     r = cloud.run("port", "create", "--network", "cli-net-2", "--fixed-ip", "subnet=cli-sub-2,ip-address=10.77.0.20",
                   "dup", check=False)
     assert r.returncode != 0 and "already allocated" in r.stderr, r.stderr
-    ports = cloud.json("port", "list", "--network", "cli-net-2")
-    assert sorted(p["Name"] for p in ports) == ["cli-port-1", "cli-port-2"]
+    ports = cloud.json("port", "list", "--network", "cli-net-2", "--long")
+    assert sorted(p["Name"] for p in ports) == ["", "cli-port-1", "cli-port-2"]
+    # The unnamed one is the subnet's DHCP server, at the first pool address.
+    dhcp = [p for p in ports if p["Device Owner"] == "network:dhcp"]
+    assert len(dhcp) == 1 and "10.77.0.100" in str(dhcp[0]["Fixed IP Addresses"]), dhcp
     assert [p["Name"] for p in cloud.json("port", "list", "--fixed-ip", "ip-address=10.77.0.20")] == ["cli-port-2"]
     cloud.run("port", "set", "--name", "cli-port-1b", "--description", "first", "cli-port-1")
     assert cloud.json("port", "show", "cli-port-1b")["description"] == "first"
@@ -102,8 +105,8 @@ def test_security_groups_and_rules(cloud):
 def test_an_exhausted_pool_is_a_409_with_the_reason(cloud):
     cloud.run("network", "create", "tiny-net")
     cloud.run("subnet", "create", "--network", "tiny-net", "--subnet-range", "10.79.0.0/29", "tiny-sub")
-    # .1 is the gateway; .2 to .6 are the pool.
-    for i in range(5):
+    # .1 is the gateway; .2 to .6 are the pool, and .2 is the DHCP server's.
+    for i in range(4):
         cloud.run("port", "create", "--network", "tiny-net", f"tiny-{i}")
     r = cloud.run("port", "create", "--network", "tiny-net", "one-too-many", check=False)
     assert r.returncode != 0
@@ -124,7 +127,7 @@ def test_a_hundred_parallel_port_creates_get_distinct_addresses(cloud):
     assert all(ipaddress.ip_address(ip) in ipaddress.ip_network("10.80.0.0/24") for ip in ips)
     assert all(p.fixed_ips[0]["subnet_id"] == sub.id for p in made)
     # The listing agrees, page by page (the SDK follows the ports_links).
-    listed = list(conn.network.ports(network_id=net.id, limit=30))
+    listed = [p for p in conn.network.ports(network_id=net.id, limit=30) if p.device_owner != "network:dhcp"]
     assert sorted(p.fixed_ips[0]["ip_address"] for p in listed) == sorted(ips)
 
 

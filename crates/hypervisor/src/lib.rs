@@ -10,6 +10,7 @@
 //! or a remote `qemu+ssh://` / `qemu+tls://` URI (the scale-out path; same code).
 
 pub mod console;
+pub mod net;
 pub mod probe;
 pub mod xml;
 

@@ -60,6 +60,8 @@ CREATE TABLE net_ports (
     device_id TEXT NOT NULL DEFAULT '',
     device_owner TEXT NOT NULL DEFAULT '',
     binding_host_id TEXT NOT NULL DEFAULT '',
+    -- The libvirt URI of the host the port is plugged in on ('' unbound).
+    binding_uri TEXT NOT NULL DEFAULT '',
     port_security_enabled BIGINT NOT NULL DEFAULT 1,
     allowed_address_pairs TEXT NOT NULL DEFAULT '[]',
     revision_number BIGINT NOT NULL DEFAULT 0,
@@ -69,6 +71,16 @@ CREATE TABLE net_ports (
 );
 CREATE INDEX net_ports_project ON net_ports (project_id);
 CREATE INDEX net_ports_device ON net_ports (device_id);
+
+-- The hosts a network is realised on (a libvirt network of that name there), so
+-- that deleting the network removes each.
+CREATE TABLE net_backings (
+    network_id TEXT NOT NULL REFERENCES net_networks (id),
+    host_uri TEXT NOT NULL,
+    libvirt_name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (network_id, host_uri)
+);
 
 -- A port's fixed IPs: the IPAM's allocations. ip_key orders addresses numerically as
 -- text (32 hex digits), so the search for a free one reads ranges.

@@ -14,9 +14,11 @@ mod ipam;
 mod networks;
 mod ports;
 mod quota;
+pub mod realize;
 mod rules;
 mod security_groups;
 pub mod subnets;
+mod xml;
 
 use std::sync::Arc;
 
@@ -66,6 +68,10 @@ pub struct Networking {
     db: Db,
     cfg: NetworkConfig,
     events: Arc<Events>,
+    /// The process's libvirt connections (compute's), once attached.
+    hv: std::sync::OnceLock<Arc<ferrostack_hypervisor::Hypervisor>>,
+    /// A digest of the filter this process last defined for each bound port.
+    applied: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl Networking {
@@ -75,6 +81,8 @@ impl Networking {
             db: platform.db.clone(),
             cfg,
             events: platform.events.clone(),
+            hv: std::sync::OnceLock::new(),
+            applied: Default::default(),
         }))
     }
 

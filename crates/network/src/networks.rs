@@ -348,6 +348,26 @@ impl Networking {
                 format!("Unable to complete operation on network {id}. There are one or more ports still in use on the network."),
             ));
         }
+        // The network's own (DHCP) ports, and the hosts it is realised on.
+        sqlx::query(
+            "DELETE FROM net_ip_allocations WHERE port_id IN (SELECT id FROM net_ports WHERE network_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM net_ports WHERE network_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let backings: Vec<(String, String)> =
+            sqlx::query_as("SELECT host_uri, libvirt_name FROM net_backings WHERE network_id = $1")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM net_backings WHERE network_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         let subnets: Vec<(String, String)> =
             sqlx::query_as("SELECT id, project_id FROM net_subnets WHERE network_id = $1")
                 .bind(id)
@@ -382,6 +402,7 @@ impl Networking {
             .await?;
         tx.commit().await?;
         self.events.committed();
+        self.unrealize(id, backings).await;
         Ok(())
     }
 }

@@ -77,6 +77,7 @@ pub(crate) struct PortRow {
     pub device_id: String,
     pub device_owner: String,
     pub binding_host_id: String,
+    pub binding_uri: String,
     pub port_security_enabled: i64,
     pub allowed_address_pairs: String,
     pub revision_number: i64,
@@ -84,8 +85,8 @@ pub(crate) struct PortRow {
     pub updated_at: String,
 }
 
-const COLUMNS: &str = "SELECT p.id, p.network_id, p.project_id, p.name, p.description, p.mac_address, p.admin_state_up, \
-     p.status, p.device_id, p.device_owner, p.binding_host_id, p.port_security_enabled, p.allowed_address_pairs, \
+pub(crate) const COLUMNS: &str = "SELECT p.id, p.network_id, p.project_id, p.name, p.description, p.mac_address, p.admin_state_up, \
+     p.status, p.device_id, p.device_owner, p.binding_host_id, p.binding_uri, p.port_security_enabled, p.allowed_address_pairs, \
      p.revision_number, p.created_at, p.updated_at FROM net_ports p";
 
 impl PortRow {
@@ -564,6 +565,8 @@ impl Networking {
             .await?;
         tx.commit().await?;
         self.events.committed();
+        // Its addresses join the remote groups its groups are.
+        self.refresh_filters(&groups).await;
         self.port_get(ctx, &id).await
     }
 
@@ -749,6 +752,23 @@ impl Networking {
             .await?;
         tx.commit().await?;
         self.events.committed();
+        // The port's own filter, and the filters that name its groups (old and new).
+        let mut touched = current.security_groups.clone();
+        touched.extend(final_groups.iter().cloned());
+        if u.fixed_ips.is_some()
+            || u.allowed_address_pairs.is_some()
+            || u.port_security_enabled.is_some()
+            || groups.is_some()
+        {
+            if !row.binding_uri.is_empty() && port_security {
+                if let Ok(fresh) = self.port_row(ctx, id).await {
+                    if let Err(e) = self.apply_filter(&fresh).await {
+                        tracing::warn!(port = id, error = %e.detail(), "could not redefine the port's filter");
+                    }
+                }
+            }
+            self.refresh_filters(&touched).await;
+        }
         self.port_get(ctx, id).await
     }
 
@@ -762,6 +782,7 @@ impl Networking {
                 format!("Port {id} cannot be deleted directly via the port API: it has device owner network:router_interface (remove the router interface)."),
             ));
         }
+        let groups = self.groups_of(id).await?;
         let mut tx = self.db.pool.begin().await?;
         sqlx::query("DELETE FROM net_ip_allocations WHERE port_id = $1")
             .bind(id)
@@ -793,6 +814,7 @@ impl Networking {
             .await?;
         tx.commit().await?;
         self.events.committed();
+        self.refresh_filters(&groups).await;
         Ok(())
     }
 }
@@ -818,4 +840,59 @@ async fn record(
         ferrostack_core::error::unique_or(e, || format!("IP address {} already allocated in subnet {}", a.ip_address, a.subnet_id))
     })?;
     Ok(())
+}
+
+impl Networking {
+    /// The network's DHCP port gets an address on `subnet` (the port is made with the
+    /// network's first DHCP subnet). Not counted against the project's port quota: it
+    /// is the network's own. A subnet with no room gets no DHCP server.
+    pub(crate) async fn dhcp_port(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        network: &str,
+        project: &str,
+        subnet: &str,
+    ) -> Result<()> {
+        let s: SubnetRow = sqlx::query_as(&format!("{} WHERE s.id = $1", crate::subnets::COLUMNS))
+            .bind(subnet)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !ipam::has_room(conn, &s).await? {
+            tracing::warn!(subnet, "no address left for the subnet's DHCP server");
+            return Ok(());
+        }
+        let found: Option<(String, String)> = sqlx::query_as(
+            "SELECT id, mac_address FROM net_ports WHERE network_id = $1 AND device_owner = $2",
+        )
+        .bind(network)
+        .bind(crate::realize::DHCP_OWNER)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (id, mac) = match found {
+            Some(p) => p,
+            None => {
+                let id = ids::new_uuid();
+                let mac = self.fresh_mac(conn, network).await?;
+                let now = time::to_db(&time::now());
+                sqlx::query(
+                    "INSERT INTO net_ports (id, network_id, project_id, name, description, mac_address, admin_state_up, status, \
+                     device_id, device_owner, binding_host_id, port_security_enabled, allowed_address_pairs, revision_number, \
+                     created_at, updated_at) VALUES ($1, $2, $3, '', '', $4, 1, 'ACTIVE', $5, $6, '', 0, '[]', 1, $7, $7)",
+                )
+                .bind(&id)
+                .bind(network)
+                .bind(project)
+                .bind(&mac)
+                .bind(format!("dhcp-{network}"))
+                .bind(crate::realize::DHCP_OWNER)
+                .bind(&now)
+                .execute(&mut *conn)
+                .await?;
+                (id, mac)
+            }
+        };
+        let m = parse_mac(&mac).ok_or_else(|| Error::internal(format!("bad stored mac {mac}")))?;
+        let a = ipam::next(conn, &s, &m).await?;
+        record(conn, network, &id, &a).await
+    }
 }

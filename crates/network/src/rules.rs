@@ -407,6 +407,7 @@ impl Networking {
             .await?;
         tx.commit().await?;
         self.events.committed();
+        self.refresh_filters(std::slice::from_ref(&group.id)).await;
         Ok(self.rule_row(ctx, &id).await?.view())
     }
 
@@ -469,6 +470,8 @@ impl Networking {
             .await?;
         tx.commit().await?;
         self.events.committed();
+        self.refresh_filters(std::slice::from_ref(&row.security_group_id))
+            .await;
         Ok(())
     }
 }

@@ -387,6 +387,12 @@ impl Networking {
                 "Removing default security group not allowed.",
             ));
         }
+        let referring: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT security_group_id FROM net_security_group_rules WHERE remote_group_id = $1 AND security_group_id <> $1",
+        )
+        .bind(id)
+        .fetch_all(&self.db.pool)
+        .await?;
         let mut tx = self.db.pool.begin().await?;
         sqlx::query(
             "UPDATE net_security_groups SET revision_number = revision_number + 1 WHERE id = $1",
@@ -453,6 +459,8 @@ impl Networking {
             .await?;
         tx.commit().await?;
         self.events.committed();
+        let referring: Vec<String> = referring.into_iter().map(|r| r.0).collect();
+        self.refresh_filters(&referring).await;
         Ok(())
     }
 }

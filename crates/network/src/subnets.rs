@@ -497,6 +497,10 @@ impl Networking {
         .execute(&mut *tx)
         .await?;
         write_tags(&mut tx, &id, &new.tags).await?;
+        if new.enable_dhcp.unwrap_or(true) && version == 4 {
+            self.dhcp_port(&mut tx, &net.id, &net.project_id, &id)
+                .await?;
+        }
         self.events
             .record(
                 &mut tx,
