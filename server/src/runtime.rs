@@ -209,6 +209,7 @@ async fn open_services(
     let network = ferrostack_network::Networking::open(&platform, cfg.network_config())
         .await
         .map_err(|e| format!("network service: {}", e.detail()))?;
+    compute.attach_network(network.clone());
     Ok(app::services::Services {
         platform,
         identity,
@@ -461,6 +462,7 @@ pub async fn serve(
     }
     images.start_jobs();
     start_compute(&cfg, &services.compute).await;
+    start_network(&services.network);
 
     let public_url = cfg.public_url();
     let leptos = LeptosOptions::builder()
@@ -563,6 +565,22 @@ async fn start_compute(cfg: &Config, compute: &Arc<ferrostack_compute::Compute>)
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e.detail(), "reconciler pass failed"),
             }
+        }
+    });
+}
+
+/// Keep the hosts' security-group filters in line with the database: at start (a
+/// process killed mid-change), then every 30 s.
+fn start_network(network: &Arc<ferrostack_network::Networking>) {
+    let network = network.clone();
+    tokio::spawn(async move {
+        loop {
+            match network.reconcile().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(filters = n, "network reconciler: filters redefined"),
+                Err(e) => tracing::warn!(error = %e.detail(), "network reconciler pass failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(30)).await;
         }
     });
 }

@@ -116,7 +116,7 @@ impl Compute {
             row.flavor = serde_json::to_string(f).map_err(Error::internal)?;
         }
         let disks = self.disks_for(&row, host, rescue).await?;
-        let xml = self.domain_spec(&row, host, disks)?.to_xml();
+        let xml = self.domain_spec(&row, host, disks).await?.to_xml();
         self.hv
             .host(&host.uri)
             .define(xml)

@@ -17,12 +17,14 @@ use crate::scheduler::{self, Request};
 use crate::servers::{check_metadata, check_name, check_tag};
 use crate::{Compute, JOB_BOOT, KIND_SERVER};
 
-/// What networks a new server asks for, until networking lands: none, or "auto".
+/// What networks a new server asks for: the project's one network ("auto"), none,
+/// or these networks and ports.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Networks {
     #[default]
     Auto,
     None,
+    List(Vec<crate::NicRequest>),
 }
 
 /// POST /servers.
@@ -45,6 +47,8 @@ pub struct NewServer {
     pub networks: Networks,
     /// The server group the servers join (`os:scheduler_hints.group`).
     pub group: Option<String>,
+    /// Security groups (names or ids) for the ports the servers get.
+    pub security_groups: Vec<String>,
 }
 
 fn unlimited(limit: i64) -> i64 {
@@ -241,6 +245,9 @@ impl Compute {
             None => None,
         };
         let members_limit = self.quota_for(&project, "server_group_members").await?;
+        let (nics, nic_groups) = self
+            .plan_nics(ctx, &new.networks, count, &new.security_groups)
+            .await?;
         let disk_gb = flavor.disk.max(1);
         let mut request = Request {
             vcpus: flavor.vcpus,
@@ -303,6 +310,7 @@ impl Compute {
                     .execute(&mut *tx)
                     .await?;
             }
+            Self::record_nics(&mut tx, &id, &nics, &nic_groups).await?;
             let action_id = self
                 .action_start(&mut tx, ctx, &id, &project, "create")
                 .await?;

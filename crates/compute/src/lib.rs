@@ -24,6 +24,7 @@ mod keypairs;
 mod lifecycle;
 mod metadata;
 mod moves;
+mod nics;
 mod quota;
 mod rebuild;
 mod reconcile;
@@ -48,6 +49,7 @@ pub use create::{Networks, NewServer};
 pub use flavors::{FlavorQuery, NewFlavor};
 pub use groups::{KIND_SERVER_GROUP, POLICIES};
 pub use hosts::NewHost;
+pub use nics::{NicRequest, AUTO_NETWORK};
 pub use quota::{QuotaSet, QUOTA_RESOURCES};
 pub use rebuild::Rebuild;
 pub use reconcile::Reconciled;
@@ -121,6 +123,8 @@ pub struct Compute {
     hv: Arc<Hypervisor>,
     /// Console sessions open in this process (consoles.rs).
     consoles: Arc<tokio::sync::Semaphore>,
+    /// The network service servers' ports come from, once attached (nics.rs).
+    network: std::sync::OnceLock<Arc<ferrostack_network::Networking>>,
 }
 
 impl Compute {
@@ -144,6 +148,7 @@ impl Compute {
             images,
             hv: Hypervisor::new(),
             consoles: consoles::sessions(),
+            network: std::sync::OnceLock::new(),
         }))
     }
 

@@ -100,7 +100,7 @@ impl Compute {
     }
 
     /// The domain XML of a server on `host`.
-    pub(crate) fn domain_spec(
+    pub(crate) async fn domain_spec(
         &self,
         row: &ServerRow,
         host: &Host,
@@ -115,6 +115,7 @@ impl Compute {
             &host.virt_type,
         );
         spec.disks = disks;
+        spec.nics = self.plug(row, host).await?;
         spec.project_id = row.project_id.clone();
         spec.display_name = row.name.clone();
         if !Hypervisor::is_simulated(&host.uri) {
@@ -217,7 +218,8 @@ impl Compute {
             return Ok("Deleted while building.".into());
         }
         run.progress("define", 50, "Defining the domain").await?;
-        let xml = self.domain_spec(&row, &host, disks)?.to_xml();
+        run.progress("network", 40, "Plugging in the ports").await?;
+        let xml = self.domain_spec(&row, &host, disks).await?.to_xml();
         hv.define(xml)
             .await
             .map_err(|e| hv_failure("define the domain", &host, e))?;
@@ -471,6 +473,8 @@ impl Compute {
                 .await
                 .map_err(|e| hv_failure("remove the domain", &host, e))?;
         }
+        run.progress("ports", 50, "Unplugging the ports").await?;
+        self.unplug(&id).await?;
         run.progress("files", 60, "Removing disks").await?;
         self.remove_files(&id).await?;
         let flavor = row.flavor()?;

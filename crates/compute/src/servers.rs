@@ -109,6 +109,7 @@ impl ServerRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             launched_at: self.launched_at,
+            addresses: Vec::new(),
         })
     }
 }
@@ -220,10 +221,18 @@ impl Compute {
     pub(crate) async fn view(&self, rows: Vec<ServerRow>) -> Result<Vec<Server>> {
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let mut tags = self.tags_of(&ids).await?;
+        let mut addresses = match self.net() {
+            Some(n) => n.device_addresses(&ids).await?,
+            None => Default::default(),
+        };
         rows.into_iter()
             .map(|r| {
                 let t = tags.remove(&r.id).unwrap_or_default();
-                r.into_server(t)
+                let a = addresses.remove(&r.id).unwrap_or_default();
+                r.into_server(t).map(|mut s| {
+                    s.addresses = a;
+                    s
+                })
             })
             .collect()
     }

@@ -204,6 +204,20 @@ impl Host {
         .await
     }
 
+    /// The names of the host's filters that start with `prefix`.
+    pub async fn nwfilter_names(&self, prefix: &str) -> HvResult<Vec<String>> {
+        let prefix = prefix.to_string();
+        self.call(move |w| {
+            w.with(|c| {
+                Ok(c.list_nw_filters()?
+                    .into_iter()
+                    .filter(|n| n.starts_with(&prefix))
+                    .collect())
+            })
+        })
+        .await
+    }
+
     /// Remove the filter (a missing one is fine; one a domain still uses is refused).
     pub async fn nwfilter_remove(&self, name: &str) -> HvResult<()> {
         let (name, shown) = (name.to_string(), name.to_string());

@@ -72,6 +72,9 @@ pub struct Networking {
     hv: std::sync::OnceLock<Arc<ferrostack_hypervisor::Hypervisor>>,
     /// A digest of the filter this process last defined for each bound port.
     applied: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// Held while a filter is defined or removed (an unbind and a refresh of the
+    /// same port at once would otherwise leave a filter behind).
+    filter_lock: tokio::sync::Mutex<()>,
 }
 
 impl Networking {
@@ -83,6 +86,7 @@ impl Networking {
             events: platform.events.clone(),
             hv: std::sync::OnceLock::new(),
             applied: Default::default(),
+            filter_lock: tokio::sync::Mutex::new(()),
         }))
     }
 

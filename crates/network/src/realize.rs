@@ -391,7 +391,20 @@ impl Networking {
             Err(e) => return Err(e),
         };
         ctx.authorize(Action::Write, &port.owned())?;
+        // Under the filter lock, the binding is cleared first: a refresh running now
+        // (another port of the group deleted) then no longer defines this filter.
+        let _guard = self.filter_lock.lock().await;
         let uri = port.binding_uri.clone();
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(
+            "UPDATE net_ports SET binding_host_id = '', binding_uri = '', status = 'DOWN', \
+             revision_number = revision_number + 1, updated_at = $2 WHERE id = $1",
+        )
+        .bind(port_id)
+        .bind(time::to_db(&time::now()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         if !uri.is_empty() && !Hypervisor::is_simulated(&uri) {
             let h = self.hv()?.host(&uri);
             let (name, _) = libvirt_names(&port.network_id);
@@ -408,6 +421,7 @@ impl Networking {
                 .map_err(|e| hv_err(&uri, e))?;
             self.remember(port_id, None);
         }
+        drop(_guard);
         if delete {
             return self.port_delete(ctx, port_id).await;
         }
@@ -461,6 +475,18 @@ impl Networking {
     }
 
     pub(crate) async fn apply_filter(&self, p: &PortRow) -> Result<()> {
+        let _guard = self.filter_lock.lock().await;
+        // Still bound where it was read bound (an unbind may have come between).
+        let now: Option<(String, i64)> = sqlx::query_as(
+            "SELECT binding_uri, port_security_enabled FROM net_ports WHERE id = $1",
+        )
+        .bind(&p.id)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        match now {
+            Some((uri, 1)) if uri == p.binding_uri && !uri.is_empty() => {}
+            _ => return Ok(()),
+        }
         if Hypervisor::is_simulated(&p.binding_uri) {
             return Ok(());
         }
@@ -508,6 +534,32 @@ impl Networking {
         .fetch_all(&self.db.pool)
         .await?;
         let mut changed = 0;
+        // Filters of ports no longer bound on a host (an unbind that failed half way).
+        let hosts: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT host_uri FROM net_backings WHERE host_uri NOT LIKE 'test:%'",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        for (uri,) in hosts {
+            let h = self.hv()?.host(&uri);
+            let names = h
+                .nwfilter_names("fs-port-")
+                .await
+                .map_err(|e| hv_err(&uri, e))?;
+            for name in names {
+                let id = name.trim_start_matches("fs-port-");
+                let bound = ports.iter().any(|p| p.id == id && p.binding_uri == uri);
+                if !bound {
+                    let _guard = self.filter_lock.lock().await;
+                    match h.nwfilter_remove(&name).await {
+                        Ok(()) => changed += 1,
+                        Err(e) => {
+                            tracing::warn!(filter = name, error = %e, "cannot remove a stray filter")
+                        }
+                    }
+                }
+            }
+        }
         for p in ports {
             let want = self.desired_filter(&p).await?;
             let present = self
@@ -547,4 +599,41 @@ fn digest(xml: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     xml.hash(&mut h);
     h.finish()
+}
+
+impl Networking {
+    /// The addresses of the ports plugged into each of `devices` (servers), for their
+    /// views: fixed IPs with their network's name and the port's MAC.
+    pub async fn device_addresses(
+        &self,
+        devices: &[&str],
+    ) -> Result<HashMap<String, Vec<ferrostack_types::compute::ServerAddress>>> {
+        let mut out: HashMap<String, Vec<ferrostack_types::compute::ServerAddress>> =
+            HashMap::new();
+        for chunk in devices.chunks(500) {
+            let mut sql = Sql::new(
+                "SELECT p.device_id, n.name, n.id, p.id, a.ip_address, s.ip_version, p.mac_address FROM net_ports p \
+                 JOIN net_networks n ON n.id = p.network_id JOIN net_ip_allocations a ON a.port_id = p.id \
+                 JOIN net_subnets s ON s.id = a.subnet_id WHERE p.device_id IN ",
+            );
+            sql.in_list(chunk.iter().copied());
+            sql.push(" ORDER BY p.created_at, p.id, s.ip_version, a.ip_key");
+            type Row = (String, String, String, String, String, i64, String);
+            let rows: Vec<Row> = sql.query_as().fetch_all(&self.db.pool).await?;
+            for (device, network, network_id, port_id, addr, version, mac) in rows {
+                out.entry(device)
+                    .or_default()
+                    .push(ferrostack_types::compute::ServerAddress {
+                        network,
+                        network_id,
+                        port_id,
+                        addr,
+                        version,
+                        mac,
+                        kind: "fixed".into(),
+                    });
+            }
+        }
+        Ok(out)
+    }
 }

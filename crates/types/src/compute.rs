@@ -113,6 +113,9 @@ pub struct Server {
     pub progress: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// The addresses of its ports, in interface order.
+    #[serde(default)]
+    pub addresses: Vec<ServerAddress>,
     pub launched_at: Option<String>,
 }
 
@@ -188,4 +191,18 @@ pub mod limits {
     pub const PUBLIC_KEY_MAX: usize = 16_384;
     /// One request may ask for at most this many servers (max_count).
     pub const COUNT_MAX: i64 = 100;
+}
+
+/// One address of a server: a fixed IP of one of its ports (Nova's `addresses`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerAddress {
+    /// The network's name (Nova keys `addresses` by it).
+    pub network: String,
+    pub network_id: String,
+    pub port_id: String,
+    pub addr: String,
+    pub version: i64,
+    pub mac: String,
+    /// `fixed` or `floating`.
+    pub kind: String,
 }

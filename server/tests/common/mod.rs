@@ -98,6 +98,7 @@ impl Api {
         let network = ferrostack_network::Networking::open(&platform, Default::default())
             .await
             .expect("network");
+        compute.attach_network(network.clone());
         let state = AppState {
             services: app::services::Services {
                 platform,

@@ -262,8 +262,10 @@ pub(crate) async fn server_ips(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> NResult<Json<Value>> {
-    st.services.compute.server_get(&ctx, &id).await?;
-    Ok(Json(json!({"addresses": {}})))
+    let s = st.services.compute.server_get(&ctx, &id).await?;
+    Ok(Json(
+        json!({"addresses": super::views::addresses(&s.addresses)}),
+    ))
 }
 
 pub(crate) async fn server_interfaces(

@@ -93,15 +93,76 @@ pub(crate) async fn server_create(
     }
     let networks = match m.remove("networks") {
         None | Some(Value::Null) if mv.at_least(37) => {
-            return Err(Error::bad_request("Invalid input for field/attribute server. 'networks' is a required property").into())
+            return Err(Error::bad_request(
+                "Invalid input for field/attribute server. 'networks' is a required property",
+            )
+            .into())
         }
         None | Some(Value::Null) => ferrostack_compute::Networks::Auto,
         Some(Value::String(s)) if s == "auto" => ferrostack_compute::Networks::Auto,
         Some(Value::String(s)) if s == "none" => ferrostack_compute::Networks::None,
         Some(Value::Array(a)) if a.is_empty() => ferrostack_compute::Networks::None,
+        Some(Value::Array(a)) => {
+            let mut list = Vec::new();
+            for item in a {
+                let Value::Object(mut o) = item else {
+                    return Err(Error::bad_request(
+                        "Invalid input for field/attribute networks: each entry is an object.",
+                    )
+                    .into());
+                };
+                let mut field = |k: &str| -> Result<Option<String>, Error> {
+                    match o.remove(k) {
+                        None | Some(Value::Null) => Ok(None),
+                        Some(Value::String(s)) => Ok(Some(s)),
+                        Some(v) => Err(Error::bad_request(format!(
+                            "Invalid input for field/attribute {k}. Value: {v} is not a string."
+                        ))),
+                    }
+                };
+                let r = ferrostack_compute::NicRequest {
+                    network: field("uuid")?,
+                    port: field("port")?,
+                    fixed_ip: field("fixed_ip")?,
+                };
+                field("tag")?;
+                if let Some(k) = o.keys().next() {
+                    return Err(Error::bad_request(format!(
+                        "Invalid input for field/attribute networks: unknown key '{k}'."
+                    ))
+                    .into());
+                }
+                if r.network.is_none() && r.port.is_none() {
+                    return Err(Error::bad_request("Invalid input for field/attribute networks: each entry needs a uuid or a port.").into());
+                }
+                list.push(r);
+            }
+            ferrostack_compute::Networks::List(list)
+        }
+        Some(v) => return Err(Error::bad_request(format!(
+            "Invalid input for field/attribute networks: {v} is not \"auto\", \"none\" or a list."
+        ))
+        .into()),
+    };
+    let security_groups = match m.remove("security_groups") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(a)) => a
+            .into_iter()
+            .map(|g| match g {
+                Value::Object(mut o) => match o.remove("name") {
+                    Some(Value::String(s)) => Ok(s),
+                    _ => Err(Error::bad_request(
+                        "Invalid input for field/attribute security_groups: each needs a name.",
+                    )),
+                },
+                _ => Err(Error::bad_request(
+                    "Invalid input for field/attribute security_groups: each is an object.",
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
         Some(_) => {
             return Err(Error::bad_request(
-                "Networking is not available in this cloud yet: use \"networks\": \"none\" or \"auto\" (openstack server create --network none).",
+                "Invalid input for field/attribute security_groups: a list.",
             )
             .into())
         }
@@ -127,6 +188,7 @@ pub(crate) async fn server_create(
         tags,
         networks,
         group,
+        security_groups,
     };
     let new = NewServer {
         max_count: if new.max_count == 0 {

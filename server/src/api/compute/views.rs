@@ -49,7 +49,7 @@ pub(crate) fn server_view(st: &AppState, ctx: &Ctx, v: &Server, mv: Mv) -> Value
         "image": image,
         "flavor": server_flavor(st, &v.flavor, mv),
         "created": nova_time(&v.created_at), "updated": nova_time(&v.updated_at),
-        "addresses": {},
+        "addresses": addresses(&v.addresses),
         "accessIPv4": "", "accessIPv6": "",
         "links": links(st, "servers", &v.id),
         "OS-DCF:diskConfig": "MANUAL",
@@ -128,4 +128,16 @@ pub(crate) fn server_view(st: &AppState, ctx: &Ctx, v: &Server, mv: Mv) -> Value
 
 pub(crate) fn brief(st: &AppState, v: &Server) -> Value {
     json!({"id": v.id, "name": v.name, "links": links(st, "servers", &v.id)})
+}
+
+/// Nova's `addresses`: by network name, each address with its version, type and MAC.
+pub(crate) fn addresses(list: &[ferrostack_types::compute::ServerAddress]) -> Value {
+    let mut m = serde_json::Map::new();
+    for a in list {
+        let entry = m.entry(a.network.clone()).or_insert_with(|| json!([]));
+        if let Value::Array(v) = entry {
+            v.push(json!({"addr": a.addr, "version": a.version, "OS-EXT-IPS:type": a.kind, "OS-EXT-IPS-MAC:mac_addr": a.mac}));
+        }
+    }
+    Value::Object(m)
 }
