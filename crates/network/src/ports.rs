@@ -334,6 +334,7 @@ impl Networking {
     }
 
     /// Give `port` the addresses `asked` describes (network row locked by the caller).
+    #[allow(clippy::too_many_arguments)]
     async fn allocate(
         &self,
         conn: &mut sqlx::AnyConnection,

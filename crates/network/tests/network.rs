@@ -454,7 +454,7 @@ async fn the_default_group_is_made_once_with_neutrons_rules() {
     // A port gets the default group; the default group is not deleted while used.
     let (net, _) = net_with_subnet(&n, &a, "sg", "10.6.0.0/24").await;
     let p = n.port_create(&a, port(&net)).await.unwrap();
-    assert_eq!(p.security_groups, [d.id.clone()]);
+    assert_eq!(p.security_groups, std::slice::from_ref(&d.id));
     let e = n.group_delete(&a, &d.id).await.unwrap_err();
     assert_eq!(code(&e), Some("SecurityGroupCannotRemoveDefault"));
     // A new group: two egress rules; SSH added; the same rule twice is a 409.

@@ -139,10 +139,12 @@ pub(crate) async fn server_create(
             }
             ferrostack_compute::Networks::List(list)
         }
-        Some(v) => return Err(Error::bad_request(format!(
+        Some(v) => {
+            return Err(Error::bad_request(format!(
             "Invalid input for field/attribute networks: {v} is not \"auto\", \"none\" or a list."
         ))
-        .into()),
+            .into())
+        }
     };
     let security_groups = match m.remove("security_groups") {
         None | Some(Value::Null) => vec![],
