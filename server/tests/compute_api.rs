@@ -474,12 +474,17 @@ async fn bad_input_gets_novas_error_body_never_a_500() {
         (
             json!({"server": {"name": "x", "imageRef": image, "flavorRef": "t1", "networks": [{"uuid": "n"}]}}),
             400,
-            "Networking",
+            "Network n could not be found",
         ),
         (
             json!({"server": {"name": "</name><script>", "imageRef": image, "flavorRef": "t1", "networks": "none", "metadata": {"k": 5}}}),
             400,
             "metadata",
+        ),
+        (
+            json!({"server": {"name": "x", "imageRef": image, "flavorRef": "t1", "networks": [{"port": "p", "colour": "red"}]}}),
+            400,
+            "unknown key 'colour'",
         ),
         (json!({"server": "not an object"}), 400, "server"),
         (json!([1, 2]), 400, "Invalid"),
