@@ -117,7 +117,7 @@ fn db_migrate_and_keys_rotate_report_what_they_did() {
     let o = ferrostack(&data, &["db", "migrate"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Every crate's migrations (each crate owns its own: crates/core/migrations/README.md).
-    let migrations: usize = ["core", "identity", "image", "compute"]
+    let migrations: usize = ["core", "identity", "image", "compute", "network"]
         .iter()
         .map(|c| {
             std::fs::read_dir(format!(
