@@ -14,6 +14,10 @@ bash scripts/install-prereqs.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Each Rust test makes a SQLite file here (core's Db::for_tests) and leaves it: start
+# from none, so runs on one machine do not fill its disk (a real guest needs 20 GiB).
+rm -rf "${TMPDIR:-/tmp}/ferrostack-tests"
+
 step "build (cargo leptos build --release --split)"
 cargo leptos build --release --split
 
