@@ -12,6 +12,7 @@ pub mod cidr;
 mod common;
 mod ipam;
 mod networks;
+mod port_ips;
 mod ports;
 mod quota;
 pub mod realize;

@@ -11,14 +11,11 @@ use ferrostack_core::list::{self, SortKey};
 use ferrostack_core::{ids, quotas, time, Action, Ctx, Error, Owned, Result};
 use ferrostack_types::network::limits::LIST_MAX;
 use ferrostack_types::network::{AddressPair, FixedIp, Port};
-use rand::Rng;
 
 use crate::cidr::{mac_string, parse_ip, parse_mac, Cidr};
 use crate::common::{
     check_description, check_name, check_tags, tags_of, write_tags, Col, ListQuery,
 };
-use crate::ipam::{self, Allocation};
-use crate::subnets::SubnetRow;
 use crate::{Networking, KIND_PORT};
 
 /// One entry of a port's `fixed_ips` as asked: a subnet, an address, or both.
@@ -158,7 +155,7 @@ const SORT_KEYS: &[SortKey] = &[
     },
 ];
 
-fn bad(field: &str, why: impl std::fmt::Display) -> Error {
+pub(crate) fn bad(field: &str, why: impl std::fmt::Display) -> Error {
     Error::bad_request(format!("Invalid input for {field}. Reason: {why}."))
 }
 
@@ -307,147 +304,6 @@ impl Networking {
             }
         }
         Ok(out)
-    }
-
-    /// A MAC not used on the network (the network's row is locked by the caller).
-    async fn fresh_mac(&self, conn: &mut sqlx::AnyConnection, network: &str) -> Result<String> {
-        for _ in 0..32 {
-            let tail: [u8; 3] = rand::thread_rng().gen();
-            let b = self.cfg.base_mac;
-            let mac = mac_string(&[b[0], b[1], b[2], tail[0], tail[1], tail[2]]);
-            let used: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM net_ports WHERE network_id = $1 AND mac_address = $2",
-            )
-            .bind(network)
-            .bind(&mac)
-            .fetch_one(&mut *conn)
-            .await?;
-            if used == 0 {
-                return Ok(mac);
-            }
-        }
-        Err(Error::coded(
-            409,
-            "MacAddressGenerationFailure",
-            format!("Unable to generate unique mac on network {network}."),
-        ))
-    }
-
-    /// Give `port` the addresses `asked` describes (network row locked by the caller).
-    #[allow(clippy::too_many_arguments)]
-    async fn allocate(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        network: &str,
-        port: &str,
-        mac: &str,
-        asked: Option<&[FixedIpRequest]>,
-        keep: &[FixedIp],
-        router_port: bool,
-    ) -> Result<()> {
-        let subnets = self.subnets_of(conn, network).await?;
-        let mac = parse_mac(mac).ok_or_else(|| Error::internal(format!("bad stored mac {mac}")))?;
-        let mut chosen: Vec<Allocation> = Vec::new();
-        match asked {
-            None => {
-                // Neutron's default: one IPv4 address from the first subnet with room,
-                // each SLAAC subnet's address, one stateful IPv6 address.
-                let mut v4_done = false;
-                let mut v6_done = false;
-                let mut full: Option<&SubnetRow> = None;
-                for s in &subnets {
-                    let slaac = s.slaac();
-                    if (s.ip_version == 4 && v4_done) || (s.ip_version == 6 && !slaac && v6_done) {
-                        continue;
-                    }
-                    if !slaac && !ipam::has_room(conn, s).await? {
-                        full.get_or_insert(s);
-                        continue;
-                    }
-                    let a = ipam::next(conn, s, &mac).await?;
-                    record(conn, network, port, &a).await?;
-                    chosen.push(a);
-                    if s.ip_version == 4 {
-                        v4_done = true;
-                    } else if !slaac {
-                        v6_done = true;
-                    }
-                }
-                if let (Some(s), true) = (full, chosen.is_empty()) {
-                    // Every subnet is full: allocating from it says why.
-                    ipam::next(conn, s, &mac).await?;
-                }
-            }
-            Some(list) => {
-                if list.len() > LIST_MAX {
-                    return Err(bad("fixed_ips", format!("at most {LIST_MAX} addresses")));
-                }
-                for f in list {
-                    let subnet = match (&f.subnet_id, &f.ip_address) {
-                        (Some(id), _) => subnets.iter().find(|s| &s.id == id).ok_or_else(|| {
-                            Error::bad_request(format!(
-                                "Invalid input for operation: Failed to create port on network {network}, because fixed_ips included invalid subnet {id}."
-                            ))
-                        })?,
-                        (None, Some(ip)) => {
-                            let (v6, n) = parse_ip(ip).ok_or_else(|| bad("fixed_ips", format!("'{ip}' is not a valid IP address")))?;
-                            subnets
-                                .iter()
-                                .find(|s| s.cidr().map(|c| c.contains(v6, n)).unwrap_or(false))
-                                .ok_or_else(|| {
-                                    Error::bad_request(format!(
-                                        "Invalid input for operation: IP address {ip} does not belong to any subnet of network {network}."
-                                    ))
-                                })?
-                        }
-                        (None, None) => return Err(bad("fixed_ips", "each entry needs a subnet_id or an ip_address")),
-                    };
-                    let a = match &f.ip_address {
-                        Some(ip) => {
-                            let mine = keep.iter().any(|k| {
-                                k.subnet_id == subnet.id && parse_ip(&k.ip_address) == parse_ip(ip)
-                            });
-                            if mine {
-                                let (v6, n) = parse_ip(ip).unwrap_or((false, 0));
-                                Allocation {
-                                    subnet_id: subnet.id.clone(),
-                                    ip_address: crate::cidr::ip_string(v6, n),
-                                    key: crate::cidr::key(n),
-                                }
-                            } else {
-                                ipam::exact(conn, subnet, ip, router_port).await?
-                            }
-                        }
-                        None => match keep.iter().find(|k| {
-                            k.subnet_id == subnet.id
-                                && !chosen.iter().any(|c| c.ip_address == k.ip_address)
-                        }) {
-                            Some(k) => {
-                                let n = parse_ip(&k.ip_address).map(|x| x.1).unwrap_or(0);
-                                Allocation {
-                                    subnet_id: subnet.id.clone(),
-                                    ip_address: k.ip_address.clone(),
-                                    key: crate::cidr::key(n),
-                                }
-                            }
-                            None => ipam::next(conn, subnet, &mac).await?,
-                        },
-                    };
-                    if chosen
-                        .iter()
-                        .any(|c| c.subnet_id == a.subnet_id && c.key == a.key)
-                    {
-                        return Err(bad(
-                            "fixed_ips",
-                            format!("{} is asked for twice", a.ip_address),
-                        ));
-                    }
-                    record(conn, network, port, &a).await?;
-                    chosen.push(a);
-                }
-            }
-        }
-        Ok(())
     }
 
     pub async fn port_create(&self, ctx: &Ctx, new: NewPort) -> Result<Port> {
@@ -817,83 +673,5 @@ impl Networking {
         self.events.committed();
         self.refresh_filters(&groups).await;
         Ok(())
-    }
-}
-
-/// Record one allocation (the unique key refuses a second holder of the address).
-async fn record(
-    conn: &mut sqlx::AnyConnection,
-    network: &str,
-    port: &str,
-    a: &Allocation,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO net_ip_allocations (subnet_id, ip_key, ip_address, port_id, network_id) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&a.subnet_id)
-    .bind(&a.key)
-    .bind(&a.ip_address)
-    .bind(port)
-    .bind(network)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| {
-        ferrostack_core::error::unique_or(e, || format!("IP address {} already allocated in subnet {}", a.ip_address, a.subnet_id))
-    })?;
-    Ok(())
-}
-
-impl Networking {
-    /// The network's DHCP port gets an address on `subnet` (the port is made with the
-    /// network's first DHCP subnet). Not counted against the project's port quota: it
-    /// is the network's own. A subnet with no room gets no DHCP server.
-    pub(crate) async fn dhcp_port(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        network: &str,
-        project: &str,
-        subnet: &str,
-    ) -> Result<()> {
-        let s: SubnetRow = sqlx::query_as(&format!("{} WHERE s.id = $1", crate::subnets::COLUMNS))
-            .bind(subnet)
-            .fetch_one(&mut *conn)
-            .await?;
-        if !ipam::has_room(conn, &s).await? {
-            tracing::warn!(subnet, "no address left for the subnet's DHCP server");
-            return Ok(());
-        }
-        let found: Option<(String, String)> = sqlx::query_as(
-            "SELECT id, mac_address FROM net_ports WHERE network_id = $1 AND device_owner = $2",
-        )
-        .bind(network)
-        .bind(crate::realize::DHCP_OWNER)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let (id, mac) = match found {
-            Some(p) => p,
-            None => {
-                let id = ids::new_uuid();
-                let mac = self.fresh_mac(conn, network).await?;
-                let now = time::to_db(&time::now());
-                sqlx::query(
-                    "INSERT INTO net_ports (id, network_id, project_id, name, description, mac_address, admin_state_up, status, \
-                     device_id, device_owner, binding_host_id, port_security_enabled, allowed_address_pairs, revision_number, \
-                     created_at, updated_at) VALUES ($1, $2, $3, '', '', $4, 1, 'ACTIVE', $5, $6, '', 0, '[]', 1, $7, $7)",
-                )
-                .bind(&id)
-                .bind(network)
-                .bind(project)
-                .bind(&mac)
-                .bind(format!("dhcp-{network}"))
-                .bind(crate::realize::DHCP_OWNER)
-                .bind(&now)
-                .execute(&mut *conn)
-                .await?;
-                (id, mac)
-            }
-        };
-        let m = parse_mac(&mac).ok_or_else(|| Error::internal(format!("bad stored mac {mac}")))?;
-        let a = ipam::next(conn, &s, &m).await?;
-        record(conn, network, &id, &a).await
     }
 }
