@@ -96,6 +96,20 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Wraps a lazily loaded panel: `data-panel-ready` turns true once the panel's own
+/// code has loaded and hydrated it (after the shell's `data-hydrated`), which browser
+/// tests wait for before they click; a click on an unhydrated button does nothing.
+#[component]
+fn Ready(children: Children) -> impl IntoView {
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+    view! {
+        <div class="panel-root" data-panel-ready=move || if ready.get() { "true" } else { "false" }>
+            {children()}
+        </div>
+    }
+}
+
 /// Panels are rendered on the server with `SsrMode::Async` (the whole page once its
 /// data is ready): with out-of-order streaming a lazily loaded panel could start
 /// hydrating after its data had arrived but before the streamed HTML replaced the
@@ -113,7 +127,7 @@ impl LazyRoute for ProjectsRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <identity_projects::ProjectsPanel/> }.into_any()
+        view! { <Ready><identity_projects::ProjectsPanel/></Ready> }.into_any()
     }
 }
 
@@ -126,7 +140,7 @@ impl LazyRoute for UsersRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <identity_users::UsersPanel/> }.into_any()
+        view! { <Ready><identity_users::UsersPanel/></Ready> }.into_any()
     }
 }
 
@@ -139,7 +153,7 @@ impl LazyRoute for GroupsRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <identity_groups::GroupsPanel/> }.into_any()
+        view! { <Ready><identity_groups::GroupsPanel/></Ready> }.into_any()
     }
 }
 
@@ -152,7 +166,7 @@ impl LazyRoute for RolesRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <identity_groups::RolesPanel/> }.into_any()
+        view! { <Ready><identity_groups::RolesPanel/></Ready> }.into_any()
     }
 }
 
@@ -165,7 +179,7 @@ impl LazyRoute for AppCredsRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <identity_app_creds::AppCredsPanel/> }.into_any()
+        view! { <Ready><identity_app_creds::AppCredsPanel/></Ready> }.into_any()
     }
 }
 
@@ -178,7 +192,7 @@ impl LazyRoute for SettingsRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <settings::SettingsPage/> }.into_any()
+        view! { <Ready><settings::SettingsPage/></Ready> }.into_any()
     }
 }
 
@@ -191,7 +205,7 @@ impl LazyRoute for ImagesRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <images::ImagesPanel all=false/> }.into_any()
+        view! { <Ready><images::ImagesPanel all=false/></Ready> }.into_any()
     }
 }
 
@@ -204,7 +218,7 @@ impl LazyRoute for AdminImagesRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <images::ImagesPanel all=true/> }.into_any()
+        view! { <Ready><images::ImagesPanel all=true/></Ready> }.into_any()
     }
 }
 
@@ -217,7 +231,7 @@ impl LazyRoute for ImageRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <images::ImageDetailPage/> }.into_any()
+        view! { <Ready><images::ImageDetailPage/></Ready> }.into_any()
     }
 }
 
@@ -230,7 +244,7 @@ impl LazyRoute for InstancesRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <instances::InstancesPanel all=false/> }.into_any()
+        view! { <Ready><instances::InstancesPanel all=false/></Ready> }.into_any()
     }
 }
 
@@ -243,7 +257,7 @@ impl LazyRoute for AdminInstancesRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <instances::InstancesPanel all=true/> }.into_any()
+        view! { <Ready><instances::InstancesPanel all=true/></Ready> }.into_any()
     }
 }
 
@@ -256,7 +270,7 @@ impl LazyRoute for InstanceRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <instances::InstanceDetailPage/> }.into_any()
+        view! { <Ready><instances::InstanceDetailPage/></Ready> }.into_any()
     }
 }
 
@@ -269,7 +283,7 @@ impl LazyRoute for KeyPairsRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <compute_admin::KeyPairsPanel/> }.into_any()
+        view! { <Ready><compute_admin::KeyPairsPanel/></Ready> }.into_any()
     }
 }
 
@@ -282,7 +296,7 @@ impl LazyRoute for HypervisorsRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <compute_admin::HypervisorsPanel/> }.into_any()
+        view! { <Ready><compute_admin::HypervisorsPanel/></Ready> }.into_any()
     }
 }
 
@@ -295,7 +309,7 @@ impl LazyRoute for FlavorsRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <compute_admin::FlavorsPanel/> }.into_any()
+        view! { <Ready><compute_admin::FlavorsPanel/></Ready> }.into_any()
     }
 }
 
@@ -308,6 +322,6 @@ impl LazyRoute for QuotasRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <compute_admin::QuotasPanel/> }.into_any()
+        view! { <Ready><compute_admin::QuotasPanel/></Ready> }.into_any()
     }
 }

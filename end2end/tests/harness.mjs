@@ -120,9 +120,11 @@ export async function signIn(page, url, user, password) {
   await page.click('[data-test=sign-in]');
 }
 
-/** Wait until the console is hydrated (the WASM has taken over the page). */
+/** Wait until the console is hydrated (the WASM has taken over the page), including
+ *  the open panel, whose code loads separately after the shell's. */
 export async function hydrated(page) {
   await page.waitForSelector('[data-hydrated=true]', { timeout: 30_000 });
+  await page.waitForFunction(() => !document.querySelector('[data-panel-ready=false]'), null, { timeout: 30_000 });
 }
 
 /** Call the cloud's REST API (setup for browser tests). */
