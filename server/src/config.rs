@@ -20,6 +20,31 @@ pub struct Config {
     pub image: ImageSection,
     pub jobs: JobsSection,
     pub compute: ComputeSection,
+    pub network: NetworkSection,
+}
+
+/// Networking: the host bridges external networks are wired to, and the host routers
+/// run on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkSection {
+    /// Physical network name → host bridge (Neutron's bridge_mappings), e.g.
+    /// `bridge_mappings = { public = "br-ex" }`. An external network created with
+    /// `provider:physical_network public` reaches the world through `br-ex`. None:
+    /// routers and floating IPs are kept and validated, and route nothing.
+    pub bridge_mappings: std::collections::BTreeMap<String, String>,
+    /// The libvirt URI of the host whose network namespaces hold the routers.
+    pub l3_host: String,
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        let d = ferrostack_network::NetworkConfig::default();
+        NetworkSection {
+            bridge_mappings: d.bridge_mappings,
+            l3_host: d.l3_host,
+        }
+    }
 }
 
 /// Compute: the scheduler's weigher, allocation ratios, time limits, default quotas,
@@ -139,6 +164,7 @@ impl Default for Config {
             image: ImageSection::default(),
             jobs: JobsSection::default(),
             compute: ComputeSection::default(),
+            network: NetworkSection::default(),
         }
     }
 }
@@ -236,8 +262,15 @@ impl Config {
         Ok(c)
     }
 
-    pub fn network_config(&self) -> ferrostack_network::NetworkConfig {
-        ferrostack_network::NetworkConfig::default()
+    pub fn network_config(&self) -> Result<ferrostack_network::NetworkConfig, String> {
+        let mut c = ferrostack_network::NetworkConfig::default();
+        for (physnet, bridge) in &self.network.bridge_mappings {
+            ferrostack_network::l3::check_mapping(physnet, bridge)
+                .map_err(|e| format!("[network] bridge_mappings: {e}"))?;
+        }
+        c.bridge_mappings = self.network.bridge_mappings.clone();
+        c.l3_host = self.network.l3_host.clone();
+        Ok(c)
     }
 
     pub fn identity_config(&self) -> IdentityConfig {

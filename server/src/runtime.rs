@@ -206,7 +206,7 @@ async fn open_services(
         ferrostack_compute::Compute::open(&platform, images.clone(), cfg.compute_config()?)
             .await
             .map_err(|e| format!("compute service: {}", e.detail()))?;
-    let network = ferrostack_network::Networking::open(&platform, cfg.network_config())
+    let network = ferrostack_network::Networking::open(&platform, cfg.network_config()?)
         .await
         .map_err(|e| format!("network service: {}", e.detail()))?;
     compute.attach_network(network.clone());

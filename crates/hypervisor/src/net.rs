@@ -32,6 +32,10 @@ pub struct NetworkSpec {
     pub dhcp_ip: Option<(String, u8)>,
     /// The DHCP host entries: (MAC, IP, hostname).
     pub hosts: Vec<DhcpHost>,
+    /// The router address DHCP offers (the subnet's gateway; a router's interface
+    /// holds it). libvirt offers none on an isolated network, so it is given to
+    /// dnsmasq as an option for known hosts, which wins over libvirt's empty one.
+    pub gateway: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +63,7 @@ impl DhcpHost {
 impl NetworkSpec {
     pub fn to_xml(&self) -> String {
         let mut x = format!(
-            "<network><name>{}</name><bridge name='{}' stp='off' delay='0'/><mtu size='{}'/><dns enable='no'/>",
+            "<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'><name>{}</name><bridge name='{}' stp='off' delay='0'/><mtu size='{}'/><dns enable='no'/>",
             escape(&self.name),
             escape(&self.bridge),
             self.mtu
@@ -75,6 +79,15 @@ impl NetworkSpec {
                 x.push_str(&h.xml());
             }
             x.push_str("</dhcp></ip>");
+            if let Some(gw) = self
+                .gateway
+                .as_deref()
+                .filter(|g| g.parse::<std::net::Ipv4Addr>().is_ok())
+            {
+                x.push_str(&format!(
+                    "<dnsmasq:options><dnsmasq:option value='dhcp-option=tag:known,3,{gw}'/></dnsmasq:options>"
+                ));
+            }
         }
         x.push_str("</network>");
         x

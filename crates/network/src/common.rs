@@ -289,7 +289,14 @@ pub(crate) async fn write_tags(
 }
 
 /// The resource types tags are set on through `/v2.0/{type}/{id}/tags`.
-pub const TAGGED: &[&str] = &["networks", "subnets", "ports", "security-groups"];
+pub const TAGGED: &[&str] = &[
+    "networks",
+    "subnets",
+    "ports",
+    "security-groups",
+    "routers",
+    "floatingips",
+];
 
 impl Networking {
     /// Check that the caller may change `resource`'s tags (its type as the URL names
@@ -316,6 +323,16 @@ impl Networking {
                 ctx.authorize(Action::Write, &g.owned())?;
                 Ok("net_security_groups")
             }
+            "routers" => {
+                let r = self.router_row(ctx, id).await?;
+                ctx.authorize(Action::Write, &r.owned())?;
+                Ok("net_routers")
+            }
+            "floatingips" => {
+                let f = self.fip_row(ctx, id).await?;
+                ctx.authorize(Action::Write, &f.owned())?;
+                Ok("net_floating_ips")
+            }
             other => Err(Error::not_found("resource type", other)),
         }
     }
@@ -327,6 +344,8 @@ impl Networking {
             "subnets" => self.subnet_row(ctx, id).await.map(|_| ())?,
             "ports" => self.port_row(ctx, id).await.map(|_| ())?,
             "security-groups" => self.group_row(ctx, id).await.map(|_| ())?,
+            "routers" => self.router_row(ctx, id).await.map(|_| ())?,
+            "floatingips" => self.fip_row(ctx, id).await.map(|_| ())?,
             other => return Err(Error::not_found("resource type", other)),
         }
         Ok(tags_of(&self.db.pool, &[id])

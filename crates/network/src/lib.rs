@@ -10,12 +10,15 @@
 
 pub mod cidr;
 mod common;
+mod floating_ips;
 mod ipam;
+pub mod l3;
 mod networks;
 mod port_ips;
 mod ports;
 mod quota;
 pub mod realize;
+mod routers;
 mod rules;
 mod security_groups;
 pub mod subnets;
@@ -28,9 +31,11 @@ use ferrostack_core::events::Events;
 use ferrostack_core::{Platform, Result};
 
 pub use common::{ListQuery, TagChange, TAGGED};
+pub use floating_ips::{FloatingIpUpdate, NewFloatingIp};
 pub use networks::{NetworkUpdate, NewNetwork};
 pub use ports::{FixedIpRequest, NewPort, PortUpdate};
 pub use quota::{QuotaSet, QUOTA_RESOURCES};
+pub use routers::{GatewayRequest, InterfaceRequest, NewRouter, RouterUpdate};
 pub use rules::NewRule;
 pub use security_groups::{NewSecurityGroup, SecurityGroupUpdate};
 pub use subnets::{NewSubnet, SubnetUpdate};
@@ -43,6 +48,8 @@ pub const KIND_SUBNET: &str = "subnet";
 pub const KIND_PORT: &str = "port";
 pub const KIND_SECURITY_GROUP: &str = "security group";
 pub const KIND_SECURITY_GROUP_RULE: &str = "security group rule";
+pub const KIND_ROUTER: &str = "router";
+pub const KIND_FLOATING_IP: &str = "floating IP";
 
 #[derive(Clone, Debug)]
 pub struct NetworkConfig {
@@ -52,6 +59,11 @@ pub struct NetworkConfig {
     pub base_mac: [u8; 3],
     /// Default quotas of a project without its own.
     pub quota_defaults: QuotaSet,
+    /// Physical network → host bridge: where external networks are wired. Empty: no
+    /// router is made real (they are kept and validated, and say so).
+    pub bridge_mappings: std::collections::BTreeMap<String, String>,
+    /// The libvirt URI of the host whose network namespaces hold the routers.
+    pub l3_host: String,
 }
 
 impl Default for NetworkConfig {
@@ -60,6 +72,8 @@ impl Default for NetworkConfig {
             default_mtu: 1500,
             base_mac: [0xfa, 0x16, 0x3e],
             quota_defaults: QuotaSet::defaults(),
+            bridge_mappings: Default::default(),
+            l3_host: "qemu:///system".into(),
         }
     }
 }
@@ -76,6 +90,8 @@ pub struct Networking {
     /// Held while a filter is defined or removed (an unbind and a refresh of the
     /// same port at once would otherwise leave a filter behind).
     filter_lock: tokio::sync::Mutex<()>,
+    /// Held while a router's namespace is brought in line (one at a time).
+    l3_lock: tokio::sync::Mutex<()>,
 }
 
 impl Networking {
@@ -88,6 +104,7 @@ impl Networking {
             hv: std::sync::OnceLock::new(),
             applied: Default::default(),
             filter_lock: tokio::sync::Mutex::new(()),
+            l3_lock: tokio::sync::Mutex::new(()),
         }))
     }
 

@@ -26,6 +26,9 @@ pub struct NewNetwork {
     pub external: bool,
     pub mtu: Option<i64>,
     pub port_security_enabled: Option<bool>,
+    /// `provider:physical_network` of an external network: which of the operator's
+    /// bridge mappings carries it (the only one, when not given).
+    pub physical_network: Option<String>,
     pub tags: Vec<String>,
 }
 
@@ -52,13 +55,15 @@ pub(crate) struct NetworkRow {
     pub mtu: i64,
     pub port_security_enabled: i64,
     pub status: String,
+    /// An external network's physical network ('' otherwise).
+    pub backing: String,
     pub revision_number: i64,
     pub created_at: String,
     pub updated_at: String,
 }
 
 const COLUMNS: &str = "SELECT n.id, n.project_id, n.name, n.description, n.admin_state_up, n.shared, n.external, \
-     n.mtu, n.port_security_enabled, n.status, n.revision_number, n.created_at, n.updated_at FROM net_networks n";
+     n.mtu, n.port_security_enabled, n.status, n.backing, n.revision_number, n.created_at, n.updated_at FROM net_networks n";
 
 impl NetworkRow {
     pub(crate) fn owned(&self) -> Owned<'_> {
@@ -128,6 +133,31 @@ const SORT_KEYS: &[SortKey] = &[
     },
 ];
 
+impl Networking {
+    /// The physical network an external network is carried by: the one asked for
+    /// (which must be mapped, when the operator mapped any), else the only mapping's.
+    fn physical_network(&self, external: bool, asked: Option<&str>) -> Result<String> {
+        let maps = &self.cfg.bridge_mappings;
+        match (external, asked) {
+            (false, None) => Ok(String::new()),
+            (false, Some(_)) => Err(Error::bad_request(
+                "Invalid input for provider:physical_network. Reason: only router:external networks are carried by a physical network here (tenant networks are local).",
+            )),
+            (true, Some(p)) => {
+                crate::common::check_text("provider:physical_network", p, 64)?;
+                if !maps.is_empty() && !maps.contains_key(p) {
+                    return Err(Error::bad_request(format!(
+                        "Invalid input for operation: physical_network '{p}' unknown for flat provider network (this cloud maps: {}).",
+                        maps.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )));
+                }
+                Ok(p.to_string())
+            }
+            (true, None) => Ok(maps.keys().next().cloned().unwrap_or_default()),
+        }
+    }
+}
+
 fn check_mtu(mtu: i64) -> Result<()> {
     if !(MTU_MIN..=MTU_MAX).contains(&mtu) {
         return Err(Error::bad_request(format!(
@@ -176,6 +206,7 @@ impl Networking {
                 mtu: r.mtu,
                 port_security_enabled: r.port_security_enabled != 0,
                 status: r.status,
+                physical_network: (r.external != 0).then_some(r.backing),
                 revision_number: r.revision_number,
                 created_at: r.created_at,
                 updated_at: r.updated_at,
@@ -200,6 +231,7 @@ impl Networking {
         }
         let mtu = new.mtu.unwrap_or(self.cfg.default_mtu);
         check_mtu(mtu)?;
+        let physnet = self.physical_network(new.external, new.physical_network.as_deref())?;
         let limit = self.quota_for(&project, "network").await?;
         let id = ids::new_uuid();
         let now = time::to_db(&time::now());
@@ -208,7 +240,7 @@ impl Networking {
         sqlx::query(
             "INSERT INTO net_networks (id, project_id, name, description, admin_state_up, shared, external, mtu, \
              port_security_enabled, status, backing, revision_number, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'ACTIVE', '', 1, $10, $10)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'ACTIVE', $11, 1, $10, $10)",
         )
         .bind(&id)
         .bind(&project)
@@ -220,6 +252,7 @@ impl Networking {
         .bind(mtu)
         .bind(new.port_security_enabled.unwrap_or(true) as i64)
         .bind(&now)
+        .bind(&physnet)
         .execute(&mut *tx)
         .await?;
         write_tags(&mut tx, &id, &new.tags).await?;

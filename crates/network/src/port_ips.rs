@@ -237,3 +237,72 @@ impl Networking {
         record(conn, network, &id, &a).await
     }
 }
+
+impl Networking {
+    /// A port the cloud holds for itself on `network` (a router's interface or
+    /// gateway, a floating IP): no security groups, no quota of its own unless the
+    /// caller claimed one. The network's row is locked by the caller. Its id.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn system_port(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        network: &str,
+        project: &str,
+        device_id: &str,
+        device_owner: &str,
+        asked: Option<&[FixedIpRequest]>,
+        router_port: bool,
+    ) -> Result<String> {
+        let id = ids::new_uuid();
+        let mac = self.fresh_mac(conn, network).await?;
+        let now = time::to_db(&time::now());
+        sqlx::query(
+            "INSERT INTO net_ports (id, network_id, project_id, name, description, mac_address, admin_state_up, status, \
+             device_id, device_owner, binding_host_id, port_security_enabled, allowed_address_pairs, revision_number, \
+             created_at, updated_at) VALUES ($1, $2, $3, '', '', $4, 1, 'ACTIVE', $5, $6, '', 0, '[]', 1, $7, $7)",
+        )
+        .bind(&id)
+        .bind(network)
+        .bind(project)
+        .bind(&mac)
+        .bind(device_id)
+        .bind(device_owner)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+        self.allocate(conn, network, &id, &mac, asked, &[], router_port)
+            .await?;
+        Ok(id)
+    }
+}
+
+/// Delete a port's rows (addresses, group memberships, tags, the port); how many ports
+/// went (0: it was gone).
+pub(crate) async fn drop_port(conn: &mut sqlx::AnyConnection, id: &str) -> Result<u64> {
+    for sql in [
+        "DELETE FROM net_ip_allocations WHERE port_id = $1",
+        "DELETE FROM net_port_security_groups WHERE port_id = $1",
+        "DELETE FROM net_tags WHERE resource_id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut *conn).await?;
+    }
+    Ok(sqlx::query("DELETE FROM net_ports WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
+/// The addresses a port holds: (subnet, address, IP version).
+pub(crate) async fn addresses_of(
+    conn: &mut sqlx::AnyConnection,
+    port: &str,
+) -> Result<Vec<(String, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT a.subnet_id, a.ip_address, s.ip_version FROM net_ip_allocations a \
+         JOIN net_subnets s ON s.id = a.subnet_id WHERE a.port_id = $1 ORDER BY s.ip_version, a.ip_key",
+    )
+    .bind(port)
+    .fetch_all(&mut *conn)
+    .await?)
+}

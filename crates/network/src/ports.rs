@@ -632,33 +632,20 @@ impl Networking {
     pub async fn port_delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
         let row = self.port_row(ctx, id).await?;
         ctx.authorize(Action::Write, &row.owned())?;
-        if row.device_owner == "network:router_interface" && !row.device_id.is_empty() {
+        let held = row.device_owner.starts_with("network:router")
+            || row.device_owner == "network:floatingip";
+        if held && !row.device_id.is_empty() {
             return Err(Error::coded(
                 409,
                 "PortInUse",
-                format!("Port {id} cannot be deleted directly via the port API: it has device owner network:router_interface (remove the router interface)."),
+                format!("Port {id} cannot be deleted directly via the port API: it has device owner {} (remove the router interface, gateway or floating IP).", row.device_owner),
             ));
         }
         let groups = self.groups_of(id).await?;
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM net_ip_allocations WHERE port_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM net_port_security_groups WHERE port_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM net_tags WHERE resource_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let gone = sqlx::query("DELETE FROM net_ports WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if gone == 0 {
+        // Its floating IPs stay, associated with nothing (Neutron's behaviour).
+        let routers = crate::floating_ips::disassociate_port(&mut tx, id).await?;
+        if crate::port_ips::drop_port(&mut tx, id).await? == 0 {
             return Err(Error::not_found(KIND_PORT, id));
         }
         quotas::release(&mut tx, &row.project_id, "port", 1).await?;
@@ -672,6 +659,9 @@ impl Networking {
         tx.commit().await?;
         self.events.committed();
         self.refresh_filters(&groups).await;
+        for r in routers {
+            self.l3_sync(&r).await;
+        }
         Ok(())
     }
 }

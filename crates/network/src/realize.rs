@@ -175,7 +175,7 @@ pub(crate) fn filter_xml(
 }
 
 impl Networking {
-    fn hv(&self) -> Result<&std::sync::Arc<Hypervisor>> {
+    pub(crate) fn hv(&self) -> Result<&std::sync::Arc<Hypervisor>> {
         self.hv
             .get()
             .ok_or_else(|| Error::internal("the network service has no hypervisor connections"))
@@ -248,8 +248,8 @@ impl Networking {
     /// entries of its ports bound there.
     async fn network_spec(&self, network: &str, uri: &str, mtu: i64) -> Result<NetworkSpec> {
         let (name, bridge) = libvirt_names(network);
-        let dhcp: Option<(String, String)> = sqlx::query_as(
-            "SELECT a.ip_address, s.cidr FROM net_ip_allocations a JOIN net_ports p ON p.id = a.port_id \
+        let dhcp: Option<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT a.ip_address, s.cidr, s.gateway_ip FROM net_ip_allocations a JOIN net_ports p ON p.id = a.port_id \
              JOIN net_subnets s ON s.id = a.subnet_id \
              WHERE p.network_id = $1 AND p.device_owner = $2 AND s.ip_version = 4 AND s.enable_dhcp = 1 \
              ORDER BY s.created_at, s.id LIMIT 1",
@@ -258,8 +258,9 @@ impl Networking {
         .bind(DHCP_OWNER)
         .fetch_optional(&self.db.pool)
         .await?;
+        let gateway = dhcp.as_ref().and_then(|d| d.2.clone());
         let dhcp_ip = match dhcp {
-            Some((ip, cidr)) => Some((ip, Cidr::parse(&cidr).map_err(Error::internal)?.prefix)),
+            Some((ip, cidr, _)) => Some((ip, Cidr::parse(&cidr).map_err(Error::internal)?.prefix)),
             None => None,
         };
         let hosts: Vec<(String, String)> = sqlx::query_as(
@@ -287,7 +288,34 @@ impl Networking {
             mtu,
             dhcp_ip,
             hosts,
+            gateway,
         })
+    }
+
+    /// Make `network` a libvirt network on `uri` unless it is one there, and record
+    /// that it is (so deleting the network removes it). Its spec.
+    pub(crate) async fn realize_network(
+        &self,
+        network: &str,
+        mtu: i64,
+        uri: &str,
+    ) -> Result<NetworkSpec> {
+        let h = self.hv()?.host(uri);
+        let spec = self.network_spec(network, uri, mtu).await?;
+        h.network_ensure(spec.clone())
+            .await
+            .map_err(|e| hv_err(uri, e))?;
+        sqlx::query(
+            "INSERT INTO net_backings (network_id, host_uri, libvirt_name, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (network_id, host_uri) DO NOTHING",
+        )
+        .bind(network)
+        .bind(uri)
+        .bind(&spec.name)
+        .bind(time::to_db(&time::now()))
+        .execute(&self.db.pool)
+        .await?;
+        Ok(spec)
     }
 
     /// Plug `port` into `device` (a server) on host `host` at libvirt `uri`: the
@@ -345,21 +373,8 @@ impl Networking {
             .network_row(&Ctx::internal(&ctx.request_id), &port.network_id)
             .await?;
         let h = self.hv()?.host(uri);
-        let spec = self.network_spec(&net.id, uri, net.mtu).await?;
+        let spec = self.realize_network(&net.id, net.mtu, uri).await?;
         let name = spec.name.clone();
-        h.network_ensure(spec.clone())
-            .await
-            .map_err(|e| hv_err(uri, e))?;
-        sqlx::query(
-            "INSERT INTO net_backings (network_id, host_uri, libvirt_name, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (network_id, host_uri) DO NOTHING",
-        )
-        .bind(&net.id)
-        .bind(uri)
-        .bind(&name)
-        .bind(&now)
-        .execute(&self.db.pool)
-        .await?;
         if spec.dhcp_ip.is_some() {
             for entry in spec.hosts.iter().filter(|e| e.mac == port.mac_address) {
                 h.dhcp_host(&name, entry.clone(), true)
@@ -560,6 +575,7 @@ impl Networking {
                 }
             }
         }
+        changed += self.l3_reconcile().await?;
         for p in ports {
             let want = self.desired_filter(&p).await?;
             let present = self

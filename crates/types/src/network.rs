@@ -29,6 +29,8 @@ pub struct Network {
     pub mtu: i64,
     pub port_security_enabled: bool,
     pub status: String,
+    /// `provider:physical_network` of an external network.
+    pub physical_network: Option<String>,
     pub subnets: Vec<String>,
     pub tags: Vec<String>,
     pub revision_number: i64,
@@ -135,6 +137,62 @@ pub struct SecurityGroup {
     pub description: String,
     pub stateful: bool,
     pub rules: Vec<SecurityGroupRule>,
+    pub tags: Vec<String>,
+    pub revision_number: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A router's `external_gateway_info`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalGateway {
+    pub network_id: String,
+    pub enable_snat: bool,
+    pub external_fixed_ips: Vec<FixedIp>,
+}
+
+/// One of a router's interfaces: the port on a subnet whose gateway it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterInterface {
+    pub port_id: String,
+    pub subnet_id: String,
+    pub network_id: String,
+    pub ip_address: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Router {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub description: String,
+    pub admin_state_up: bool,
+    /// ACTIVE when it routes on this cloud's host; DOWN when nothing is wired for it
+    /// (`note` says why).
+    pub status: String,
+    pub external_gateway_info: Option<ExternalGateway>,
+    pub interfaces: Vec<RouterInterface>,
+    /// Why the router does not route, when it does not (e.g. no external network wired).
+    pub note: Option<String>,
+    pub tags: Vec<String>,
+    pub revision_number: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FloatingIp {
+    pub id: String,
+    pub project_id: String,
+    pub floating_network_id: String,
+    pub floating_ip_address: String,
+    pub port_id: Option<String>,
+    pub fixed_ip_address: Option<String>,
+    pub router_id: Option<String>,
+    pub description: String,
+    /// ACTIVE when associated and routed; DOWN otherwise.
+    pub status: String,
+    pub note: Option<String>,
     pub tags: Vec<String>,
     pub revision_number: i64,
     pub created_at: String,

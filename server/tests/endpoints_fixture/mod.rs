@@ -51,6 +51,10 @@ pub struct World {
     pub security_group: String,
     pub rule: String,
     pub shared_network: String,
+    /// The admin's external network, and alpha's router (gateway on it) and floating IP.
+    pub external_network: String,
+    pub router: String,
+    pub floating_ip: String,
 }
 
 /// A valid OpenStack public key for key-pair imports.
@@ -383,7 +387,7 @@ pub async fn world(api: &Api) -> World {
     let (cred, cred2) = (cred("one").await, cred("two").await);
     let (server, server_request, flavor, public_image, host, server_group, migration) =
         compute_world(api, &mia, &rita_token).await;
-    let [network, subnet, port, security_group, rule, shared_network] =
+    let [network, subnet, port, security_group, rule, shared_network, external_network, router, floating_ip] =
         network_world(api, &mia).await;
     World {
         alpha,
@@ -412,6 +416,9 @@ pub async fn world(api: &Api) -> World {
         security_group,
         rule,
         shared_network,
+        external_network,
+        router,
+        floating_ip,
     }
 }
 
@@ -450,6 +457,8 @@ pub fn param(template: &str, name: &str, w: &World) -> String {
         "id" if on("/network/v2.0/ports/") => w.port.clone(),
         "id" if on("/network/v2.0/security-groups/") => w.security_group.clone(),
         "id" if on("/network/v2.0/security-group-rules/") => w.rule.clone(),
+        "id" if on("/network/v2.0/routers/") => w.router.clone(),
+        "id" if on("/network/v2.0/floatingips/") => w.floating_ip.clone(),
         "alias" => "security-group".into(),
         "id" if on("/compute/v2.1/flavors/") => w.flavor.clone(),
         "id" if on("/compute/v2.1/os-hypervisors/") || on("/compute/v2.1/os-services/") => {

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 use super::{id, json_body, World};
 use crate::common::*;
 
-/// alpha's networking: a network, subnet, port, security group and rule (made by mia),
-/// and a shared network of the admin's.
-pub async fn network_world(api: &Api, mia: &str) -> [String; 6] {
+/// alpha's networking: a network, subnet, port, security group and rule, a router and
+/// a floating IP (made by mia), and the admin's shared and external networks.
+pub async fn network_world(api: &Api, mia: &str) -> [String; 9] {
     let neutron = |m: Method, path: &str, token: &str, body: Value| {
         let (path, token) = (format!("/network/v2.0{path}"), token.to_string());
         async move {
@@ -62,7 +62,40 @@ pub async fn network_world(api: &Api, mia: &str) -> [String; 6] {
         json!({"subnet": {"network_id": shared, "cidr": "10.11.0.0/16", "ip_version": 4}}),
     )
     .await;
-    [network, subnet, port, group, rule, shared]
+    let r = neutron(
+        Method::POST,
+        "/networks",
+        &admin,
+        json!({"network": {"name": "ext-net", "router:external": true}}),
+    )
+    .await;
+    let external = id(&r, "network");
+    neutron(
+        Method::POST,
+        "/subnets",
+        &admin,
+        json!({"subnet": {"network_id": external, "cidr": "198.51.100.0/24", "ip_version": 4, "enable_dhcp": false}}),
+    )
+    .await;
+    let r = neutron(
+        Method::POST,
+        "/routers",
+        mia,
+        json!({"router": {"name": "alpha-router", "tags": ["t1"], "external_gateway_info": {"network_id": external}}}),
+    )
+    .await;
+    let router = id(&r, "router");
+    let r = neutron(
+        Method::POST,
+        "/floatingips",
+        mia,
+        json!({"floatingip": {"floating_network_id": external, "tags": ["t1"]}}),
+    )
+    .await;
+    let fip = id(&r, "floatingip");
+    [
+        network, subnet, port, group, rule, shared, external, router, fip,
+    ]
 }
 
 /// The body of a Neutron route's request (`Some(None)`: no body), or `None` for a
@@ -96,6 +129,21 @@ pub fn body(method: &Method, t: &str, w: &World) -> Option<Option<Vec<u8>>> {
         (&Method::POST, "/network/v2.0/security-group-rules") => {
             json_body(json!({"security_group_rule": {
             "security_group_id": w.security_group, "direction": "ingress", "protocol": "icmp"}}))
+        }
+        (&Method::POST, "/network/v2.0/routers") => {
+            json_body(json!({"router": {"name": "from-table"}}))
+        }
+        (&Method::PUT, "/network/v2.0/routers/{id}") => {
+            json_body(json!({"router": {"name": "renamed"}}))
+        }
+        (&Method::PUT, "/network/v2.0/routers/{id}/add_router_interface")
+        | (&Method::PUT, "/network/v2.0/routers/{id}/remove_router_interface") => {
+            json_body(json!({"subnet_id": w.subnet}))
+        }
+        (&Method::POST, "/network/v2.0/floatingips") => json_body(json!({"floatingip": {
+            "floating_network_id": w.external_network}})),
+        (&Method::PUT, "/network/v2.0/floatingips/{id}") => {
+            json_body(json!({"floatingip": {"description": "d"}}))
         }
         (&Method::PUT, "/network/v2.0/quotas/{project}") => {
             json_body(json!({"quota": {"port": 400}}))

@@ -8,6 +8,7 @@
 mod networks;
 mod ports;
 mod quotas;
+mod routers;
 mod security;
 
 /// What the handler modules share.
@@ -41,6 +42,7 @@ pub fn routes() -> Routes {
     r = networks::routes(r);
     r = ports::routes(r);
     r = security::routes(r);
+    r = routers::routes(r);
     quotas::routes(r)
 }
 
@@ -58,6 +60,8 @@ async fn resources(State(s): State<AppState>, Authed(_): Authed) -> Json<Value> 
         ("port", "ports"),
         ("security_group", "security-groups"),
         ("security_group_rule", "security-group-rules"),
+        ("router", "routers"),
+        ("floatingip", "floatingips"),
         ("quota", "quotas"),
     ]
     .iter()
@@ -75,6 +79,9 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
     ("quotas", "Quota management support", "Expose functions for quotas management per project"),
     ("quota_details", "Quota details management support", "Expose functions for quotas usage statistics per project"),
     ("external-net", "Neutron external network", "Adds external network attribute to network resource."),
+    ("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."),
+    ("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"),
+    ("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
     ("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
     ("port-security", "Port Security", "Provides port security"),
     ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),

@@ -31,7 +31,8 @@ pub fn network_view(n: &Network) -> Value {
         "availability_zone_hints": [], "availability_zones": ["nova"],
         "ipv4_address_scope": null, "ipv6_address_scope": null, "is_default": false,
         "l2_adjacency": true, "qos_policy_id": null, "dns_domain": "",
-        "provider:network_type": "local", "provider:physical_network": null, "provider:segmentation_id": null,
+        "provider:network_type": if n.physical_network.is_some() { "flat" } else { "local" },
+        "provider:physical_network": n.physical_network, "provider:segmentation_id": null,
         "revision_number": n.revision_number,
         "created_at": neutron_time(&n.created_at), "updated_at": neutron_time(&n.updated_at),
     })
@@ -51,8 +52,8 @@ pub fn subnet_view(s: &Subnet) -> Value {
     })
 }
 
-/// What network create and update share.
-fn network_fields(b: &mut Body) -> Result<NetworkUpdate, Error> {
+/// What network create and update share (and, on create, the physical network).
+fn network_fields(b: &mut Body) -> Result<(NetworkUpdate, Option<String>), Error> {
     let u = NetworkUpdate {
         name: b.string("name")?,
         description: b.string("description")?,
@@ -62,23 +63,24 @@ fn network_fields(b: &mut Body) -> Result<NetworkUpdate, Error> {
         mtu: b.int("mtu")?,
         port_security_enabled: b.boolean("port_security_enabled")?,
     };
-    // Accepted and not kept: one zone, no provider networks, no QoS or DNS domains.
+    // Flat external networks on a mapped bridge and local tenant networks; one zone,
+    // no QoS or DNS domains (accepted and not kept).
     if let Some(Value::String(t)) = b.take("provider:network_type") {
         if t != "local" && t != "flat" {
             return Err(Error::bad_request(format!(
-                "Invalid input for provider:network_type. Reason: '{t}' networks are not offered (local networks only)."
+                "Invalid input for provider:network_type. Reason: '{t}' networks are not offered (flat and local only)."
             )));
         }
     }
+    let physnet = b.string("provider:physical_network")?;
     b.ignore(&[
         "availability_zone_hints",
-        "provider:physical_network",
         "provider:segmentation_id",
         "is_default",
         "dns_domain",
         "qos_policy_id",
     ]);
-    Ok(u)
+    Ok((u, physnet))
 }
 
 async fn network_create(
@@ -89,7 +91,7 @@ async fn network_create(
     let mut b = Body::parse(&body, "network")?;
     let project_id = b.project()?;
     let tags = b.strings("tags")?.unwrap_or_default();
-    let u = network_fields(&mut b)?;
+    let (u, physical_network) = network_fields(&mut b)?;
     b.finish()?;
     let n = s
         .services
@@ -105,6 +107,7 @@ async fn network_create(
                 external: u.external.unwrap_or(false),
                 mtu: u.mtu,
                 port_security_enabled: u.port_security_enabled,
+                physical_network,
                 tags,
             },
         )
@@ -151,7 +154,13 @@ async fn network_update(
     body: axum::body::Bytes,
 ) -> NeutronResult<Json<Value>> {
     let mut b = Body::parse(&body, "network")?;
-    let u = network_fields(&mut b)?;
+    let (u, physical_network) = network_fields(&mut b)?;
+    if physical_network.is_some() {
+        return Err(Error::bad_request(
+            "Invalid input for operation: provider:physical_network cannot be changed on a network that exists.",
+        )
+        .into());
+    }
     b.finish()?;
     let n = s.services.network.network_update(&ctx, &id, u).await?;
     Ok(one_reply("network", network_view(&n), &[]))
