@@ -9,7 +9,7 @@ mkdir -p "$FERROSTACK_TOOLS"
 log() { printf '[prereqs] %s\n' "$*"; }
 
 need_apt=()
-for pkg in build-essential pkg-config libssl-dev libsqlite3-dev postgresql python3-venv curl ca-certificates chromium xorriso openssh-client iproute2 nftables procps; do
+for pkg in build-essential pkg-config libssl-dev libsqlite3-dev postgresql python3-venv curl ca-certificates chromium xorriso openssh-client iproute2 nftables procps iputils-ping; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # Node.js and npm: the machine image's own (Debian's npm would conflict with it); only

@@ -22,6 +22,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+# A bridge of this test run's own (at most 15 characters).
+EXT_BRIDGE = f"fsxe{os.getpid() % 0x10000:04x}"
+
+
+def ip(*args, check=True):
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
+
+
 SIM_HOSTS = {"sim-1": (8, 16384), "sim-2": (8, 8192), "sim-3": (4, 4096)}
 
 
@@ -38,6 +46,9 @@ def compute_config(root):
         lines += ["[[compute.hosts]]", f'name = "{name}"', f'uri = "test://{path}"',
                   'availability_zone = "sim"', "disk_gb = 500"]
     lines += ["[[compute.hosts]]", 'name = "local"', 'uri = "qemu:///system"', 'availability_zone = "nova"']
+    # The external network's host bridge (made by the cloud fixture; nothing else is
+    # plugged into it but routers and the test hosts the router tests make).
+    lines += ["[network]", f'bridge_mappings = {{ public = "{EXT_BRIDGE}" }}']
     path = os.path.join(root, "ferrostack.toml")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -117,6 +128,9 @@ def cloud():
                # Imports (glance-direct) are converted to qcow2, as an operator may ask.
                FERROSTACK_IMAGE_CONVERT_TO="qcow2")
     config = compute_config(data_dir)
+    ip("link", "del", EXT_BRIDGE, check=False)
+    ip("link", "add", EXT_BRIDGE, "type", "bridge")
+    ip("link", "set", EXT_BRIDGE, "up")
     proc = subprocess.Popen([binary, "--config", config, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     deadline = time.time() + 60
     while True:
@@ -128,10 +142,13 @@ def cloud():
                 log.flush()
                 raise RuntimeError("ferrostack serve did not come up:\n" + open(log.name).read())
             time.sleep(0.2)
-    yield Cloud(url, os.path.join(data_dir, "data"))
+    c = Cloud(url, os.path.join(data_dir, "data"))
+    c.ext_bridge = EXT_BRIDGE
+    yield c
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    ip("link", "del", EXT_BRIDGE, check=False)
     shutil.rmtree(data_dir, ignore_errors=True)

@@ -305,6 +305,11 @@ impl Networking {
         let now = time::to_db(&time::now());
         let mut tx = self.db.pool.begin().await?;
         quotas::claim(&mut tx, &project, "floatingip", 1, limit).await?;
+        // Locks in the order a gateway change takes them: the router, then the
+        // external network.
+        if let Some((_, _, router, _)) = &target {
+            crate::routers::lock_router(&mut tx, router).await?;
+        }
         lock_network(&mut tx, &net.id).await?;
         let port = self
             .system_port(
