@@ -12,7 +12,8 @@ import pytest
 
 from test_compute_cli import wait_for
 from test_consoles_cli import SHELL
-from test_network_qemu_cli import LEASE, console_log, ping, port_of
+from test_consoles_cli import read_until
+from test_network_qemu_cli import LEASE, console_log, ping, port_of, shell
 
 OUTSIDE = "203.0.113.1"
 
@@ -37,6 +38,25 @@ def test_host(cloud):
     ip("-n", ns, "link", "set", "lo", "up")
     yield ns
     ip("netns", "del", ns, check=False)
+
+
+def router_server_id(cloud, env):
+    return cloud.json("server", "show", "l3-vm", env=env)["id"]
+
+
+def domiflist(server_id):
+    return subprocess.run(["virsh", "-c", "qemu:///system", "domiflist", f"fs-{server_id}"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def guest_run(cloud, name, command, env):
+    """What `command` prints on the guest's serial console."""
+    ws = shell(cloud, name, env)
+    try:
+        ws.send_binary(f"{command}; echo fs-run-$((40+2))-done\r".encode())
+        return read_until(ws, "fs-run-42-done", timeout=60)
+    finally:
+        ws.close()
 
 
 def ping_from(ns, address):
@@ -98,6 +118,23 @@ def test_a_guest_reaches_the_outside_through_snat_and_is_reached_through_its_flo
     cloud.run("floating ip", "set", "--port", port["id"], address, env=env)
     assert ping_from(test_host, address) == 3
 
+    # A second interface, hot-plugged into the running guest (os-interface), and
+    # unplugged again; the server is never restarted.
+    cloud.run("network", "create", "second", env=env)
+    cloud.run("subnet", "create", "--network", "second", "--subnet-range", "10.93.0.0/24", "second-sub", env=env)
+    cloud.run("server", "add", "network", "l3-vm", "second", env=env)
+    extra = [p for p in cloud.json("port", "list", "--server", "l3-vm", "--long", env=env) if p["ID"] != port["id"]]
+    assert len(extra) == 1, extra
+    mac = extra[0]["MAC Address"]
+    assert "10.93.0." in str(cloud.json("server", "show", "l3-vm", env=env)["addresses"])
+    assert mac in domiflist(router_server_id(cloud, env))
+    assert mac in guest_run(cloud, "l3-vm", "cat /sys/class/net/*/address", env)
+    cloud.run("server", "remove", "port", "l3-vm", extra[0]["ID"], env=env)
+    wait_for(lambda: mac not in domiflist(router_server_id(cloud, env)), "the NIC unplugged", 60)
+    assert [p["ID"] for p in cloud.json("port", "list", "--server", "l3-vm", env=env)] == [port["id"]]
+    assert cloud.json("server", "show", "l3-vm", env=env)["status"] == "ACTIVE"
+    assert ping_from(test_host, address) == 3
+
     # Deleting the server leaves the floating IP, associated with nothing.
     cloud.run("server", "delete", "--wait", "l3-vm", env=env)
     assert cloud.json("floating ip", "show", address, env=env)["port_id"] is None
@@ -107,4 +144,5 @@ def test_a_guest_reaches_the_outside_through_snat_and_is_reached_through_its_flo
     cloud.run("router", "delete", "edge", env=env)
     assert "fsr-" + router["id"].replace("-", "") not in ip("netns", "list").stdout
     cloud.run("network", "delete", "inside", env=env)
+    cloud.run("network", "delete", "second", env=env)
     cloud.run("network", "delete", "outside")

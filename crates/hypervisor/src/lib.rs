@@ -276,6 +276,44 @@ impl Host {
             .await
     }
 
+    /// Plug a NIC into the domain: live (when it runs) and in its definition, so it
+    /// stays across restarts.
+    pub async fn nic_attach(&self, uuid: &str, nic: &NicSpec) -> HvResult<()> {
+        let xml = nic.to_xml();
+        self.on_domain(uuid, move |d| {
+            let flags = if d.is_active()? { 1 | 2 } else { 2 };
+            d.attach_device_flags(&xml, flags)
+        })
+        .await
+    }
+
+    /// Unplug the NIC with `mac` from the domain (live and from its definition); one
+    /// that is not there is fine.
+    pub async fn nic_detach(&self, uuid: &str, nic: &NicSpec) -> HvResult<()> {
+        let xml = nic.to_xml();
+        let mac = nic.mac.to_ascii_lowercase();
+        self.on_domain(uuid, move |d| {
+            let has = |flags: u32| -> Result<bool, virt::error::Error> {
+                Ok(d.xml_desc(flags)?
+                    .to_ascii_lowercase()
+                    .contains(&format!("<mac address='{mac}'/>")))
+            };
+            // 2: the inactive (persistent) definition.
+            let mut flags = 0;
+            if d.is_active()? && has(0)? {
+                flags |= 1;
+            }
+            if has(2)? {
+                flags |= 2;
+            }
+            if flags == 0 {
+                return Ok(());
+            }
+            d.detach_device_flags(&xml, flags)
+        })
+        .await
+    }
+
     /// The domain's power state; `None` when the host has no such domain.
     pub async fn state(&self, uuid: &str) -> HvResult<Option<PowerState>> {
         let uuid = uuid.to_string();

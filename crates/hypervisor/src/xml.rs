@@ -28,6 +28,24 @@ pub struct NicSpec {
     pub filter: Option<String>,
 }
 
+impl NicSpec {
+    /// The `<interface>` element (in a domain, or hot-plugged on its own).
+    pub fn to_xml(&self) -> String {
+        let e = escape;
+        format!(
+            "<interface type='{}'><mac address='{}'/><source {}='{}'/><model type='virtio'/>{}</interface>",
+            e(&self.source_type),
+            e(&self.mac),
+            if self.source_type == "bridge" { "bridge" } else { "network" },
+            e(&self.source),
+            self.filter
+                .as_ref()
+                .map(|f| format!("<filterref filter='{}'/>", e(f)))
+                .unwrap_or_default()
+        )
+    }
+}
+
 /// Everything a domain's XML is made from.
 #[derive(Clone, Debug)]
 pub struct DomainSpec {
@@ -136,18 +154,7 @@ impl DomainSpec {
             );
         }
         for n in &self.nics {
-            let _ = writeln!(
-                x,
-                "    <interface type='{}'><mac address='{}'/><source {}='{}'/><model type='virtio'/>{}</interface>",
-                e(&n.source_type),
-                e(&n.mac),
-                if n.source_type == "bridge" { "bridge" } else { "network" },
-                e(&n.source),
-                n.filter
-                    .as_ref()
-                    .map(|f| format!("<filterref filter='{}'/>", e(f)))
-                    .unwrap_or_default()
-            );
+            let _ = writeln!(x, "    {}", n.to_xml());
         }
         match &self.console_log {
             Some(log) => {

@@ -206,3 +206,15 @@ pub struct ServerAddress {
     /// `fixed` or `floating`.
     pub kind: String,
 }
+
+/// One of a server's network interfaces (Nova's os-interface attachment).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceAttachment {
+    pub port_id: String,
+    pub net_id: String,
+    pub mac_addr: String,
+    /// The port's status (ACTIVE once plugged in, DOWN otherwise).
+    pub port_state: String,
+    /// (subnet id, address)
+    pub fixed_ips: Vec<(String, String)>,
+}

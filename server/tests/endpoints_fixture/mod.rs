@@ -389,6 +389,16 @@ pub async fn world(api: &Api) -> World {
         compute_world(api, &mia, &rita_token).await;
     let [network, subnet, port, security_group, rule, shared_network, external_network, router, floating_ip] =
         network_world(api, &mia).await;
+    // alpha's port is the server's interface (os-interface shows it).
+    let r = api
+        .call(
+            Method::POST,
+            &format!("/compute/v2.1/servers/{server}/os-interface"),
+            Some(&mia),
+            Some(json!({"interfaceAttachment": {"port_id": port}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
     World {
         alpha,
         gamma,
@@ -452,6 +462,7 @@ pub fn param(template: &str, name: &str, w: &World) -> String {
         "id" if on("/compute/v2.1/servers/") => w.server.clone(),
         "id" if on("/compute/v2.1/os-server-groups/") => w.server_group.clone(),
         "migration" => w.migration.clone(),
+        "port_id" => w.port.clone(),
         "id" if on("/network/v2.0/networks/") => w.network.clone(),
         "id" if on("/network/v2.0/subnets/") => w.subnet.clone(),
         "id" if on("/network/v2.0/ports/") => w.port.clone(),
@@ -574,6 +585,9 @@ pub fn rest_call(e: &Endpoint, w: &World) -> Call {
             json_body(json!({"server": {"name": "renamed"}}))
         }
         (&Method::POST, "/compute/v2.1/servers/{id}/action") => json_body(json!({"os-stop": null})),
+        (&Method::POST, "/compute/v2.1/servers/{id}/os-interface") => {
+            json_body(json!({"interfaceAttachment": {"port_id": w.port}}))
+        }
         (&Method::POST, "/compute/v2.1/servers/{id}/remote-consoles") => {
             json_body(json!({"remote_console": {"protocol": "serial", "type": "serial"}}))
         }

@@ -268,13 +268,113 @@ pub(crate) async fn server_ips(
     ))
 }
 
+// ---- os-interface
+
+fn interface_view(i: &ferrostack_types::compute::InterfaceAttachment) -> Value {
+    json!({
+        "port_id": i.port_id, "net_id": i.net_id, "mac_addr": i.mac_addr, "port_state": i.port_state,
+        "fixed_ips": i.fixed_ips.iter().map(|(s, a)| json!({"subnet_id": s, "ip_address": a})).collect::<Vec<_>>(),
+        "tag": null,
+    })
+}
+
 pub(crate) async fn server_interfaces(
     State(st): State<AppState>,
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> NResult<Json<Value>> {
-    st.services.compute.server_get(&ctx, &id).await?;
-    Ok(Json(json!({"interfaceAttachments": []})))
+    let list = st.services.compute.interface_list(&ctx, &id).await?;
+    Ok(Json(
+        json!({"interfaceAttachments": list.iter().map(interface_view).collect::<Vec<_>>()}),
+    ))
+}
+
+pub(crate) async fn server_interface_show(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, port)): Path<(String, String)>,
+) -> NResult<Json<Value>> {
+    let i = st.services.compute.interface_get(&ctx, &id, &port).await?;
+    Ok(Json(json!({"interfaceAttachment": interface_view(&i)})))
+}
+
+/// `{"interfaceAttachment": {"port_id" | "net_id", "fixed_ips": [{"ip_address"}], "tag"}}`.
+pub(crate) async fn server_interface_attach(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> NResult<Json<Value>> {
+    st.services.compute.server_check_write(&ctx, &id).await?;
+    let mut m = super::inner(body_object(&body)?, "interfaceAttachment")?;
+    let text = |m: &mut Map<String, Value>, k: &str| -> NResult<Option<String>> {
+        match m.remove(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(v) => Err(Error::bad_request(format!(
+                "Invalid input for field '{k}': {v} is not a string."
+            ))
+            .into()),
+        }
+    };
+    let port_id = text(&mut m, "port_id")?;
+    let net_id = text(&mut m, "net_id")?;
+    let fixed_ip = match m.remove("fixed_ips") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) if a.len() <= 1 => match a.first() {
+            None => None,
+            Some(Value::Object(o))
+                if o.len() == 1 && o.get("ip_address").is_some_and(Value::is_string) =>
+            {
+                o["ip_address"].as_str().map(str::to_string)
+            }
+            Some(v) => {
+                return Err(Error::bad_request(format!(
+                    "Invalid input for field 'fixed_ips': {v} is not {{\"ip_address\": \"...\"}}."
+                ))
+                .into())
+            }
+        },
+        Some(v) => {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field 'fixed_ips': {v} is not a list of at most one address."
+            ))
+            .into())
+        }
+    };
+    m.remove("tag");
+    if let Some(k) = m.keys().next() {
+        return Err(Error::bad_request(format!(
+            "Additional properties are not allowed ('{k}' was unexpected)."
+        ))
+        .into());
+    }
+    let i = st
+        .services
+        .compute
+        .interface_attach(
+            &ctx,
+            &id,
+            ferrostack_compute::InterfaceRequest {
+                port_id,
+                net_id,
+                fixed_ip,
+            },
+        )
+        .await?;
+    Ok(Json(json!({"interfaceAttachment": interface_view(&i)})))
+}
+
+pub(crate) async fn server_interface_detach(
+    State(st): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, port)): Path<(String, String)>,
+) -> NResult<StatusCode> {
+    st.services
+        .compute
+        .interface_detach(&ctx, &id, &port)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 pub(crate) async fn server_volumes(

@@ -323,6 +323,21 @@ pub fn routes() -> Routes {
             ProjectRead,
             server_interfaces,
         )
+        .post(
+            "/v2.1/servers/{id}/os-interface",
+            ProjectWrite,
+            server_interface_attach,
+        )
+        .get(
+            "/v2.1/servers/{id}/os-interface/{port_id}",
+            ProjectRead,
+            server_interface_show,
+        )
+        .delete(
+            "/v2.1/servers/{id}/os-interface/{port_id}",
+            ProjectWrite,
+            server_interface_detach,
+        )
         .get(
             "/v2.1/servers/{id}/os-volume_attachments",
             ProjectRead,
