@@ -151,4 +151,6 @@ def cloud():
     except subprocess.TimeoutExpired:
         proc.kill()
     ip("link", "del", EXT_BRIDGE, check=False)
+    # The server's log outlives the run (for a failure's post-mortem).
+    shutil.copy(log.name, os.path.join(tempfile.gettempdir(), "ferrostack-cli-server.log"))
     shutil.rmtree(data_dir, ignore_errors=True)

@@ -110,6 +110,9 @@ def test_a_guest_reaches_the_outside_through_snat_and_is_reached_through_its_flo
     fip = cloud.json("floating ip", "create", "--port", port["id"], "outside", env=env)
     address = fip["floating_ip_address"]
     assert fip["fixed_ip_address"] == fixed
+    # Nova's view lists it beside the fixed address.
+    addresses = cloud.json("server", "show", "l3-vm", env=env)["addresses"]
+    assert address in str(addresses) and fixed in str(addresses), addresses
     assert ping_from(test_host, address) == 3
     cloud.run("floating ip", "unset", "--port", address, env=env)
     assert ping_from(test_host, address) == 0

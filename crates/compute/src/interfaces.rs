@@ -277,17 +277,26 @@ impl Compute {
                     source: ferrostack_network::realize::libvirt_names(&p.network_id).0,
                     filter: None,
                 };
-                self.hv
-                    .host(&host.uri)
-                    .nic_detach(&row.id, &spec)
-                    .await
-                    .map_err(|e| Error::Unavailable {
-                        message: format!(
-                            "The host {} could not unplug the interface: {e}",
-                            host.name
-                        ),
-                        retry_after: 10,
-                    })?;
+                let hv = self.hv.host(&host.uri);
+                let failed = |e: ferrostack_hypervisor::HvError| Error::Unavailable {
+                    message: format!("The host {} could not unplug the interface: {e}", host.name),
+                    retry_after: 10,
+                };
+                hv.nic_detach(&row.id, &spec).await.map_err(failed)?;
+                // A live detach ends when the guest lets the device go; the port keeps
+                // its filter until then (libvirt refuses to remove a filter in use).
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                while hv.nic_present(&row.id, &spec.mac).await.map_err(failed)? {
+                    if std::time::Instant::now() > deadline {
+                        return Err(Error::Unavailable {
+                            message: format!(
+                                "The guest of server {server} has not released the interface on port {port} yet; try the detach again."
+                            ),
+                            retry_after: 10,
+                        });
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
             }
         }
         net.port_unbind(&acting, port, created != 0).await?;

@@ -314,6 +314,19 @@ impl Host {
         .await
     }
 
+    /// Whether the running domain still has a NIC with `mac` (a live detach completes
+    /// only once the guest has released the device).
+    pub async fn nic_present(&self, uuid: &str, mac: &str) -> HvResult<bool> {
+        let mac = mac.to_ascii_lowercase();
+        self.on_domain(uuid, move |d| {
+            Ok(d.is_active()?
+                && d.xml_desc(0)?
+                    .to_ascii_lowercase()
+                    .contains(&format!("<mac address='{mac}'/>")))
+        })
+        .await
+    }
+
     /// The domain's power state; `None` when the host has no such domain.
     pub async fn state(&self, uuid: &str) -> HvResult<Option<PowerState>> {
         let uuid = uuid.to_string();

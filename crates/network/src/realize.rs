@@ -649,6 +649,28 @@ impl Networking {
                         kind: "fixed".into(),
                     });
             }
+            // Floating IPs, under the network of the port they reach (as Nova lists them).
+            let mut sql = Sql::new(
+                "SELECT p.device_id, n.name, n.id, p.id, f.floating_ip_address, p.mac_address FROM net_floating_ips f \
+                 JOIN net_ports p ON p.id = f.port_id JOIN net_networks n ON n.id = p.network_id WHERE p.device_id IN ",
+            );
+            sql.in_list(chunk.iter().copied());
+            sql.push(" ORDER BY f.floating_ip_address");
+            type Fip = (String, String, String, String, String, String);
+            let rows: Vec<Fip> = sql.query_as().fetch_all(&self.db.pool).await?;
+            for (device, network, network_id, port_id, addr, mac) in rows {
+                out.entry(device)
+                    .or_default()
+                    .push(ferrostack_types::compute::ServerAddress {
+                        network,
+                        network_id,
+                        port_id,
+                        addr,
+                        version: 4,
+                        mac,
+                        kind: "floating".into(),
+                    });
+            }
         }
         Ok(out)
     }

@@ -260,6 +260,8 @@ async fn a_floating_ip_goes_where_a_router_reaches_once_per_fixed_address() {
             &a,
             NewPort {
                 network_id: net.clone(),
+                device_id: "server-1".into(),
+                device_owner: "compute:nova".into(),
                 ..Default::default()
             },
         )
@@ -312,6 +314,24 @@ async fn a_floating_ip_goes_where_a_router_reaches_once_per_fixed_address() {
     assert_eq!(f.port_id.as_deref(), Some(vm.id.as_str()));
     assert_eq!(f.fixed_ip_address.as_deref(), Some(fixed.as_str()));
     assert_eq!(f.router_id.as_deref(), Some(r.id.as_str()));
+    // The server's addresses show it as floating, beside the fixed one.
+    let addrs = n
+        .device_addresses(&["server-1"])
+        .await
+        .unwrap()
+        .remove("server-1")
+        .unwrap();
+    let kinds: Vec<(&str, &str)> = addrs
+        .iter()
+        .map(|x| (x.addr.as_str(), x.kind.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (fixed.as_str(), "fixed"),
+            (fip.floating_ip_address.as_str(), "floating")
+        ]
+    );
 
     // A second floating IP for the same fixed address is refused, also when several
     // ask at once: exactly one holds it.
