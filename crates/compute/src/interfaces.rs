@@ -184,6 +184,18 @@ impl Compute {
             if n == 0 {
                 return Err(Error::not_found("server", &row.id));
             }
+            let twice: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM server_nics WHERE port_id = $1")
+                    .bind(&port_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if twice > 0 {
+                return Err(Error::coded(
+                    409,
+                    "PortInUse",
+                    format!("Port {port_id} is already an interface of a server."),
+                ));
+            }
             let idx: i64 = sqlx::query_scalar(
                 "SELECT COALESCE(MAX(idx), -1) + 1 FROM server_nics WHERE server_id = $1",
             )
@@ -206,13 +218,19 @@ impl Compute {
         }
         .await;
         if let Err(e) = recorded {
-            undo_port(net.clone(), port_id.clone()).await;
+            // Nothing was bound yet: only a port made here is undone (a given one may
+            // be another request's by now).
+            if created {
+                undo_port(net.clone(), port_id.clone()).await;
+            }
             return Err(e);
         }
+        let bound = std::sync::atomic::AtomicBool::new(false);
         let plugged = async {
             let spec = net
                 .port_bind(&acting, &port_id, &row.id, &owner, &host.name, &host.uri)
                 .await?;
+            bound.store(true, std::sync::atomic::Ordering::SeqCst);
             if let Some(spec) = spec {
                 if !Hypervisor::is_simulated(&host.uri) {
                     self.hv
@@ -237,7 +255,9 @@ impl Compute {
                 .bind(&port_id)
                 .execute(&self.db.pool)
                 .await?;
-            undo_port(net.clone(), port_id.clone()).await;
+            if created || bound.load(std::sync::atomic::Ordering::SeqCst) {
+                undo_port(net.clone(), port_id.clone()).await;
+            }
             return Err(e);
         }
         self.interface_get(ctx, server, &port_id).await

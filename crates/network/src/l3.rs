@@ -277,6 +277,8 @@ pub(crate) async fn apply(ns: &str, plan: &Plan) -> Result<()> {
         run(&["ip", "netns", "add", ns], None).await?;
     }
     run(&["ip", "-n", ns, "link", "set", "lo", "up"], None).await?;
+    // Forward; answer ARP only for an address on the leg asked, and announce only
+    // the leg's own addresses (no leg speaks for another's).
     run(
         &[
             "ip",
@@ -286,6 +288,10 @@ pub(crate) async fn apply(ns: &str, plan: &Plan) -> Result<()> {
             "sysctl",
             "-qw",
             "net.ipv4.ip_forward=1",
+            "net.ipv4.conf.all.arp_ignore=1",
+            "net.ipv4.conf.all.arp_announce=2",
+            "net.ipv4.conf.default.arp_ignore=1",
+            "net.ipv4.conf.default.arp_announce=2",
         ],
         None,
     )

@@ -324,6 +324,9 @@ impl Networking {
         crate::common::check_text("device_id", &new.device_id, 255)?;
         crate::common::check_text("device_owner", &new.device_owner, 255)?;
         crate::common::check_text("binding:host_id", &new.binding_host_id, 255)?;
+        if new.device_owner.starts_with("network:") {
+            network_owner_only(ctx, &net.project_id, &new.device_owner)?;
+        }
         let router_port = new.device_owner.starts_with("network:router");
         let port_security = new
             .port_security_enabled
@@ -499,6 +502,43 @@ impl Networking {
                 crate::common::check_text(f, v, 255)?;
             }
         }
+        let owner_changes = u
+            .device_owner
+            .as_ref()
+            .is_some_and(|o| *o != row.device_owner)
+            || u.device_id.as_ref().is_some_and(|d| *d != row.device_id);
+        if owner_changes {
+            let held = row.device_owner.starts_with("network:") && !row.device_id.is_empty();
+            if held && !ctx.is_admin() {
+                return Err(Error::coded(
+                    409,
+                    "PortInUse",
+                    format!("Port {id} is held by {} {}: its device cannot be changed through the port API.", row.device_owner, row.device_id),
+                ));
+            }
+            if let Some(o) = u
+                .device_owner
+                .as_ref()
+                .filter(|o| o.starts_with("network:"))
+            {
+                let net = self.network_row(ctx, &row.network_id).await?;
+                network_owner_only(ctx, &net.project_id, o)?;
+            }
+        }
+        if u.fixed_ips.is_some()
+            && row.device_owner.starts_with("network:")
+            && !row.device_id.is_empty()
+            && !ctx.is_admin()
+        {
+            return Err(Error::coded(
+                409,
+                "PortInUse",
+                format!(
+                    "Port {id} is held by {} {}: its addresses cannot be changed.",
+                    row.device_owner, row.device_id
+                ),
+            ));
+        }
         let mac = match &u.mac_address {
             Some(m) => {
                 let m = mac_string(&check_mac(m)?);
@@ -643,12 +683,32 @@ impl Networking {
         }
         let groups = self.groups_of(id).await?;
         let mut tx = self.db.pool.begin().await?;
+        // Held by a router or a floating IP, whatever its fields say now (read in the
+        // transaction, so an interface added meanwhile is seen).
+        let held: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM net_router_interfaces WHERE port_id = $1) \
+             + (SELECT COUNT(*) FROM net_floating_ips WHERE floating_port_id = $1) \
+             + (SELECT COUNT(*) FROM net_routers WHERE gateway_port_id = $1)",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if held > 0 {
+            return Err(Error::coded(
+                409,
+                "PortInUse",
+                format!("Port {id} cannot be deleted directly via the port API: a router or a floating IP holds it."),
+            ));
+        }
         // Its floating IPs stay, associated with nothing (Neutron's behaviour).
         let routers = crate::floating_ips::disassociate_port(&mut tx, id).await?;
         if crate::port_ips::drop_port(&mut tx, id).await? == 0 {
             return Err(Error::not_found(KIND_PORT, id));
         }
-        quotas::release(&mut tx, &row.project_id, "port", 1).await?;
+        // A DHCP port was never counted.
+        if row.device_owner != crate::realize::DHCP_OWNER && !row.project_id.is_empty() {
+            quotas::release(&mut tx, &row.project_id, "port", 1).await?;
+        }
         self.events
             .record(
                 &mut tx,
@@ -664,4 +724,15 @@ impl Networking {
         }
         Ok(())
     }
+}
+
+/// `network:*` device owners (router ports, DHCP) are the network owner's or an admin's
+/// to set, as in Neutron: anyone else could take a subnet's gateway address.
+pub(crate) fn network_owner_only(ctx: &Ctx, network_project: &str, owner: &str) -> Result<()> {
+    if ctx.is_admin() || ctx.project_id() == Some(network_project) {
+        return Ok(());
+    }
+    Err(Error::forbidden(format!(
+        "device_owner {owner} is set only by the network's owner or an admin."
+    )))
 }

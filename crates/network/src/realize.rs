@@ -344,9 +344,11 @@ impl Networking {
         }
         let now = time::to_db(&time::now());
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query(
+        // Only a port free or already this device's: two devices binding at once
+        // cannot both have it.
+        let n = sqlx::query(
             "UPDATE net_ports SET device_id = $2, device_owner = $3, binding_host_id = $4, binding_uri = $5, status = 'ACTIVE', \
-             revision_number = revision_number + 1, updated_at = $6 WHERE id = $1",
+             revision_number = revision_number + 1, updated_at = $6 WHERE id = $1 AND (device_id = '' OR device_id = $2)",
         )
         .bind(port_id)
         .bind(device_id)
@@ -355,7 +357,15 @@ impl Networking {
         .bind(uri)
         .bind(&now)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::coded(
+                409,
+                "PortInUse",
+                format!("Port {port_id} was taken by another device meanwhile."),
+            ));
+        }
         self.events
             .record(
                 &mut tx,

@@ -285,6 +285,11 @@ impl Networking {
     ) -> Result<()> {
         if let (Some((net, _)), Some(w)) = (current, want) {
             if net == w.network_id && w.fixed_ips.is_none() {
+                if w.enable_snat == Some(false) && !ctx.is_admin() {
+                    return Err(Error::forbidden(
+                        "Only an admin may turn a router's SNAT off (its subnets would reach the external network with their own addresses).",
+                    ));
+                }
                 if let Some(snat) = w.enable_snat {
                     sqlx::query("UPDATE net_routers SET enable_snat = $2 WHERE id = $1")
                         .bind(router)
@@ -328,6 +333,30 @@ impl Networking {
             return Err(Error::forbidden(
                 "Only an admin may choose a router gateway's external_fixed_ips.",
             ));
+        }
+        if w.enable_snat == Some(false) && !ctx.is_admin() {
+            return Err(Error::forbidden(
+                "Only an admin may turn a router's SNAT off (its subnets would reach the external network with their own addresses).",
+            ));
+        }
+        // No interface may overlap the external network's subnets.
+        let clash: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT i.subnet_id, si.cidr, se.id, se.cidr FROM net_router_interfaces i \
+             JOIN net_subnets si ON si.id = i.subnet_id JOIN net_subnets se ON se.network_id = $2 WHERE i.router_id = $1",
+        )
+        .bind(router)
+        .bind(&net.id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (isub, icidr, esub, ecidr) in clash {
+            let (a, b) = (Cidr::parse(&icidr), Cidr::parse(&ecidr));
+            if let (Ok(a), Ok(b)) = (a, b) {
+                if a.overlaps(&b) {
+                    return Err(bad_router(format!(
+                        "Cidr {icidr} of interface subnet {isub} overlaps with cidr {ecidr} of external subnet {esub}."
+                    )));
+                }
+            }
         }
         lock_network(conn, &net.id).await?;
         let port = self
@@ -544,13 +573,28 @@ impl Networking {
         };
         let cidr = subnet.cidr()?;
         let mut tx = self.db.pool.begin().await?;
+        // The quota first, as a port create takes it (then the locks, router before
+        // network): the same order everywhere, so no two changes wait on each other.
+        if port_given.is_none() {
+            let limit = self.quota_for(&router.project_id, "port").await?;
+            quotas::claim(&mut tx, &router.project_id, "port", 1, limit).await?;
+        }
         lock_router(&mut tx, id).await?;
-        let existing: Vec<(String, String)> = sqlx::query_as(
+        let mut existing: Vec<(String, String)> = sqlx::query_as(
             "SELECT s.id, s.cidr FROM net_router_interfaces i JOIN net_subnets s ON s.id = i.subnet_id WHERE i.router_id = $1",
         )
         .bind(id)
         .fetch_all(&mut *tx)
         .await?;
+        // The external network's subnets too: an interface overlapping them would
+        // answer on the outside for addresses that are not the router's.
+        let outside: Vec<(String, String)> = sqlx::query_as(
+            "SELECT s.id, s.cidr FROM net_routers r JOIN net_subnets s ON s.network_id = r.gateway_network_id WHERE r.id = $1",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        existing.extend(outside);
         for (other, other_cidr) in &existing {
             if *other == subnet_id {
                 return Err(bad_router(format!(
@@ -588,8 +632,6 @@ impl Networking {
                 p.id.clone()
             }
             None => {
-                let limit = self.quota_for(&router.project_id, "port").await?;
-                quotas::claim(&mut tx, &router.project_id, "port", 1, limit).await?;
                 let asked = [FixedIpRequest {
                     subnet_id: Some(subnet_id.clone()),
                     ip_address: gateway_ip.clone(),

@@ -633,3 +633,115 @@ async fn an_external_network_names_a_mapped_physical_network_and_routes_once_wir
         .unwrap();
     assert_eq!((r.status.as_str(), r.note), ("ACTIVE", None));
 }
+
+#[tokio::test]
+async fn what_would_let_a_tenant_speak_for_others_is_refused() {
+    let n = setup().await;
+    let a = member("proj-a");
+    let b = member("proj-b");
+    let (ext, _) = external(&n).await;
+    // A port posing as a router on someone else's shared network (it would take the
+    // gateway address) is the network owner's or an admin's to make.
+    let shared = n
+        .network_create(
+            &admin(),
+            NewNetwork {
+                name: "shared".into(),
+                shared: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    subnet(&n, &admin(), &shared, "10.40.0.0/24", Gateway::Default).await;
+    let e = n
+        .port_create(
+            &b,
+            NewPort {
+                network_id: shared.clone(),
+                device_owner: "network:router_interface".into(),
+                fixed_ips: Some(vec![ferrostack_network::FixedIpRequest {
+                    subnet_id: None,
+                    ip_address: Some("10.40.0.1".into()),
+                }]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status(&e), 403, "{e:?}");
+    // An interface overlapping the external network's subnet, in either order.
+    let r = n.router_create(&a, router("r", Some(&ext))).await.unwrap();
+    let net = network(&n, &a, "fake-outside", false).await;
+    let sub = subnet(&n, &a, &net, "203.0.113.0/25", Gateway::Default).await;
+    let e = n
+        .router_add_interface(&a, &r.id, InterfaceRequest::Subnet(sub.clone()))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("overlaps with cidr 203.0.113.0/24"),
+        "{e}"
+    );
+    let r2 = n.router_create(&a, router("r2", None)).await.unwrap();
+    n.router_add_interface(&a, &r2.id, InterfaceRequest::Subnet(sub))
+        .await
+        .unwrap();
+    let e = n
+        .router_update(
+            &a,
+            &r2.id,
+            RouterUpdate {
+                gateway: Some(Some(GatewayRequest {
+                    network_id: ext.clone(),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("overlaps with cidr 203.0.113.0/24"),
+        "{e}"
+    );
+    // Members do not turn SNAT off.
+    let e = n
+        .router_update(
+            &a,
+            &r.id,
+            RouterUpdate {
+                gateway: Some(Some(GatewayRequest {
+                    network_id: ext.clone(),
+                    enable_snat: Some(false),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status(&e), 403);
+    // A router's interface port keeps its device: it cannot be freed and deleted
+    // through the port API.
+    let lan = network(&n, &a, "lan", false).await;
+    let lsub = subnet(&n, &a, &lan, "10.41.0.0/24", Gateway::Default).await;
+    let i = n
+        .router_add_interface(&a, &r.id, InterfaceRequest::Subnet(lsub))
+        .await
+        .unwrap();
+    let e = n
+        .port_update(
+            &a,
+            &i.port_id,
+            ferrostack_network::PortUpdate {
+                device_id: Some(String::new()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), Some("PortInUse"), "{e:?}");
+    let e = n.port_delete(&a, &i.port_id).await.unwrap_err();
+    assert_eq!(code(&e), Some("PortInUse"), "{e:?}");
+}
