@@ -102,6 +102,21 @@ fn bad_fip(why: impl std::fmt::Display) -> Error {
     Error::bad_request(format!("Bad floatingip request: {why}"))
 }
 
+/// Take the floating IP's row for the rest of the transaction (a write first, so the
+/// transaction holds the lock before it reads); 404 if it is gone.
+async fn lock_fip(conn: &mut sqlx::AnyConnection, id: &str) -> Result<()> {
+    let n =
+        sqlx::query("UPDATE net_floating_ips SET revision_number = revision_number WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    if n == 0 {
+        return Err(Error::not_found(KIND_FLOATING_IP, id));
+    }
+    Ok(())
+}
+
 /// Floating IPs of a port being deleted become unassociated; the routers to bring in
 /// line afterwards.
 pub(crate) async fn disassociate_port(
@@ -420,6 +435,7 @@ impl Networking {
             _ => None,
         };
         let mut tx = self.db.pool.begin().await?;
+        lock_fip(&mut tx, id).await?;
         let before: Option<(Option<String>,)> =
             sqlx::query_as("SELECT router_id FROM net_floating_ips WHERE id = $1")
                 .bind(id)
@@ -483,6 +499,7 @@ impl Networking {
         let row = self.fip_row(ctx, id).await?;
         ctx.authorize(Action::Write, &row.owned())?;
         let mut tx = self.db.pool.begin().await?;
+        lock_fip(&mut tx, id).await?;
         let router: Option<(Option<String>,)> =
             sqlx::query_as("SELECT router_id FROM net_floating_ips WHERE id = $1")
                 .bind(id)

@@ -18,6 +18,7 @@ mod port_ips;
 mod ports;
 mod quota;
 pub mod realize;
+mod router_interfaces;
 mod routers;
 mod rules;
 mod security_groups;

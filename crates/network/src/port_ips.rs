@@ -1,8 +1,10 @@
 //! The addresses and MACs of ports: the IPAM's requests as a port asks them (one
 //! address per subnet by default, exact addresses, SLAAC), a MAC unique on the network,
-//! and the network's DHCP port. Callers hold the network's row lock.
+//! the network's DHCP port and the ports the service holds itself (callers hold the
+//! network's row lock); and a port's delete.
 
-use ferrostack_core::{ids, time, Error, Result};
+use ferrostack_core::events::NewEvent;
+use ferrostack_core::{ids, quotas, time, Action, Ctx, Error, Result};
 use ferrostack_types::network::limits::LIST_MAX;
 use ferrostack_types::network::FixedIp;
 use rand::Rng;
@@ -11,7 +13,7 @@ use crate::cidr::{mac_string, parse_ip, parse_mac};
 use crate::ipam::{self, Allocation};
 use crate::ports::{bad, FixedIpRequest};
 use crate::subnets::SubnetRow;
-use crate::Networking;
+use crate::{Networking, KIND_PORT};
 
 impl Networking {
     /// A MAC not used on the network (the network's row is locked by the caller).
@@ -305,4 +307,75 @@ pub(crate) async fn addresses_of(
     .bind(port)
     .fetch_all(&mut *conn)
     .await?)
+}
+
+impl Networking {
+    /// Delete a port: refused while a router or floating IP holds it; its floating IPs
+    /// stay, associated with nothing.
+    pub async fn port_delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        let row = self.port_row(ctx, id).await?;
+        ctx.authorize(Action::Write, &row.owned())?;
+        let held = row.device_owner.starts_with("network:router")
+            || row.device_owner == "network:floatingip";
+        if held && !row.device_id.is_empty() {
+            return Err(Error::coded(
+                409,
+                "PortInUse",
+                format!("Port {id} cannot be deleted directly via the port API: it has device owner {} (remove the router interface, gateway or floating IP).", row.device_owner),
+            ));
+        }
+        let groups = self.groups_of(id).await?;
+        let mut tx = self.db.pool.begin().await?;
+        // The port's row first: a write, so the transaction holds the lock before it
+        // reads (SQLite cannot upgrade a reading transaction once another wrote).
+        let there =
+            sqlx::query("UPDATE net_ports SET revision_number = revision_number WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if there == 0 {
+            return Err(Error::not_found(KIND_PORT, id));
+        }
+        // Held by a router or a floating IP, whatever its fields say now (read under
+        // the lock, so an interface added meanwhile is seen).
+        let held: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM net_router_interfaces WHERE port_id = $1) \
+             + (SELECT COUNT(*) FROM net_floating_ips WHERE floating_port_id = $1) \
+             + (SELECT COUNT(*) FROM net_routers WHERE gateway_port_id = $1)",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if held > 0 {
+            return Err(Error::coded(
+                409,
+                "PortInUse",
+                format!("Port {id} cannot be deleted directly via the port API: a router or a floating IP holds it."),
+            ));
+        }
+        // Its floating IPs stay, associated with nothing (Neutron's behaviour).
+        let routers = crate::floating_ips::disassociate_port(&mut tx, id).await?;
+        if crate::port_ips::drop_port(&mut tx, id).await? == 0 {
+            return Err(Error::not_found(KIND_PORT, id));
+        }
+        // A DHCP port was never counted.
+        if row.device_owner != crate::realize::DHCP_OWNER && !row.project_id.is_empty() {
+            quotas::release(&mut tx, &row.project_id, "port", 1).await?;
+        }
+        self.events
+            .record(
+                &mut tx,
+                NewEvent::new(ctx, Some(&row.project_id), KIND_PORT, id, "delete")
+                    .status("DELETED"),
+            )
+            .await?;
+        tx.commit().await?;
+        self.events.committed();
+        self.refresh_filters(&groups).await;
+        for r in routers {
+            self.l3_sync(&r).await;
+        }
+        Ok(())
+    }
 }

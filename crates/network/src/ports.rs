@@ -668,62 +668,6 @@ impl Networking {
         }
         self.port_get(ctx, id).await
     }
-
-    pub async fn port_delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
-        let row = self.port_row(ctx, id).await?;
-        ctx.authorize(Action::Write, &row.owned())?;
-        let held = row.device_owner.starts_with("network:router")
-            || row.device_owner == "network:floatingip";
-        if held && !row.device_id.is_empty() {
-            return Err(Error::coded(
-                409,
-                "PortInUse",
-                format!("Port {id} cannot be deleted directly via the port API: it has device owner {} (remove the router interface, gateway or floating IP).", row.device_owner),
-            ));
-        }
-        let groups = self.groups_of(id).await?;
-        let mut tx = self.db.pool.begin().await?;
-        // Held by a router or a floating IP, whatever its fields say now (read in the
-        // transaction, so an interface added meanwhile is seen).
-        let held: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM net_router_interfaces WHERE port_id = $1) \
-             + (SELECT COUNT(*) FROM net_floating_ips WHERE floating_port_id = $1) \
-             + (SELECT COUNT(*) FROM net_routers WHERE gateway_port_id = $1)",
-        )
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if held > 0 {
-            return Err(Error::coded(
-                409,
-                "PortInUse",
-                format!("Port {id} cannot be deleted directly via the port API: a router or a floating IP holds it."),
-            ));
-        }
-        // Its floating IPs stay, associated with nothing (Neutron's behaviour).
-        let routers = crate::floating_ips::disassociate_port(&mut tx, id).await?;
-        if crate::port_ips::drop_port(&mut tx, id).await? == 0 {
-            return Err(Error::not_found(KIND_PORT, id));
-        }
-        // A DHCP port was never counted.
-        if row.device_owner != crate::realize::DHCP_OWNER && !row.project_id.is_empty() {
-            quotas::release(&mut tx, &row.project_id, "port", 1).await?;
-        }
-        self.events
-            .record(
-                &mut tx,
-                NewEvent::new(ctx, Some(&row.project_id), KIND_PORT, id, "delete")
-                    .status("DELETED"),
-            )
-            .await?;
-        tx.commit().await?;
-        self.events.committed();
-        self.refresh_filters(&groups).await;
-        for r in routers {
-            self.l3_sync(&r).await;
-        }
-        Ok(())
-    }
 }
 
 /// `network:*` device owners (router ports, DHCP) are the network owner's or an admin's
