@@ -152,9 +152,18 @@ impl Networking {
     async fn fips_view(&self, rows: Vec<FipRow>) -> Result<Vec<FloatingIp>> {
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let mut tags = tags_of(&self.db.pool, &ids).await?;
+        let mut notes: std::collections::HashMap<String, Option<String>> = Default::default();
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let note = self.l3_note(Some(&r.floating_network_id)).await?;
+            // One look-up per external network, not per floating IP.
+            let note = match notes.get(&r.floating_network_id) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = self.l3_note(Some(&r.floating_network_id)).await?;
+                    notes.insert(r.floating_network_id.clone(), n.clone());
+                    n
+                }
+            };
             let status = if note.is_none() && r.port_id.is_some() {
                 "ACTIVE"
             } else {

@@ -171,6 +171,8 @@ impl Networking {
     async fn routers_view(&self, rows: Vec<RouterRow>) -> Result<Vec<Router>> {
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let mut tags = tags_of(&self.db.pool, &ids).await?;
+        // One look-up per gateway network, not per router.
+        let mut notes: std::collections::HashMap<String, Option<String>> = Default::default();
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let interfaces: Vec<(String, String, String, String)> = sqlx::query_as(
@@ -200,7 +202,15 @@ impl Networking {
                 }
                 _ => None,
             };
-            let note = self.l3_note(r.gateway_network_id.as_deref()).await?;
+            let key = r.gateway_network_id.clone().unwrap_or_default();
+            let note = match notes.get(&key) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = self.l3_note(r.gateway_network_id.as_deref()).await?;
+                    notes.insert(key, n.clone());
+                    n
+                }
+            };
             let status = if note.is_none() && r.admin_state_up != 0 {
                 "ACTIVE"
             } else {
