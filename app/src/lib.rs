@@ -17,6 +17,7 @@ pub mod images;
 pub mod instances;
 pub mod kit;
 pub mod live;
+pub mod network;
 #[cfg(feature = "ssr")]
 pub mod services;
 pub mod settings;
@@ -86,6 +87,14 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("project"), StaticSegment("instances"), ParamSegment("id")) view={Lazy::<InstanceRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=(StaticSegment("admin"), StaticSegment("instances")) view={Lazy::<AdminInstancesRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=(StaticSegment("project"), StaticSegment("key-pairs")) view={Lazy::<KeyPairsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("project"), StaticSegment("networks")) view={Lazy::<NetworksRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("project"), StaticSegment("networks"), ParamSegment("id")) view={Lazy::<NetworkRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("project"), StaticSegment("routers")) view={Lazy::<RoutersRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("project"), StaticSegment("routers"), ParamSegment("id")) view={Lazy::<RouterRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("project"), StaticSegment("security-groups")) view={Lazy::<SecurityGroupsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("project"), StaticSegment("security-groups"), ParamSegment("id")) view={Lazy::<SecurityGroupRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("project"), StaticSegment("floating-ips")) view={Lazy::<FloatingIpsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("project"), StaticSegment("network-topology")) view={Lazy::<TopologyRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=(StaticSegment("admin"), StaticSegment("hypervisors")) view={Lazy::<HypervisorsRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=(StaticSegment("admin"), StaticSegment("flavors")) view={Lazy::<FlavorsRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=(StaticSegment("admin"), StaticSegment("quotas")) view={Lazy::<QuotasRoute>::new()} ssr=SsrMode::Async/>
@@ -323,5 +332,109 @@ impl LazyRoute for QuotasRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <Ready><compute_admin::QuotasPanel/></Ready> }.into_any()
+    }
+}
+
+pub struct NetworksRoute;
+
+#[lazy_route]
+impl LazyRoute for NetworksRoute {
+    fn data() -> Self {
+        NetworksRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Ready><network::NetworksPanel/></Ready> }.into_any()
+    }
+}
+
+pub struct NetworkRoute;
+
+#[lazy_route]
+impl LazyRoute for NetworkRoute {
+    fn data() -> Self {
+        NetworkRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Ready><network::NetworkDetailPage/></Ready> }.into_any()
+    }
+}
+
+pub struct RoutersRoute;
+
+#[lazy_route]
+impl LazyRoute for RoutersRoute {
+    fn data() -> Self {
+        RoutersRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Ready><network::RoutersPanel/></Ready> }.into_any()
+    }
+}
+
+pub struct RouterRoute;
+
+#[lazy_route]
+impl LazyRoute for RouterRoute {
+    fn data() -> Self {
+        RouterRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Ready><network::RouterDetailPage/></Ready> }.into_any()
+    }
+}
+
+pub struct SecurityGroupsRoute;
+
+#[lazy_route]
+impl LazyRoute for SecurityGroupsRoute {
+    fn data() -> Self {
+        SecurityGroupsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Ready><network::SecurityGroupsPanel/></Ready> }.into_any()
+    }
+}
+
+pub struct SecurityGroupRoute;
+
+#[lazy_route]
+impl LazyRoute for SecurityGroupRoute {
+    fn data() -> Self {
+        SecurityGroupRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Ready><network::SecurityGroupPage/></Ready> }.into_any()
+    }
+}
+
+pub struct FloatingIpsRoute;
+
+#[lazy_route]
+impl LazyRoute for FloatingIpsRoute {
+    fn data() -> Self {
+        FloatingIpsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Ready><network::FloatingIpsPanel/></Ready> }.into_any()
+    }
+}
+
+pub struct TopologyRoute;
+
+#[lazy_route]
+impl LazyRoute for TopologyRoute {
+    fn data() -> Self {
+        TopologyRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Ready><network::TopologyPanel/></Ready> }.into_any()
     }
 }

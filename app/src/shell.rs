@@ -64,6 +64,14 @@ pub async fn switch_project(project_id: String) -> Result<Me, ConsoleError> {
 #[derive(Clone, Copy)]
 pub struct Signed(pub Resource<Result<Option<Me>, ConsoleError>>);
 
+/// Whether the signed-in user is an admin (what a page offers; the service decides).
+pub fn is_admin() -> Signal<bool> {
+    let signed = use_context::<Signed>();
+    Signal::derive(move || {
+        signed.is_some_and(|Signed(who)| matches!(who.get(), Some(Ok(Some(me))) if me.is_admin))
+    })
+}
+
 #[component]
 pub fn Shell() -> impl IntoView {
     let who = Resource::new(|| (), |_| who_am_i());
@@ -172,6 +180,12 @@ fn Frame(me: Me) -> impl IntoView {
                 <A href="/project/instances" attr:data-test="nav-instances">"Instances"</A>
                 <A href="/project/key-pairs" attr:data-test="nav-key-pairs">"Key Pairs"</A>
                 <A href="/project/images" attr:data-test="nav-images">"Images"</A>
+                <h3 data-test="nav-network">"Network"</h3>
+                <A href="/project/network-topology" attr:data-test="nav-topology">"Network Topology"</A>
+                <A href="/project/networks" attr:data-test="nav-networks">"Networks"</A>
+                <A href="/project/routers" attr:data-test="nav-routers">"Routers"</A>
+                <A href="/project/security-groups" attr:data-test="nav-security-groups">"Security Groups"</A>
+                <A href="/project/floating-ips" attr:data-test="nav-floating-ips">"Floating IPs"</A>
                 <Show when=move || is_admin>
                     <h3 data-test="nav-admin">"Admin"</h3>
                     <A href="/admin/instances" attr:data-test="nav-admin-instances">"Instances"</A>

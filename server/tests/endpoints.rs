@@ -195,6 +195,7 @@ async fn every_endpoint_holds_its_access_class_for_five_callers() {
     for (func, ops) in [
         ("identity_do", variants::<app::identity::Op>()),
         ("image_do", variants::<app::images::ImageOp>()),
+        ("network_do", variants::<app::network::NetOp>()),
     ] {
         assert!(ops.len() > 3, "{func}: {ops:?}");
         for op in ops {

@@ -1,5 +1,5 @@
-//! Launch instance: name, image, flavor, key pair (chosen, or imported or generated
-//! here), user data, count, availability zone and server group. As the choice changes,
+//! Launch instance: name, image, flavor, networks, key pair (chosen, or imported or
+//! generated here), user data, count, availability zone and server group. As the choice changes,
 //! the dialog asks the service whether it would go through now — what it uses of the
 //! project's quota, and the scheduler's dry run — and says why not before the user
 //! clicks; the launch itself is checked again by the service.
@@ -17,6 +17,7 @@ pub(crate) fn LaunchDialog(close: Callback<()>, changed: RwSignal<u64>) -> impl 
     let count = RwSignal::new("1".to_string());
     let zone = RwSignal::new(String::new());
     let group = RwSignal::new(String::new());
+    let nets = RwSignal::new(Vec::<String>::new());
     let new_key_name = RwSignal::new(String::new());
     let new_key_public = RwSignal::new(String::new());
     let adding_key = RwSignal::new(false);
@@ -48,6 +49,10 @@ pub(crate) fn LaunchDialog(close: Callback<()>, changed: RwSignal<u64>) -> impl 
                 if let Some((id, _)) = c.flavors.first() {
                     flavor.set(id.clone());
                 }
+            }
+            // The only network there is, ticked (as Nova's auto allocation would).
+            if c.networks.len() == 1 && nets.with_untracked(Vec::is_empty) {
+                nets.set(vec![c.networks[0].0.clone()]);
             }
         }
     });
@@ -99,6 +104,7 @@ pub(crate) fn LaunchDialog(close: Callback<()>, changed: RwSignal<u64>) -> impl 
                 count.get_untracked(),
                 zone.get_untracked(),
                 group.get_untracked(),
+                nets.get_untracked().join(","),
             )
             .await;
             busy.set(false);
@@ -176,6 +182,27 @@ pub(crate) fn LaunchDialog(close: Callback<()>, changed: RwSignal<u64>) -> impl 
                                     <input type="text" inputmode="numeric" data-test="field-count" prop:value=move || count.get()
                                         on:input=move |ev| count.set(event_target_value(&ev))/>
                                 </label>
+                                <fieldset class="choices" data-test="field-networks">
+                                    <legend>"Networks"</legend>
+                                    {if c.networks.is_empty() {
+                                        view! { <p class="muted">"No network yet: the instance gets none (create one in Network > Networks)."</p> }.into_any()
+                                    } else {
+                                        c.networks.iter().map(|(id, label)| {
+                                            let (id1, id2) = (id.clone(), id.clone());
+                                            view! {
+                                                <label class="check">
+                                                    <input type="checkbox" data-test="field-network" value=id.clone()
+                                                        prop:checked=move || nets.with(|n| n.contains(&id1))
+                                                        on:change=move |ev| {
+                                                            let on = event_target_checked(&ev);
+                                                            nets.update(|n| { n.retain(|x| *x != id2); if on { n.push(id2.clone()); } });
+                                                        }/>
+                                                    <span>{label.clone()}</span>
+                                                </label>
+                                            }
+                                        }).collect_view().into_any()
+                                    }}
+                                </fieldset>
                                 <label><span>"Availability zone"</span>{select("field-zone", zone, zones)}</label>
                                 <label><span>"Server group"</span>{select("field-group", group, groups)}</label>
                                 <label><span>"Key pair"</span>

@@ -15,6 +15,7 @@ mod server;
 
 pub use detail::InstanceDetailPage;
 pub use keypair::KeyPairForm;
+pub(crate) use launch::LaunchDialog;
 pub use list::InstancesPanel;
 pub use server::*;
 

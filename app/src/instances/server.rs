@@ -196,6 +196,8 @@ pub struct LaunchOptions {
     pub zones: Vec<String>,
     /// (id, "name (policy)").
     pub groups: Vec<(String, String)>,
+    /// Networks an instance may be plugged into: (id, "name (CIDRs)").
+    pub networks: Vec<(String, String)>,
 }
 
 #[server(endpoint = "launch_choices")]
@@ -258,6 +260,7 @@ pub async fn launch_choices() -> Result<LaunchOptions, ConsoleError> {
             .into_iter()
             .map(|g| (g.id, format!("{} ({})", g.name, g.policy)))
             .collect(),
+        networks: ssr::networks(&s.network, &ctx).await?,
     })
 }
 
@@ -349,6 +352,7 @@ pub async fn launch_instances(
     count: String,
     zone: String,
     group: String,
+    networks: String,
 ) -> Result<Done, ConsoleError> {
     let c = ssr::compute()?;
     let (_, ctx, _) = crate::auth::ssr::caller().await?;
@@ -364,7 +368,7 @@ pub async fn launch_instances(
         min_count: count,
         max_count: count,
         group: some(group),
-        networks: ferrostack_compute::Networks::None,
+        networks: ssr::nics(&networks),
         ..Default::default()
     };
     let made = c
@@ -414,6 +418,84 @@ pub mod ssr {
             .ok()
             .filter(|n| (1..=ferrostack_compute::limits::COUNT_MAX).contains(n))
             .ok_or_else(|| ConsoleError::bad_request("Count is a whole number from 1 to 100."))
+    }
+
+    /// The networks a launch may use: the project's own and shared ones, not external
+    /// (Nova refuses those for servers here), with their subnets' CIDRs.
+    pub async fn networks(
+        net: &ferrostack_network::Networking,
+        ctx: &ferrostack_core::Ctx,
+    ) -> std::result::Result<Vec<(String, String)>, ConsoleError> {
+        let say = crate::auth::ssr::say;
+        let q = |f: &[(&str, &str)]| ferrostack_network::ListQuery {
+            filters: f
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            limit: Some(500),
+            ..Default::default()
+        };
+        let mut filters = vec![("router:external", "false")];
+        if let Some(p) = ctx.project_id() {
+            if ctx.is_admin() {
+                filters.push(("project_id", p));
+            }
+        }
+        let (mut nets, _) = net.network_list(ctx, q(&filters)).await.map_err(say)?;
+        if ctx.is_admin() {
+            let (shared, _) = net
+                .network_list(ctx, q(&[("router:external", "false"), ("shared", "true")]))
+                .await
+                .map_err(say)?;
+            nets.extend(
+                shared
+                    .into_iter()
+                    .filter(|s| !nets.iter().any(|n| n.id == s.id))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let (subnets, _) = net.subnet_list(ctx, q(&[])).await.map_err(say)?;
+        Ok(nets
+            .into_iter()
+            .map(|n| {
+                let cidrs: Vec<_> = subnets
+                    .iter()
+                    .filter(|s| s.network_id == n.id)
+                    .map(|s| s.cidr.clone())
+                    .collect();
+                let name = if n.name.is_empty() {
+                    n.id.clone()
+                } else {
+                    n.name.clone()
+                };
+                let label = if cidrs.is_empty() {
+                    format!("{name} (no subnet)")
+                } else {
+                    format!("{name} ({})", cidrs.join(", "))
+                };
+                (n.id, label)
+            })
+            .collect())
+    }
+
+    /// The networks ticked in the launch dialog (comma-separated ids): none ticked
+    /// is a server without a network.
+    pub fn nics(list: &str) -> ferrostack_compute::Networks {
+        let ids: Vec<_> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|id| ferrostack_compute::NicRequest {
+                network: Some(id.to_string()),
+                port: None,
+                fixed_ip: None,
+            })
+            .collect();
+        if ids.is_empty() {
+            ferrostack_compute::Networks::None
+        } else {
+            ferrostack_compute::Networks::List(ids)
+        }
     }
 
     pub fn base64(s: &str) -> String {

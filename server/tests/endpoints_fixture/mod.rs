@@ -502,6 +502,8 @@ pub fn console_call(e: &Endpoint, w: &World) -> Call {
             "MemberAdd" => json!({"id": img, "member": alpha}),
             "MemberRemove" => json!({"id": img, "member": w.gamma}),
             "MemberDecide" => json!({"id": w.shared_in, "accept": true}),
+            "GroupCreate" if func == "network_do" => json!({"name": "console-sg", "description": ""}),
+            "GroupDelete" if func == "network_do" => json!({"id": w.security_group}),
             "ProjectCreate" | "GroupCreate" | "RoleCreate" => json!({"name": "n", "description": ""}),
             "ProjectUpdate" => json!({"id": alpha, "name": "alpha", "description": "", "enabled": true}),
             "ProjectEnable" => json!({"id": alpha, "enabled": true}),
@@ -531,6 +533,20 @@ pub fn console_call(e: &Endpoint, w: &World) -> Call {
             "FlavorAccess" => json!({"id": w.flavor, "project": w.alpha, "add": true}),
             "QuotaSet" => json!({"project": w.alpha, "limits": "instances=20"}),
             "QuotaReset" => json!({"project": w.alpha}),
+            "NetworkCreate" => json!({"name": "console-net", "shared": false, "subnet_name": "", "cidr": "10.20.0.0/24", "gateway": "", "dhcp": true, "dns": ""}),
+            "NetworkDelete" => json!({"id": w.network}),
+            "SubnetCreate" => json!({"network": w.network, "name": "", "cidr": "10.21.0.0/24", "gateway": "", "dhcp": true, "dns": ""}),
+            "SubnetDelete" => json!({"id": w.subnet}),
+            "PortDelete" => json!({"id": w.port}),
+            "RouterCreate" => json!({"name": "console-router", "external": ""}),
+            "RouterDelete" => json!({"id": w.router}),
+            "RouterGateway" => json!({"id": w.router, "external": w.external_network}),
+            "InterfaceAdd" | "InterfaceRemove" => json!({"id": w.router, "subnet": w.subnet}),
+            "RuleCreate" => json!({"group": w.security_group, "preset": "https", "direction": "ingress", "port": "", "remote": "0.0.0.0/0"}),
+            "RuleDelete" => json!({"id": w.rule}),
+            "FipCreate" => json!({"network": w.external_network}),
+            "FipAssociate" => json!({"id": w.floating_ip, "port": w.port}),
+            "FipDisassociate" | "FipDelete" => json!({"id": w.floating_ip}),
             // No new password: a caller let through is told what is missing.
             "ChangePassword" => json!({"original": PW, "password": ""}),
             _ => panic!("the every-endpoint fixture has no arguments for {name}: add them (server/tests/endpoints.rs, `console_call`)"),
@@ -556,6 +572,13 @@ pub fn console_call(e: &Endpoint, w: &World) -> Call {
             form("name=e&disk_format=raw&visibility=private&min_disk=0&min_ram=0".into())
         }
         "list_instances" => form("all=false&marker=".into()),
+        "list_networks" => form("marker=".into()),
+        "get_network" => form(format!("id={}", w.network)),
+        "get_router" => form(format!("id={}", w.router)),
+        "get_security_group" => form(format!("id={}", w.security_group)),
+        "list_routers" | "list_security_groups" | "list_floating_ips" | "network_topology" => {
+            form(String::new())
+        }
         "list_keypairs" | "list_hosts" | "list_flavors" => form(String::new()),
         "project_quota" => form(format!("project={}", w.alpha)),
         "get_instance" => form(format!("id={}", w.server)),
@@ -563,7 +586,7 @@ pub fn console_call(e: &Endpoint, w: &World) -> Call {
         "launch_choices" => form(String::new()),
         "launch_check" => form(format!("flavor={}&zone=&count=1&group=", w.flavor)),
         "launch_instances" => form(format!(
-            "name=from-console&image={}&flavor={}&key_name=&user_data=&count=1&zone=&group=",
+            "name=from-console&image={}&flavor={}&key_name=&user_data=&count=1&zone=&group=&networks=",
             w.public_image, w.flavor
         )),
         "list_projects" => form("search=&page=1".into()),
