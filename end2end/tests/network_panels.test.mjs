@@ -35,7 +35,11 @@ async function open(path) {
 async function openDialog(p, button, field) {
   for (let i = 0; i < 20; i++) {
     await p.click(`[data-test=${button}]`);
-    if (await p.waitForSelector(`[data-test=modal] [data-test=${field}]`, { timeout: 1000 }).catch(() => null)) return;
+    // Open (its choices may still be loading behind the backdrop): wait for the field.
+    if (await p.waitForSelector('[data-test=modal]', { timeout: 1000 }).catch(() => null)) {
+      await p.waitForSelector(`[data-test=modal] [data-test=${field}]`, { timeout: 15_000 });
+      return;
+    }
   }
   throw new Error(`${button} did not open its dialog`);
 }

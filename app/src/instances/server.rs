@@ -454,7 +454,16 @@ pub mod ssr {
                     .collect::<Vec<_>>(),
             );
         }
-        let (subnets, _) = net.subnet_list(ctx, q(&[])).await.map_err(say)?;
+        let mut sq = q(&[]);
+        sq.filters = nets
+            .iter()
+            .map(|n| ("network_id".to_string(), n.id.clone()))
+            .collect();
+        let subnets = if sq.filters.is_empty() {
+            Vec::new()
+        } else {
+            net.subnet_list(ctx, sq).await.map_err(say)?.0
+        };
         Ok(nets
             .into_iter()
             .map(|n| {

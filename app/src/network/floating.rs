@@ -36,7 +36,9 @@ pub fn FloatingIpsPanel() -> impl IntoView {
                             (Some(port), Some(addr)) => d
                                 .ports
                                 .iter()
-                                .find(|(p, l)| p == port && l.ends_with(addr.as_str()))
+                                .find(|(p, l)| {
+                                    p == port && l.rsplit(": ").next() == Some(addr.as_str())
+                                })
                                 .map(|(_, l)| l.clone())
                                 .unwrap_or_else(|| addr.clone()),
                             _ => "—".into(),

@@ -52,11 +52,14 @@ pub fn RoutersPanel() -> impl IntoView {
                                 format!("{} ({})", name_of(&g.network_id), ips.join(", "))
                             })
                             .unwrap_or_else(|| "—".into());
-                        let mut actions = vec![("gateway", "Set gateway")];
-                        if r.external_gateway_info.is_some() {
-                            actions.push(("clear-gateway", "Clear gateway"));
+                        let mut actions = Vec::new();
+                        if d.can_create {
+                            actions.push(("gateway", "Set gateway"));
+                            if r.external_gateway_info.is_some() {
+                                actions.push(("clear-gateway", "Clear gateway"));
+                            }
+                            actions.push(("delete", "Delete"));
                         }
-                        actions.push(("delete", "Delete"));
                         Row {
                             id: r.id.clone(),
                             name: label(&r.name, &r.id),
@@ -176,7 +179,11 @@ pub fn RouterDetailPage() -> impl IntoView {
                                 Cell::Code(i.ip_address.clone()),
                                 Cell::Code(i.port_id.clone()),
                             ],
-                            actions: vec![("delete", "Remove")],
+                            actions: if d.can_change {
+                                vec![("delete", "Remove")]
+                            } else {
+                                vec![]
+                            },
                         }
                     })
                     .collect()
@@ -227,9 +234,11 @@ pub fn RouterDetailPage() -> impl IntoView {
                         <div class="toolbar">
                             <h2>"Interfaces"</h2>
                             <span class="spacer"></span>
-                            <button class="btn btn-small btn-secondary" data-test="set-gateway"
-                                on:click=move |_| gateway_dialog(runner, rid2.clone(), rname2.clone(), ext.clone())>"Set gateway"</button>
-                            <button class="btn btn-small" data-test="add-interface" on:click=add>"Add interface"</button>
+                            {d.can_change.then(|| view! {
+                                <button class="btn btn-small btn-secondary" data-test="set-gateway"
+                                    on:click=move |_| gateway_dialog(runner, rid2.clone(), rname2.clone(), ext.clone())>"Set gateway"</button>
+                                <button class="btn btn-small" data-test="add-interface" on:click=add>"Add interface"</button>
+                            })}
                         </div>
                     }
                 })}

@@ -20,8 +20,10 @@ pub fn SecurityGroupsPanel() -> impl IntoView {
     let rows = Signal::derive(move || {
         data.get()
             .and_then(Result::ok)
-            .map(|gs| {
-                gs.into_iter()
+            .map(|page| {
+                let default = page.default;
+                page.groups
+                    .into_iter()
                     .map(|g| Row {
                         id: g.id.clone(),
                         name: g.name.clone(),
@@ -33,7 +35,7 @@ pub fn SecurityGroupsPanel() -> impl IntoView {
                             Cell::Text(g.description.clone()),
                             Cell::Text(g.rules.len().to_string()),
                         ],
-                        actions: if g.name == "default" {
+                        actions: if default.as_deref() == Some(g.id.as_str()) {
                             vec![]
                         } else {
                             vec![("delete", "Delete")]
@@ -72,7 +74,9 @@ pub fn SecurityGroupsPanel() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 <div class="toolbar">
                     <span class="spacer"></span>
-                    <button class="btn" data-test="create-security-group" on:click=create>"Create security group"</button>
+                    <Show when=move || data.get().and_then(Result::ok).is_some_and(|d| d.can_create)>
+                        <button class="btn" data-test="create-security-group" on:click=create>"Create security group"</button>
+                    </Show>
                 </div>
                 {move || data.get().and_then(Result::err).map(|e| view! { <Refused e/> })}
                 <DataTable test="security-groups" columns=vec!["Name", "Description", "Rules"] rows on_action empty="No security groups."/>

@@ -125,6 +125,8 @@ pub struct RouterDetail {
     /// (id, label) of subnets that may be added.
     pub addable: Vec<(String, String)>,
     pub externals: Vec<(String, String)>,
+    /// Whether the caller may change it (a member who may write, or an admin).
+    pub can_change: bool,
 }
 
 #[server(endpoint = "get_router")]
@@ -133,12 +135,13 @@ pub async fn get_router(id: String) -> Result<RouterDetail, ConsoleError> {
     let (_, ctx, _) = crate::auth::ssr::caller().await?;
     let say = crate::auth::ssr::say;
     let router = net.router_get(&ctx, &id).await.map_err(say)?;
+    let owner = [("project_id", router.project_id.as_str())];
     let (networks, _) = net
-        .network_list(&ctx, ssr::query(&[], 1000))
+        .network_list(&ctx, ssr::query(&owner, 1000))
         .await
         .map_err(say)?;
     let (subnets, _) = net
-        .subnet_list(&ctx, ssr::query(&[], 1000))
+        .subnet_list(&ctx, ssr::query(&owner, 1000))
         .await
         .map_err(say)?;
     let describe = |s: &Subnet| {
@@ -153,7 +156,7 @@ pub async fn get_router(id: String) -> Result<RouterDetail, ConsoleError> {
         .collect();
     let addable = subnets
         .iter()
-        .filter(|s| s.project_id == router.project_id && s.gateway_ip.is_some())
+        .filter(|s| s.gateway_ip.is_some())
         .filter(|s| !attached.contains(&s.id.as_str()))
         .filter(|s| networks.iter().any(|n| n.id == s.network_id && !n.external))
         .map(|s| (s.id.clone(), describe(s)))
@@ -166,25 +169,38 @@ pub async fn get_router(id: String) -> Result<RouterDetail, ConsoleError> {
             .collect(),
         addable,
         externals: ssr::externals(&net, &ctx).await?,
+        can_change: ssr::owns(&ctx, &router.project_id) && ctx.can_write_project(),
         router,
     })
 }
 
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupsPage {
+    pub groups: Vec<SecurityGroup>,
+    /// The project's `default` group (the service refuses its deletion to members).
+    pub default: Option<String>,
+    pub can_create: bool,
+}
+
 #[server(endpoint = "list_security_groups")]
-pub async fn list_security_groups() -> Result<Vec<SecurityGroup>, ConsoleError> {
+pub async fn list_security_groups() -> Result<GroupsPage, ConsoleError> {
     let net = ssr::network()?;
     let (_, ctx, _) = crate::auth::ssr::caller().await?;
-    // The project's default group exists once anyone looks (Neutron's behaviour).
-    if let Some(p) = ctx.project_id() {
-        net.default_group(&ctx, p)
-            .await
-            .map_err(crate::auth::ssr::say)?;
-    }
+    let say = crate::auth::ssr::say;
+    // Listing makes the project's default group if it has none (Neutron's behaviour).
     let (groups, _) = net
         .group_list(&ctx, ssr::own(&ctx, 1000))
         .await
-        .map_err(crate::auth::ssr::say)?;
-    Ok(groups)
+        .map_err(say)?;
+    let default = match ctx.project_id() {
+        Some(p) => Some(net.default_group(&ctx, p).await.map_err(say)?),
+        None => None,
+    };
+    Ok(GroupsPage {
+        groups,
+        default,
+        can_create: ctx.project_id().is_some() && ctx.can_write_project(),
+    })
 }
 
 /// A security group and the names of the groups its rules name as remotes.
@@ -284,8 +300,8 @@ pub async fn network_topology() -> Result<Topology, ConsoleError> {
         return Ok(Topology::default());
     };
     const MAX: usize = 1000;
-    let (networks, m1) = net
-        .network_list(&ctx, ssr::query(&[], MAX))
+    let (mut networks, m1) = net
+        .network_list(&ctx, ssr::query(&[("project_id", &project)], MAX))
         .await
         .map_err(say)?;
     let (routers, m2) = net
@@ -308,6 +324,23 @@ pub async fn network_topology() -> Result<Topology, ConsoleError> {
         )
         .await
         .map_err(say)?;
+    // The shared and external networks the project's routers and ports reach.
+    let mut reached: Vec<String> = ports.iter().map(|p| p.network_id.clone()).collect();
+    for r in &routers {
+        reached.extend(r.external_gateway_info.iter().map(|g| g.network_id.clone()));
+        reached.extend(r.interfaces.iter().map(|i| i.network_id.clone()));
+    }
+    reached.sort();
+    reached.dedup();
+    reached.retain(|id| !networks.iter().any(|n| n.id == *id));
+    if !reached.is_empty() {
+        let mut q = ssr::query(&[], MAX);
+        q.filters = reached
+            .into_iter()
+            .map(|id| ("id".to_string(), id))
+            .collect();
+        networks.extend(net.network_list(&ctx, q).await.map_err(say)?.0);
+    }
     let subnets = ssr::subnets_of(&net, &ctx, networks.iter().map(|n| n.id.clone())).await?;
     let mut routers_out = Vec::new();
     for r in routers {
@@ -685,13 +718,13 @@ pub mod ssr {
                 port,
                 remote,
             } => {
-                let (protocol, port_range_min, port_range_max) = preset(&p, &port)?;
+                let (mut protocol, port_range_min, port_range_max) = preset(&p, &port)?;
                 let remote = some(&remote);
-                let ethertype = if remote.as_deref().is_some_and(|r| r.contains(':')) {
-                    "IPv6"
-                } else {
-                    "IPv4"
-                };
+                let v6 = remote.as_deref().is_some_and(|r| r.contains(':'));
+                let ethertype = if v6 { "IPv6" } else { "IPv4" };
+                if v6 && protocol.as_deref() == Some("icmp") {
+                    protocol = Some("ipv6-icmp".into());
+                }
                 net.rule_create(
                     ctx,
                     NewRule {
