@@ -93,6 +93,8 @@ def test_a_shared_image_reaches_another_project_once_it_accepts(cloud, tmp_path)
 
     cloud.run("image", "add", "project", "cli-shared", "cli-friends")
     assert "cli-shared" not in names(friend), "offered, not yet accepted"
+    pending = cloud.json("image", "list", "--member-status", "pending", env=friend)
+    assert "cli-shared" in [i["Name"] for i in pending], "listed when pending ones are asked for"
     cloud.run("image", "set", "--accept", img["id"], env=friend)
     assert "cli-shared" in names(friend)
     members = cloud.json("image", "member", "list", "cli-shared")

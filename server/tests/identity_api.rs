@@ -22,6 +22,51 @@ async fn version_discovery_answers_as_keystoneauth_expects() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["version"]["status"], "stable");
     assert!(r.headers.contains_key("x-openstack-request-id"));
+    // The base URLs with a trailing slash, as clients configured with one ask, and
+    // with the Accept headers keystoneauth and older clients send.
+    for accept in ["application/json", "*/*", ""] {
+        let mut h = vec![("host", "127.0.0.1:8080")];
+        if !accept.is_empty() {
+            h.push(("accept", accept));
+        }
+        let r = api.raw(Method::GET, "/identity/", None, None, &h).await;
+        assert_eq!(
+            r.status,
+            StatusCode::MULTIPLE_CHOICES,
+            "/identity/ ({accept})"
+        );
+        assert_eq!(r.body["versions"]["values"][0]["id"], "v3.14");
+        let r = api.raw(Method::GET, "/identity/v3/", None, None, &h).await;
+        assert_eq!(r.status, StatusCode::OK, "/identity/v3/ ({accept})");
+        assert_eq!(r.body["version"]["id"], "v3.14");
+        assert_eq!(
+            r.body["version"]["links"][0]["href"],
+            format!("{PUBLIC_URL}/identity/v3/")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_user_in_an_unknown_domain_is_404_as_keystone_answers() {
+    let api = Api::new().await;
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/users",
+            Some(json!({"user": {"name": "lost", "domain_id": "nowhere"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], 404);
+    assert!(
+        r.text.contains("Could not find domain: nowhere"),
+        "{}",
+        r.text
+    );
+    let r = api
+        .admin(Method::GET, "/identity/v3/users?name=lost", None)
+        .await;
+    assert_eq!(r.body["users"], json!([]), "nothing half made");
 }
 
 #[tokio::test]

@@ -31,6 +31,9 @@ async fn upload(api: &Api, token: &str, id: &str, data: &[u8]) -> Reply {
 #[tokio::test]
 async fn discovery_and_the_catalog_point_clients_at_v2() {
     let api = Api::new().await;
+    // With and without the trailing slash clients configured with one send.
+    let r = api.call(Method::GET, "/image/", None, None).await;
+    assert_eq!(r.status, 300, "/image/");
     let r = api.call(Method::GET, "/image", None, None).await;
     assert_eq!(r.status, 300);
     assert_eq!(r.body["versions"][0]["status"], "CURRENT");
@@ -390,4 +393,142 @@ async fn filter_operators_and_the_import_flow_over_http() {
     )
     .await;
     assert_eq!(r.status, 200);
+}
+
+/// What a client written for Glance sends and must get: the older JSON-patch form
+/// (`{"replace": "/name", "value": …}`), `member_status` deciding which shared images
+/// are listed, and a listing with a thousand filters answered 400, not 500.
+#[tokio::test]
+async fn older_patch_form_member_status_and_a_thousand_filters() {
+    let api = Api::new().await;
+    let t = api.admin_token.clone();
+    let id = create(&api, &t, json!({"name": "old", "visibility": "shared"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/image/v2/images/{id}");
+    let old =
+        json!([{"replace": "/name", "value": "renamed"}, {"add": "/os_distro", "value": "debian"}]);
+    for ct in [
+        "application/openstack-images-v2.0-json-patch",
+        "application/openstack-images-v2.1-json-patch",
+    ] {
+        let r = api
+            .raw(
+                Method::PATCH,
+                &path,
+                Some(&t),
+                Some(old.to_string().into_bytes()),
+                &[("content-type", ct)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{ct}: {}", r.text);
+        assert_eq!(r.body["name"], "renamed");
+        assert_eq!(r.body["os_distro"], "debian");
+    }
+    let r = api
+        .raw(
+            Method::PATCH,
+            &path,
+            Some(&t),
+            Some(json!([{"value": "x"}]).to_string().into_bytes()),
+            &[(
+                "content-type",
+                "application/openstack-images-v2.0-json-patch",
+            )],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("needs an 'op'"), "{}", r.text);
+
+    // Shared with a project that has not decided yet: listed only when it asks for
+    // pending images; after accepting, by default.
+    let (project, _, member) = api.member("ms", "ms-project").await;
+    let r = api
+        .call(
+            Method::POST,
+            &format!("{path}/members"),
+            Some(&t),
+            Some(json!({"member": project})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let ids = |r: &Reply| -> Vec<String> {
+        r.body["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let listed = |q: &'static str| {
+        let (api, member) = (&api, member.clone());
+        async move {
+            let r = get(api, &member, &format!("/image/v2/images{q}")).await;
+            assert_eq!(r.status, 200, "{q}: {}", r.text);
+            r
+        }
+    };
+    assert!(!ids(&listed("").await).contains(&id));
+    assert!(ids(&listed("?member_status=pending").await).contains(&id));
+    assert!(ids(&listed("?visibility=shared&member_status=pending").await).contains(&id));
+    assert!(ids(&listed("?member_status=all").await).contains(&id));
+    assert!(!ids(&listed("?member_status=rejected").await).contains(&id));
+    let r = get(&api, &member, "/image/v2/images?member_status=maybe").await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("member_status"), "{}", r.text);
+    let r = api
+        .call(
+            Method::PUT,
+            &format!("{path}/members/{project}"),
+            Some(&member),
+            Some(json!({"status": "accepted"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(ids(&listed("").await).contains(&id));
+    assert!(!ids(&listed("?member_status=pending").await).contains(&id));
+
+    // A thousand filters of each kind: a 400 saying why, never a 500.
+    for make in [
+        (|i: usize| format!("p{i}=x")) as fn(usize) -> String,
+        |i| format!("tag=t{i}"),
+        |_| "created_at=gte:2026-01-01T00:00:00Z".to_string(),
+        |i| format!("name=n{i}"),
+    ] {
+        let q: Vec<String> = (0..1000).map(make).collect();
+        let r = get(&api, &t, &format!("/image/v2/images?{}", q.join("&"))).await;
+        assert!(r.status == 400 || r.status == 200, "{}: {}", q[1], r.status);
+        if r.status == 400 {
+            assert!(r.text.contains("at most 64"), "{}", r.text);
+        }
+    }
+    let r = get(
+        &api,
+        &t,
+        &format!(
+            "/image/v2/images?{}",
+            (0..65)
+                .map(|i| format!("p{i}=x"))
+                .collect::<Vec<_>>()
+                .join("&")
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let r = get(
+        &api,
+        &t,
+        &format!(
+            "/image/v2/images?{}",
+            (0..64)
+                .map(|i| format!("p{i}=x"))
+                .collect::<Vec<_>>()
+                .join("&")
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
 }

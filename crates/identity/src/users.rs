@@ -88,11 +88,10 @@ impl Identity {
         let domain_id = new
             .domain_id
             .unwrap_or_else(|| DEFAULT_DOMAIN_ID.to_string());
-        self.domain_fetch(&domain_id).await.map_err(|_| {
-            Error::bad_request(format!(
-                "Invalid input for field 'domain_id': domain {domain_id} does not exist."
-            ))
-        })?;
+        // Keystone answers an unknown domain with 404 ("Could not find domain: …").
+        self.domain_fetch(&domain_id)
+            .await
+            .map_err(|_| Error::not_found("domain", &domain_id))?;
         if let Some(p) = &new.default_project_id {
             self.project_fetch(p).await.map_err(|_| {
                 Error::bad_request(format!(

@@ -30,7 +30,7 @@ use ferrostack_types::events::Event;
 use ferrostack_types::image::Image;
 
 pub use import::{CONVERT_TARGETS, IMPORT_METHODS};
-pub use list::{ImageQuery, DEFAULT_SORT, SORT_KEYS};
+pub use list::{ImageQuery, DEFAULT_SORT, FILTERS_MAX, SORT_KEYS};
 pub use members::MEMBER_STATUSES;
 pub use status::Status;
 pub use store::UploadBody;

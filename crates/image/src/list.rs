@@ -28,6 +28,9 @@ pub struct ImageQuery {
     /// `size_min` / `size_max` in bytes.
     pub size_min: Option<i64>,
     pub size_max: Option<i64>,
+    /// `member_status` (accepted, pending, rejected, all): which images shared with
+    /// the caller's project are listed, by the project's decision; default accepted.
+    pub member_status: Option<String>,
     /// `os_hidden`: hidden images are listed only when asked for.
     pub hidden: bool,
     /// (key, "asc" | "desc"); default created_at desc.
@@ -90,6 +93,9 @@ pub const SORT_KEYS: &[SortKey] = &[
         expr: "min_ram",
     },
 ];
+
+/// The most tag, property and time filters one listing takes.
+pub const FILTERS_MAX: usize = 64;
 
 /// The order a listing has when the caller gives none (Glance's).
 pub const DEFAULT_SORT: (&str, &str) = ("created_at", "desc");
@@ -164,6 +170,21 @@ impl Images {
             &q.visibility,
             &["public", "private", "shared", "community", "all"],
         )?;
+        check_choice(
+            "member_status",
+            &q.member_status,
+            &["accepted", "pending", "rejected", "all"],
+        )?;
+        // Each tag, property and time filter is a condition of its own: a listing
+        // asking for thousands would pass the database's limits (a 500); past this
+        // many it is a 400.
+        let n = q.tags.len() + q.properties.len() + q.times.len();
+        if n > FILTERS_MAX {
+            return Err(Error::bad_request(format!(
+                "A listing takes at most {FILTERS_MAX} tag, property and time filters; this one has {n}."
+            )));
+        }
+        let member_status = q.member_status.clone().unwrap_or_else(|| "accepted".into());
         let project = ctx.project_id().unwrap_or("").to_string();
         // Which images a listing shows (Glance's rules): without a visibility filter,
         // public ones, the project's own, and shared ones it accepted; community images
@@ -175,7 +196,13 @@ impl Images {
                 .bind(Arg::Text(project.clone()));
             sql.push(" OR id IN (SELECT image_id FROM image_members WHERE member_id = ")
                 .bind(Arg::Text(project.clone()));
-            sql.push(" AND status = 'accepted'))");
+            if member_status == "all" {
+                sql.push("))");
+            } else {
+                sql.push(" AND status = ")
+                    .bind(Arg::Text(member_status.clone()))
+                    .push("))");
+            }
         };
         match q.visibility.as_deref() {
             Some("all") if ctx.is_admin() => {}

@@ -29,6 +29,9 @@ pub fn routes() -> table::Routes {
         .nest("/compute", compute::routes())
         .nest("/network", network::routes())
         .merge(compute::root_routes())
+        .merge(identity::root_routes())
+        .merge(image::root_routes())
+        .merge(network::root_routes())
 }
 
 /// Give every request an id: in the logs (one span per request) and in the

@@ -22,6 +22,12 @@ use serde_json::{json, Value};
 use crate::api::table::{Access::*, Routes};
 use crate::state::AppState;
 
+/// The version document at the base URL with its trailing slash (`/identity/`), which
+/// a nested router cannot register.
+pub fn root_routes() -> Routes {
+    Routes::new().get("/identity/", Public, versions)
+}
+
 pub fn routes() -> Routes {
     Routes::new()
         .get("/", Public, versions)

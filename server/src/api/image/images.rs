@@ -142,7 +142,7 @@ pub(crate) async fn list(
             "container_format" => q.container_format = Some(v.clone()),
             "tag" => q.tags.push(v.clone()),
             "os_hidden" => q.hidden = v.eq_ignore_ascii_case("true"),
-            "member_status" => {}
+            "member_status" => q.member_status = Some(v.clone()),
             "id" => q.id = Some(v.clone()),
             "created_at" | "updated_at" => {
                 let (op, at) = ferrostack_core::list::split_operator(v);
@@ -198,9 +198,29 @@ pub(crate) async fn update(
     let ops: Vec<Map<String, Value>> = parse_json(&body)?;
     let mut patch = Vec::new();
     for mut op in ops {
-        let kind = string_field(&mut op, "op")?.unwrap_or_default();
-        let path = string_field(&mut op, "path")?
-            .ok_or_else(|| Error::bad_request("Each patch operation needs a 'path'."))?;
+        let (kind, path) = match string_field(&mut op, "op")? {
+            Some(kind) => {
+                let path = string_field(&mut op, "path")?
+                    .ok_or_else(|| Error::bad_request("Each patch operation needs a 'path'."))?;
+                (kind, path)
+            }
+            // The older form (Glance's v2.0 patch) clients still send: the operation's
+            // name is the key and the path its value, `{"replace": "/name", "value": …}`.
+            None => {
+                let kind = ["add", "replace", "remove"]
+                    .into_iter()
+                    .find(|k| op.contains_key(*k))
+                    .ok_or_else(|| {
+                        Error::bad_request(
+                            "Each patch operation needs an 'op' (add, replace or remove) and a 'path'.",
+                        )
+                    })?;
+                let path = string_field(&mut op, kind)?.ok_or_else(|| {
+                    Error::bad_request(format!("Operation {kind} needs a path such as \"/name\"."))
+                })?;
+                (kind.to_string(), path)
+            }
+        };
         let path = path
             .strip_prefix('/')
             .filter(|p| !p.is_empty() && !p.contains('/'))

@@ -40,6 +40,12 @@ mod prelude {
 use crate::api::table::{Access::*, Routes};
 use prelude::*;
 
+/// The version document at the base URL with its trailing slash (`/image/`), which
+/// a nested router cannot register.
+pub fn root_routes() -> Routes {
+    Routes::new().get("/image/", Public, versions)
+}
+
 pub fn routes() -> Routes {
     Routes::new()
         .get("/", Public, versions)

@@ -33,6 +33,12 @@ use prelude::*;
 
 use crate::api::table::{Access::*, Routes};
 
+/// The version document at the base URL with its trailing slash (`/network/`), which
+/// a nested router cannot register.
+pub fn root_routes() -> Routes {
+    Routes::new().get("/network/", Public, versions)
+}
+
 pub fn routes() -> Routes {
     let mut r = Routes::new()
         .get("/", Public, versions)
