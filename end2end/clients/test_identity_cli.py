@@ -136,3 +136,16 @@ def test_token_revoke_then_the_token_is_refused(cloud):
         env.pop(k)
     r = cloud.run("project", "list", env=env, check=False)
     assert r.returncode != 0 and "401" in r.stderr, r.stderr
+
+
+def test_region_create_with_id_and_list_by_parent(cloud):
+    parent, child = name("reg"), name("reg")
+    made = cloud.json("region", "create", "--description", "north", parent)
+    assert made["region"] == parent and made["description"] == "north"
+    cloud.json("region", "create", "--parent-region", parent, child)
+    listed = cloud.json("region", "list", "--parent-region", parent)
+    assert [r["Region"] for r in listed] == [child]
+    again = cloud.run("region", "create", parent, check=False)
+    assert again.returncode != 0 and ("409" in again.stderr or "Conflict" in again.stderr), again.stderr
+    cloud.run("region", "delete", child)
+    cloud.run("region", "delete", parent)

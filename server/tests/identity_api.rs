@@ -474,3 +474,58 @@ async fn role_assignment_list_with_names_has_the_clients_shape() {
         "names only when asked"
     );
 }
+
+/// Regions created with the id the client chose (`PUT /v3/regions/{id}`), and listed by
+/// their parent.
+#[tokio::test]
+async fn regions_are_put_with_a_chosen_id_and_listed_by_parent() {
+    let api = Api::new().await;
+    let put = |id: &'static str, body: serde_json::Value| {
+        let api = &api;
+        async move {
+            api.admin(
+                Method::PUT,
+                &format!("/identity/v3/regions/{id}"),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let r = put("north", json!({"region": {"description": "North"}})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["region"]["id"], "north");
+    assert_eq!(r.body["region"]["description"], "North");
+    let r = put("north-1", json!({"region": {"parent_region_id": "north"}})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = put("north", json!({"region": {}})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    let r = put("south", json!({"region": {"id": "west"}})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = api
+        .admin(
+            Method::GET,
+            "/identity/v3/regions?parent_region_id=north",
+            None,
+        )
+        .await;
+    let ids: Vec<&str> = r.body["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["north-1"]);
+    let r = api.admin(Method::GET, "/identity/v3/regions", None).await;
+    assert!(r.body["regions"].as_array().unwrap().len() >= 3);
+    // A member may not.
+    let (_, _, member) = api.member("rm", "rm-project").await;
+    let r = api
+        .call(
+            Method::PUT,
+            "/identity/v3/regions/east",
+            Some(&member),
+            Some(json!({"region": {}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

@@ -169,11 +169,24 @@ impl Identity {
         .ok_or_else(|| Error::not_found("region", id))
     }
 
-    pub async fn region_list(&self, _ctx: &Ctx) -> Result<Vec<Region>> {
-        let rows: Vec<(String, String, Option<String>)> =
-            sqlx::query_as("SELECT id, description, parent_region_id FROM regions ORDER BY id")
+    /// Every region, or (`parent`) those whose parent is that region.
+    pub async fn region_list(&self, _ctx: &Ctx, parent: Option<&str>) -> Result<Vec<Region>> {
+        const COLUMNS: &str = "SELECT id, description, parent_region_id FROM regions";
+        let rows: Vec<(String, String, Option<String>)> = match parent {
+            Some(p) => {
+                sqlx::query_as(&format!(
+                    "{COLUMNS} WHERE parent_region_id = $1 ORDER BY id"
+                ))
+                .bind(p)
                 .fetch_all(&self.db.pool)
-                .await?;
+                .await?
+            }
+            None => {
+                sqlx::query_as(&format!("{COLUMNS} ORDER BY id"))
+                    .fetch_all(&self.db.pool)
+                    .await?
+            }
+        };
         Ok(rows
             .into_iter()
             .map(|(id, description, parent_region_id)| Region {

@@ -391,6 +391,9 @@ pub fn rest_call(e: &Endpoint, w: &World) -> Call {
         (&Method::POST, "/identity/v3/users/{user_id}/application_credentials") => {
             json_body(json!({"application_credential": {"name": "from-table"}}))
         }
+        (&Method::PUT, "/identity/v3/regions/{id}") => {
+            json_body(json!({"region": {"description": "r"}}))
+        }
         (&Method::POST | &Method::PATCH, _) if t.starts_with("/identity/v3/") => {
             let kind = t
                 .trim_start_matches("/identity/v3/")

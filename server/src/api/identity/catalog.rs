@@ -20,6 +20,7 @@ pub fn routes() -> Routes {
         .get("/v3/regions", Token, region_list)
         .post("/v3/regions", Admin, region_create)
         .get("/v3/regions/{id}", Token, region_show)
+        .put("/v3/regions/{id}", Admin, region_put)
         .patch("/v3/regions/{id}", Admin, region_update)
         .delete("/v3/regions/{id}", Admin, region_delete)
         .get("/v3/services", Token, service_list)
@@ -46,9 +47,18 @@ struct RegionIn {
     parent_region_id: Option<String>,
 }
 
-async fn region_list(State(s): State<AppState>, Authed(ctx): Authed) -> KsResult<Json<Value>> {
+async fn region_list(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    f: Filters,
+) -> KsResult<Json<Value>> {
     let l = Links(&s.public_url);
-    let list = s.services.identity.region_list(&ctx).await?;
+    let parent = f.text("parent_region_id");
+    let list = s
+        .services
+        .identity
+        .region_list(&ctx, parent.as_deref())
+        .await?;
     Ok(Json(
         json!({"regions": list.iter().map(|r| views::region(&l, r)).collect::<Vec<_>>(), "links": l.list("regions")}),
     ))
@@ -62,6 +72,34 @@ async fn region_create(
     let r = b.region;
     let new = NewRegion {
         id: r.id,
+        description: r.description.unwrap_or_default(),
+        parent_region_id: r.parent_region_id,
+    };
+    let r = s.services.identity.region_create(&ctx, new).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"region": views::region(&Links(&s.public_url), &r)})),
+    ))
+}
+
+/// PUT /v3/regions/{id}: a region created with the id the client chose (201; 409 when
+/// it exists). An id in the body must be the same.
+async fn region_put(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<RegionBody<RegionIn>>,
+) -> KsResult<(StatusCode, Json<Value>)> {
+    let r = b.region;
+    if r.id.as_deref().is_some_and(|body| body != id) {
+        return Err(ferrostack_core::Error::bad_request(format!(
+            "The region id in the body ({}) is not the one in the URL ({id}).",
+            r.id.unwrap_or_default()
+        ))
+        .into());
+    }
+    let new = NewRegion {
+        id: Some(id),
         description: r.description.unwrap_or_default(),
         parent_region_id: r.parent_region_id,
     };
