@@ -9,6 +9,8 @@
 mod floating;
 mod networks;
 mod routers;
+#[cfg(feature = "ssr")]
+mod run;
 mod security;
 mod server;
 mod topology;
@@ -133,7 +135,7 @@ pub enum NetOp {
 
 #[server(endpoint = "network_do", input = Json)]
 pub async fn network_do(op: NetOp) -> Result<Done, ConsoleError> {
-    server::ssr::run(op).await.map_err(crate::auth::ssr::say)
+    run::run(op).await.map_err(crate::auth::ssr::say)
 }
 
 pub(crate) fn runner() -> Runner<NetOp> {
