@@ -532,3 +532,83 @@ async fn older_patch_form_member_status_and_a_thousand_filters() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+/// An admin creates an image for another project and moves it back (Glance's `owner`);
+/// a member may do neither (the quota's move: crates/image/tests/attacks.rs).
+#[tokio::test]
+async fn an_admin_sets_an_images_owner_on_create_and_update() {
+    let api = Api::new().await;
+    let t = api.admin_token.clone();
+    let (project, _, member) = api.member("ow", "ow-project").await;
+    let r = create(
+        &api,
+        &t,
+        json!({"name": "given", "visibility": "private", "owner": project}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["owner"], project);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let theirs = get(&api, &member, "/image/v2/images").await;
+    assert!(
+        theirs.text.contains(&id),
+        "the project sees its image: {}",
+        theirs.text
+    );
+    // A member may not give images away, on create or by update.
+    let r = create(
+        &api,
+        &member,
+        json!({"name": "gift", "owner": "someone-else"}),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert!(r.text.contains("Only an admin"), "{}", r.text);
+    let patch = [(
+        "content-type",
+        "application/openstack-images-v2.1-json-patch",
+    )];
+    let path = format!("/image/v2/images/{id}");
+    let to = |owner: &str| {
+        json!([{"op": "replace", "path": "/owner", "value": owner}])
+            .to_string()
+            .into_bytes()
+    };
+    let r = api
+        .raw(
+            Method::PATCH,
+            &path,
+            Some(&member),
+            Some(to("someone-else")),
+            &patch,
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    // The admin takes it back: the member no longer sees it.
+    let admin_project = get(&api, &t, "/identity/v3/auth/projects").await.body["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "admin")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = api
+        .raw(
+            Method::PATCH,
+            &path,
+            Some(&t),
+            Some(to(&admin_project)),
+            &patch,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["owner"], admin_project);
+    let theirs = get(&api, &member, "/image/v2/images").await;
+    assert!(!theirs.text.contains(&id), "{}", theirs.text);
+    let r = api
+        .raw(Method::PATCH, &path, Some(&t), Some(to("")), &patch)
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+}

@@ -99,6 +99,8 @@ pub struct NewImage {
     pub min_ram: i64,
     pub tags: Vec<String>,
     pub properties: BTreeMap<String, String>,
+    /// The owning project: an admin may name another (Glance's `owner`).
+    pub owner: Option<String>,
 }
 
 /// One JSON-patch operation on an image (PATCH /v2/images/{id}). `path` is the
@@ -212,6 +214,22 @@ pub(crate) fn check_tag(tag: &str) -> Result<()> {
         return Err(Error::bad_request(format!(
             "Invalid tag {tag:?}: 1 to {NAME_MAX} characters, no control characters."
         )));
+    }
+    Ok(())
+}
+
+/// Only an admin gives an image to another project (Glance's policy), and an owner is
+/// a project id's worth of text.
+fn check_owner(ctx: &Ctx, owner: &str) -> Result<()> {
+    if !ctx.is_admin() {
+        return Err(Error::forbidden(
+            "Only an admin may set an image's owner to another project.",
+        ));
+    }
+    if owner.trim().is_empty() || owner.len() > 255 || owner.chars().any(char::is_control) {
+        return Err(Error::bad_request(
+            "Invalid input for field 'owner': a project id of 1 to 255 characters.",
+        ));
     }
     Ok(())
 }
@@ -450,6 +468,13 @@ impl Images {
                 "Creating an image needs the member or admin role in the project.",
             ));
         }
+        let owner = match new.owner.clone() {
+            Some(o) if o != owner => {
+                check_owner(ctx, &o)?;
+                o
+            }
+            _ => owner,
+        };
         check_name(&new.name)?;
         let visibility = new.visibility.clone().unwrap_or_else(|| "shared".into());
         check_choice("visibility", &Some(visibility.clone()), VISIBILITIES)?;

@@ -375,3 +375,66 @@ async fn another_projects_view_of_a_public_images_timeline_names_nobody() {
         && e.user_name.is_empty()
         && e.request_id.is_none()));
 }
+
+/// Giving an image to another project moves its count and bytes there, and is refused
+/// when the other project has no room (the image stays where it was); a member cannot
+/// give images away, and no one can park an image in another project to dodge quota.
+#[tokio::test]
+async fn an_owner_change_moves_the_quota_and_respects_the_new_owners() {
+    let platform = Platform::for_tests().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ImageConfig::new(dir.path().join("images"));
+    cfg.quota_images = 1;
+    let images = Images::open(&platform, cfg).await.unwrap();
+    let (a, b, admin) = (
+        ctx("proj-a", "member"),
+        ctx("proj-b", "member"),
+        ctx("proj-a", "admin"),
+    );
+    let img = images.image_create(&a, new("moving", "raw")).await.unwrap();
+    images
+        .image_upload(&a, &img.id, bytes(vec![7u8; 5000]))
+        .await
+        .unwrap();
+    let to = |o: &str| vec![Patch::Replace("owner".into(), json!(o))];
+    let e = images
+        .image_update(&a, &img.id, to("proj-b"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 403, "{e}");
+    let moved = images
+        .image_update(&admin, &img.id, to("proj-b"))
+        .await
+        .unwrap();
+    assert_eq!(moved.owner, "proj-b");
+    let (ua, ub) = (
+        images.project_usage(&a).await.unwrap(),
+        images.project_usage(&b).await.unwrap(),
+    );
+    assert_eq!((ua.images, ua.bytes), (0, 0));
+    assert_eq!((ub.images, ub.bytes), (1, 5000));
+    // proj-a can make an image again; proj-b, at its quota of one, cannot take it.
+    let second = images.image_create(&a, new("second", "raw")).await.unwrap();
+    let e = images
+        .image_update(&admin, &second.id, to("proj-b"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 413, "{e}");
+    assert_eq!(
+        images.image_get(&admin, &second.id).await.unwrap().owner,
+        "proj-a"
+    );
+    assert_eq!(images.project_usage(&a).await.unwrap().images, 1);
+    // Nor may a member create one in another project.
+    let e = images
+        .image_create(
+            &a,
+            NewImage {
+                owner: Some("proj-b".into()),
+                ..new("gift", "raw")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 403, "{e}");
+}

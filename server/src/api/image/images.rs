@@ -78,6 +78,7 @@ pub(crate) async fn create(
         container_format: string_field(&mut m, "container_format")?,
         min_disk: int_field(&mut m, "min_disk")?,
         min_ram: int_field(&mut m, "min_ram")?,
+        owner: string_field(&mut m, "owner")?,
         ..Default::default()
     };
     if let Some(tags) = m.remove("tags") {
