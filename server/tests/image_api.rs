@@ -490,6 +490,23 @@ async fn older_patch_form_member_status_and_a_thousand_filters() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(ids(&listed("").await).contains(&id));
     assert!(!ids(&listed("?member_status=pending").await).contains(&id));
+    // Made private again, it is its owner's alone: no member lists it any more.
+    let private = json!([{"op": "replace", "path": "/visibility", "value": "private"}]);
+    let r = api
+        .raw(
+            Method::PATCH,
+            &path,
+            Some(&t),
+            Some(private.to_string().into_bytes()),
+            &[(
+                "content-type",
+                "application/openstack-images-v2.1-json-patch",
+            )],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(!ids(&listed("?member_status=all").await).contains(&id));
+    assert!(!ids(&listed("").await).contains(&id));
 
     // A thousand filters of each kind: a 400 saying why, never a 500.
     for make in [
@@ -533,10 +550,11 @@ async fn older_patch_form_member_status_and_a_thousand_filters() {
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
-/// An admin creates an image for another project and moves it back (Glance's `owner`);
-/// a member may do neither (the quota's move: crates/image/tests/attacks.rs).
+/// An admin creates an image for another project (Glance's `owner`); a member may
+/// not, and the owner cannot be changed afterwards yet (the quota side:
+/// crates/image/tests/attacks.rs).
 #[tokio::test]
-async fn an_admin_sets_an_images_owner_on_create_and_update() {
+async fn an_admin_sets_an_images_owner_on_create() {
     let api = Api::new().await;
     let t = api.admin_token.clone();
     let (project, _, member) = api.member("ow", "ow-project").await;
@@ -555,7 +573,6 @@ async fn an_admin_sets_an_images_owner_on_create_and_update() {
         "the project sees its image: {}",
         theirs.text
     );
-    // A member may not give images away, on create or by update.
     let r = create(
         &api,
         &member,
@@ -564,51 +581,24 @@ async fn an_admin_sets_an_images_owner_on_create_and_update() {
     .await;
     assert_eq!(r.status, 403, "{}", r.text);
     assert!(r.text.contains("Only an admin"), "{}", r.text);
+    let r = create(&api, &t, json!({"name": "bad", "owner": 7})).await;
+    assert_eq!(r.status, 400, "{}", r.text);
     let patch = [(
         "content-type",
         "application/openstack-images-v2.1-json-patch",
     )];
-    let path = format!("/image/v2/images/{id}");
-    let to = |owner: &str| {
-        json!([{"op": "replace", "path": "/owner", "value": owner}])
-            .to_string()
-            .into_bytes()
-    };
+    let to = json!([{"op": "replace", "path": "/owner", "value": "elsewhere"}])
+        .to_string()
+        .into_bytes();
     let r = api
         .raw(
             Method::PATCH,
-            &path,
-            Some(&member),
-            Some(to("someone-else")),
+            &format!("/image/v2/images/{id}"),
+            Some(&t),
+            Some(to),
             &patch,
         )
         .await;
     assert_eq!(r.status, 403, "{}", r.text);
-    // The admin takes it back: the member no longer sees it.
-    let admin_project = get(&api, &t, "/identity/v3/auth/projects").await.body["projects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "admin")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r = api
-        .raw(
-            Method::PATCH,
-            &path,
-            Some(&t),
-            Some(to(&admin_project)),
-            &patch,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["owner"], admin_project);
-    let theirs = get(&api, &member, "/image/v2/images").await;
-    assert!(!theirs.text.contains(&id), "{}", theirs.text);
-    let r = api
-        .raw(Method::PATCH, &path, Some(&t), Some(to("")), &patch)
-        .await;
-    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("not supported yet"), "{}", r.text);
 }

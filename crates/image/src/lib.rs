@@ -575,6 +575,13 @@ impl Images {
             )));
         }
         let mut tx = self.db.pool.begin().await?;
+        // The image's row first (a write, so SQLite takes its lock at once; and the
+        // order a PATCH takes: row, then tags and properties — never the reverse, which
+        // deadlocked with it on PostgreSQL).
+        sqlx::query("UPDATE images SET updated_at = updated_at WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         for table in ["image_properties", "image_tags", "image_members"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE image_id = $1"))
                 .bind(id)

@@ -194,14 +194,18 @@ impl Images {
         let mine = |sql: &mut Sql, open: &str| {
             sql.push(&format!(" AND ({open}owner = "))
                 .bind(Arg::Text(project.clone()));
-            sql.push(" OR id IN (SELECT image_id FROM image_members WHERE member_id = ")
-                .bind(Arg::Text(project.clone()));
+            // Memberships count only while the image is shared (one made private
+            // again is its owner's alone, whatever its members decided).
+            sql.push(
+                " OR (visibility = 'shared' AND id IN (SELECT image_id FROM image_members WHERE member_id = ",
+            )
+            .bind(Arg::Text(project.clone()));
             if member_status == "all" {
-                sql.push("))");
+                sql.push(")))");
             } else {
                 sql.push(" AND status = ")
                     .bind(Arg::Text(member_status.clone()))
-                    .push("))");
+                    .push(")))");
             }
         };
         match q.visibility.as_deref() {

@@ -8,28 +8,18 @@ impl Images {
     pub async fn image_update(&self, ctx: &Ctx, id: &str, ops: Vec<Patch>) -> Result<Image> {
         let row = self.writable_row(ctx, id).await?;
         let mut img = self.one(row).await?;
-        let old_owner = img.owner.clone();
         for op in ops {
             let (path, value, remove, replace) = match op {
                 Patch::Add(p, v) => (p, Some(v), false, false),
                 Patch::Replace(p, v) => (p, Some(v), false, true),
                 Patch::Remove(p) => (p, None, true, false),
             };
-            // An admin moves an image to another project (its quota goes with it).
-            if path == "owner" && !remove {
-                let o = match &value {
-                    Some(serde_json::Value::String(o)) => o.clone(),
-                    _ => {
-                        return Err(Error::bad_request(
-                            "Invalid value for 'owner': it must be a project id.",
-                        ))
-                    }
-                };
-                if o != img.owner {
-                    check_owner(ctx, &o)?;
-                    img.owner = o;
-                }
-                continue;
+            // Not yet changed after create: a move must carry the image's count and bytes,
+            // and an upload or import in flight charges the owner it started with.
+            if path == "owner" {
+                return Err(Error::forbidden(
+                    "An image's owner is set when it is created (by an admin); changing it afterwards is not supported yet.",
+                ));
             }
             if READ_ONLY.contains(&path.as_str()) {
                 return Err(Error::forbidden(format!(
@@ -148,21 +138,20 @@ impl Images {
                 }
             }
         }
-        self.store_record(&img, &old_owner).await?;
+        self.store_record(&img).await?;
         self.changed(ctx, id, "updated").await;
         self.image_get(ctx, id).await
     }
 
-    async fn store_record(&self, img: &Image, old_owner: &str) -> Result<()> {
+    async fn store_record(&self, img: &Image) -> Result<()> {
         let now = time::to_db(&time::now());
         let mut tx = self.db.pool.begin().await?;
         // Only if nothing changed the image since it was read (an upload or import may
-        // have finished meanwhile, setting disk_format and status): no lost updates. A
-        // new owner only while no upload holds bytes for the old one.
+        // have finished meanwhile, setting disk_format and status): no lost updates.
         let r = sqlx::query(
             "UPDATE images SET name = $2, visibility = $3, protected = $4, hidden = $5, min_disk = $6, \
-             min_ram = $7, disk_format = $8, container_format = $9, updated_at = $10, owner = $12 \
-             WHERE id = $1 AND updated_at = $11 AND (owner = $12 OR reserved = 0)",
+             min_ram = $7, disk_format = $8, container_format = $9, updated_at = $10 \
+             WHERE id = $1 AND updated_at = $11",
         )
         .bind(&img.id)
         .bind(&img.name)
@@ -175,7 +164,6 @@ impl Images {
         .bind(&img.container_format)
         .bind(&now)
         .bind(&img.updated_at)
-        .bind(&img.owner)
         .execute(&mut *tx)
         .await?;
         if r.rows_affected() != 1 {
@@ -183,23 +171,6 @@ impl Images {
                 "Image {} changed while this update was made (its data may have just arrived); read it again and retry.",
                 img.id
             )));
-        }
-        if img.owner != old_owner {
-            // The image and its stored bytes count against the new owner now.
-            quotas::claim(&mut tx, &img.owner, QUOTA_IMAGES, 1, self.cfg.quota_images).await?;
-            quotas::release(&mut tx, old_owner, QUOTA_IMAGES, 1).await?;
-            let bytes = img.size.unwrap_or(0);
-            if bytes > 0 {
-                quotas::claim(
-                    &mut tx,
-                    &img.owner,
-                    usage::QUOTA_BYTES,
-                    bytes,
-                    self.cfg.quota_bytes,
-                )
-                .await?;
-                quotas::release(&mut tx, old_owner, usage::QUOTA_BYTES, bytes).await?;
-            }
         }
         sqlx::query("DELETE FROM image_tags WHERE image_id = $1")
             .bind(&img.id)
