@@ -509,16 +509,18 @@ async fn older_patch_form_member_status_and_a_thousand_filters() {
     assert!(!ids(&listed("").await).contains(&id));
 
     // A thousand filters of each kind: a 400 saying why, never a 500.
-    for make in [
-        (|i: usize| format!("p{i}=x")) as fn(usize) -> String,
-        |i| format!("tag=t{i}"),
-        |_| "created_at=gte:2026-01-01T00:00:00Z".to_string(),
-        |i| format!("name=n{i}"),
+    // Properties, tags and times are each a condition: past 64 a 400; a repeated name
+    // is one value (the last), so that listing simply answers.
+    for (make, want) in [
+        ((|i: usize| format!("p{i}=x")) as fn(usize) -> String, 400),
+        (|i| format!("tag=t{i}"), 400),
+        (|_| "created_at=gte:2026-01-01T00:00:00Z".to_string(), 400),
+        (|i| format!("name=n{i}"), 200),
     ] {
         let q: Vec<String> = (0..1000).map(make).collect();
         let r = get(&api, &t, &format!("/image/v2/images?{}", q.join("&"))).await;
-        assert!(r.status == 400 || r.status == 200, "{}: {}", q[1], r.status);
-        if r.status == 400 {
+        assert_eq!(r.status, want, "{}: {}", q[1], r.text);
+        if want == 400 {
             assert!(r.text.contains("at most 64"), "{}", r.text);
         }
     }
