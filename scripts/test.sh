@@ -12,7 +12,9 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 bash scripts/install-prereqs.sh
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it starts and how long the run has taken so far (CI's limit is 90 min).
+started=$(date +%s)
+step() { printf '\n==> [%s, +%ss] %s\n' "$(date -u +%H:%M:%S)" "$(( $(date +%s) - started ))" "$*"; }
 
 # Each Rust test makes a SQLite file here (core's Db::for_tests) and leaves it: start
 # from none, so runs on one machine do not fill its disk (a real guest needs 20 GiB).
@@ -48,3 +50,4 @@ step "openstack CLI against a running server (seeded with the test image; real Q
 venv=$(bash scripts/venv.sh)
 FERROSTACK_BIN="$CARGO_TARGET_DIR/release/ferrostack" FERROSTACK_SEED_IMAGE="$test_image" \
   "$venv/bin/pytest" -q -p no:cacheprovider end2end/clients
+step "all tests passed"
