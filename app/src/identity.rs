@@ -174,7 +174,7 @@ pub async fn list_roles() -> Result<Vec<Role>, ConsoleError> {
     let (id, ctx, _) = crate::auth::ssr::caller().await?;
     // The console shows the panel to admins; reading is as open as the API's, and
     // changes are refused to anyone else by the service.
-    id.role_list(&ctx, None)
+    id.role_list(&ctx, None, None)
         .await
         .map_err(crate::auth::ssr::say)
 }
@@ -193,7 +193,7 @@ pub async fn identity_choices() -> Result<Choices, ConsoleError> {
     let say = crate::auth::ssr::say;
     let (projects, _) = id.project_page(&ctx, "", 0, 1000).await.map_err(say)?;
     let users = id.user_list(&ctx, Default::default()).await.map_err(say)?;
-    let roles = id.role_list(&ctx, None).await.map_err(say)?;
+    let roles = id.role_list(&ctx, None, None).await.map_err(say)?;
     Ok(Choices {
         projects: projects.into_iter().map(|p| (p.id, p.name)).collect(),
         users: users.into_iter().map(|u| (u.id, u.name)).collect(),
@@ -491,7 +491,16 @@ pub mod ssr {
                 Done::say(format!("Removed {} from {}.", u.name, g.name))
             }
             Op::RoleCreate { name, description } => {
-                let r = id.role_create(&ctx, NewRole { name, description }).await?;
+                let r = id
+                    .role_create(
+                        &ctx,
+                        NewRole {
+                            name,
+                            description,
+                            domain_id: None,
+                        },
+                    )
+                    .await?;
                 Done::say(format!("Created role {}.", r.name))
             }
             Op::RoleUpdate {

@@ -36,6 +36,8 @@ pub struct Ctx {
     pub roles: Vec<RoleRef>,
     /// Set when the caller authenticated with an application credential.
     pub application_credential_id: Option<String>,
+    /// Set when the token is trust-scoped (OS-TRUST): the trust it came from.
+    pub trust_id: Option<String>,
     /// The token's audit id, for logs.
     pub audit_id: Option<String>,
 }
@@ -63,6 +65,7 @@ impl Ctx {
                 name: ROLE_ADMIN.into(),
             }],
             application_credential_id: None,
+            trust_id: None,
             audit_id: None,
         }
     }
@@ -214,6 +217,7 @@ impl Ctx {
                 name: ROLE_MEMBER.into(),
             }],
             application_credential_id: None,
+            trust_id: None,
             audit_id: None,
         }
     }
@@ -236,6 +240,7 @@ impl Ctx {
                 name: role.into(),
             }],
             application_credential_id: None,
+            trust_id: None,
             audit_id: None,
         }
     }

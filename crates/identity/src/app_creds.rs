@@ -65,6 +65,11 @@ impl Identity {
     /// application credentials (Keystone's rule): a leaked restricted credential must
     /// not be able to mint others or remove the user's.
     async fn refuse_restricted(&self, ctx: &Ctx, verb: &str) -> Result<()> {
+        if ctx.trust_id.is_some() {
+            return Err(Error::forbidden(format!(
+                "A trust-scoped token cannot {verb} application credentials."
+            )));
+        }
         if let Some(ac) = &ctx.application_credential_id {
             let restricted = self
                 .app_cred_row(ac)

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use ferrostack_core::db::{Arg, Sql};
-use ferrostack_core::{Ctx, Error, Result, RoleRef};
+use ferrostack_core::{Ctx, Error, Result};
 use ferrostack_types::identity::{Actor, NameInDomain, Named, Role, RoleAssignment, Target};
 
 use crate::revocations::Event;
@@ -195,8 +195,8 @@ impl Identity {
         }
         let (at, aid) = actor_parts(&actor);
         let (tt, tid) = target_parts(&target);
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT r.id, r.name, r.description FROM role_assignments a JOIN roles r ON r.id = a.role_id \
+        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT r.id, r.name, r.description, r.domain_id FROM role_assignments a JOIN roles r ON r.id = a.role_id \
              WHERE a.actor_type = $1 AND a.actor_id = $2 AND a.target_type = $3 AND a.target_id = $4 ORDER BY r.name",
         )
         .bind(at)
@@ -207,36 +207,34 @@ impl Identity {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, name, description)| Role {
+            .map(|(id, name, description, domain_id)| Role {
                 id,
                 name,
                 description,
+                domain_id,
             })
             .collect())
     }
 
-    /// The roles `user_id` holds on `target`, directly or through its groups.
-    pub(crate) async fn effective_roles(
+    /// The role ids assigned to `user_id` on `target`, directly or through its groups
+    /// (before implications: `effective_roles` follows those).
+    pub(crate) async fn assigned_role_ids(
         &self,
         user_id: &str,
         target: &TargetRef,
-    ) -> Result<Vec<RoleRef>> {
+    ) -> Result<Vec<String>> {
         let (tt, tid) = target.parts();
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT DISTINCT r.id, r.name FROM role_assignments a JOIN roles r ON r.id = a.role_id \
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT a.role_id FROM role_assignments a \
              WHERE a.target_type = $1 AND a.target_id = $2 AND ((a.actor_type = 'user' AND a.actor_id = $3) OR \
-             (a.actor_type = 'group' AND a.actor_id IN (SELECT group_id FROM group_members WHERE user_id = $3))) \
-             ORDER BY r.name",
+             (a.actor_type = 'group' AND a.actor_id IN (SELECT group_id FROM group_members WHERE user_id = $3)))",
         )
         .bind(tt)
         .bind(tid)
         .bind(user_id)
         .fetch_all(&self.db.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name)| RoleRef { id, name })
-            .collect())
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// GET /v3/role_assignments. An admin may ask anything; anyone else only about

@@ -9,7 +9,7 @@ use ferrostack_core::{ids, time, Ctx, Error, Result, RoleRef, Scope};
 use ferrostack_types::identity::CatalogEntry;
 
 use crate::assignments::TargetRef;
-use crate::cache::{AppCredSummary, Key, Resolved};
+use crate::cache::{AppCredSummary, Key, Resolved, TrustSummary};
 use crate::revocations::Event;
 use crate::tokens::{Payload, TokenScope, METHOD_APP_CRED, METHOD_PASSWORD, METHOD_TOKEN};
 use crate::users::Credentials;
@@ -59,6 +59,8 @@ pub enum ScopeRequest {
     Project(ProjectRef),
     Domain(DomainRef),
     System,
+    /// A trust-scoped token (`"OS-TRUST:trust": {"id": …}`): the caller is its trustee.
+    Trust(String),
 }
 
 #[derive(Clone, Debug)]
@@ -87,6 +89,7 @@ impl TokenInfo {
             scope: self.resolved.scope.clone(),
             roles: self.resolved.roles.clone(),
             application_credential_id: self.payload.application_credential_id.clone(),
+            trust_id: self.payload.trust_id.clone(),
             audit_id: self.payload.audit_ids.first().cloned(),
         }
     }
@@ -201,6 +204,9 @@ impl Identity {
                         "A token issued for an application credential cannot be rescoped.",
                     ));
                 }
+                if old.payload.trust_id.is_some() {
+                    return Err(Error::forbidden("A trust-scoped token cannot be rescoped."));
+                }
                 let chain = old.payload.audit_ids.last().cloned().unwrap_or_default();
                 (
                     old.payload.user_id.clone(),
@@ -257,7 +263,29 @@ impl Identity {
         };
 
         let asked_default = matches!(req.scope, ScopeRequest::Default);
+        let mut trust = None;
         let scope = match req.scope {
+            ScopeRequest::Trust(id) => {
+                if app_cred.is_some() {
+                    return Err(unauthenticated(
+                        "An application credential cannot be used to get a trust-scoped token.",
+                    ));
+                }
+                let row = self
+                    .trust_row(&id)
+                    .await
+                    .ok()
+                    .filter(|t| !t.expired())
+                    .ok_or_else(|| Error::not_found("trust", &id))?;
+                if row.trustee_user_id != user_id {
+                    return Err(Error::forbidden(format!(
+                        "Only the trustee of trust {id} may use it."
+                    )));
+                }
+                let scope = TokenScope::Project(row.project_id.clone());
+                trust = Some(row);
+                scope
+            }
             ScopeRequest::Default => default_scope.clone(),
             ScopeRequest::Project(p) => TokenScope::Project(
                 // By id: resolution below checks that it exists.
@@ -284,6 +312,10 @@ impl Identity {
             ));
         }
 
+        let expires_at_us = match trust.as_ref().and_then(|t| t.expires()) {
+            Some(t) => expires_at_us.min(time::to_micros(&t)),
+            None => expires_at_us,
+        };
         let payload = Payload {
             user_id,
             methods,
@@ -292,7 +324,14 @@ impl Identity {
             expires_at_us,
             audit_ids,
             application_credential_id: app_cred,
+            trust_id: trust.as_ref().map(|t| t.id.clone()),
         };
+        if let Some(t) = &trust {
+            // The roles are checked first, so a refused token uses nothing.
+            let resolved = self.resolve(&payload).await?;
+            self.trust_consume(t).await?;
+            return self.finish(payload, resolved).await;
+        }
         let resolved = match self.resolve(&payload).await {
             Ok(r) => r,
             // A default project the user lost its role on: fall back to unscoped.
@@ -396,6 +435,7 @@ impl Identity {
             user_id: p.user_id.clone(),
             scope: p.scope.clone(),
             application_credential_id: p.application_credential_id.clone(),
+            trust_id: p.trust_id.clone(),
         };
         if let Some(r) = self.cache.get(&key) {
             return Ok(r);
@@ -415,7 +455,44 @@ impl Identity {
                 user.id
             )));
         }
-        let user_domain = self.domain_fetch(&user.domain_id).await?;
+        // A trust-scoped token carries the trustor's roles, as far as the trust
+        // delegates them; when the trust impersonates, it acts as the trustor.
+        let mut trust = None;
+        let mut subject = user.clone();
+        if let Some(tid) = &p.trust_id {
+            let row = self
+                .trust_row(tid)
+                .await
+                .map_err(|_| unauthenticated(format!("Trust {tid} no longer exists.")))?;
+            if row.expired() {
+                return Err(unauthenticated(format!("Trust {tid} has expired.")));
+            }
+            if row.trustee_user_id != user.id
+                || p.scope != TokenScope::Project(row.project_id.clone())
+            {
+                return Err(unauthenticated("The token does not match its trust."));
+            }
+            let trustor = self
+                .user_fetch(&row.trustor_user_id)
+                .await
+                .map_err(|_| unauthenticated("The trust's trustor no longer exists."))?;
+            let trustor_ok = self
+                .user_credentials(&trustor.id)
+                .await?
+                .is_some_and(|c| c.enabled != 0 && c.domain_enabled != 0);
+            if !trustor_ok {
+                return Err(unauthenticated(format!(
+                    "The trustor of trust {tid} is disabled."
+                )));
+            }
+            subject = trustor;
+            trust = Some(row);
+        }
+        let role_user = subject.id.clone();
+        if !trust.as_ref().is_some_and(|t| t.impersonation != 0) {
+            subject = user.clone();
+        }
+        let user_domain = self.domain_fetch(&subject.domain_id).await?;
         let (scope, mut roles, target) = match &p.scope {
             TokenScope::Unscoped => (Scope::Unscoped, Vec::new(), None),
             TokenScope::Project(id) => {
@@ -431,7 +508,7 @@ impl Identity {
                     )));
                 }
                 let roles = self
-                    .effective_roles(&user.id, &TargetRef::Project(proj.id.clone()))
+                    .effective_roles(&role_user, &TargetRef::Project(proj.id.clone()))
                     .await?;
                 let what = format!("project {}", proj.name);
                 (
@@ -489,22 +566,36 @@ impl Identity {
                 unrestricted: row.unrestricted != 0,
             });
         }
+        let trust = trust.map(|row| {
+            let delegated = row.role_ids();
+            roles.retain(|r: &RoleRef| delegated.contains(&r.id));
+            TrustSummary {
+                id: row.id,
+                impersonation: row.impersonation != 0,
+                trustor_user_id: row.trustor_user_id,
+                trustee_user_id: row.trustee_user_id,
+            }
+        });
         if let Some(what) = target {
             if roles.is_empty() {
-                return Err(unauthenticated(format!(
-                    "User {} has no role on {what}.",
-                    user.name
-                )));
+                return Err(unauthenticated(match &trust {
+                    Some(t) => format!(
+                        "The trustor of trust {} no longer holds any of its roles on {what}.",
+                        t.id
+                    ),
+                    None => format!("User {} has no role on {what}.", user.name),
+                }));
             }
         }
         let resolved = Arc::new(Resolved {
-            user_id: user.id,
-            user_name: user.name,
+            user_id: subject.id,
+            user_name: subject.name,
             user_domain_id: user_domain.id,
             user_domain_name: user_domain.name,
             scope,
             roles,
             application_credential: app_cred,
+            trust,
         });
         self.cache.put(key, generation, resolved.clone());
         Ok(resolved)

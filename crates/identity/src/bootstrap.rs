@@ -95,24 +95,36 @@ impl Identity {
             changed.push("domain Default".to_string());
         }
         let mut admin_role = None;
+        // Each role implies the next (admin → member → reader), as Keystone's
+        // bootstrap makes them: made with the role, so an operator's later removal of an
+        // implication is not undone by the next bootstrap.
+        let mut prior: Option<ferrostack_types::identity::Role> = None;
         for name in ["admin", "member", "reader"] {
             let role = match self.role_by_name(name).await? {
                 Some(r) => r,
                 None => {
                     changed.push(format!("role {name}"));
-                    self.role_create(
-                        ctx,
-                        NewRole {
-                            name: name.into(),
-                            description: String::new(),
-                        },
-                    )
-                    .await?
+                    let r = self
+                        .role_create(
+                            ctx,
+                            NewRole {
+                                name: name.into(),
+                                description: String::new(),
+                                domain_id: None,
+                            },
+                        )
+                        .await?;
+                    if let Some(p) = &prior {
+                        self.implied_role_create(ctx, &p.id, &r.id).await?;
+                        changed.push(format!("implied role {} → {name}", p.name));
+                    }
+                    r
                 }
             };
             if name == "admin" {
-                admin_role = Some(role);
+                admin_role = Some(role.clone());
             }
+            prior = Some(role);
         }
         let admin_role =
             admin_role.ok_or_else(|| ferrostack_core::Error::internal("admin role missing"))?;

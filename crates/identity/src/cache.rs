@@ -20,6 +20,7 @@ pub struct Key {
     pub user_id: String,
     pub scope: TokenScope,
     pub application_credential_id: Option<String>,
+    pub trust_id: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -27,6 +28,15 @@ pub struct AppCredSummary {
     pub id: String,
     pub name: String,
     pub unrestricted: bool,
+}
+
+/// The trust a trust-scoped token came from, as its token shows it.
+#[derive(Clone, Debug)]
+pub struct TrustSummary {
+    pub id: String,
+    pub impersonation: bool,
+    pub trustor_user_id: String,
+    pub trustee_user_id: String,
 }
 
 /// A user in a scope, with the roles that hold there.
@@ -39,6 +49,7 @@ pub struct Resolved {
     pub scope: Scope,
     pub roles: Vec<RoleRef>,
     pub application_credential: Option<AppCredSummary>,
+    pub trust: Option<TrustSummary>,
 }
 
 #[derive(Default)]

@@ -218,6 +218,11 @@ impl Identity {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        // Its own roles go with it (their assignments and implications cascade).
+        sqlx::query("DELETE FROM roles WHERE domain_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM domains WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

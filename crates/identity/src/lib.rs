@@ -9,8 +9,10 @@ pub mod auth;
 pub mod bootstrap;
 pub mod cache;
 mod catalog;
+mod credentials;
 mod domains;
 mod groups;
+mod implied;
 pub mod passwords;
 mod policy;
 mod projects;
@@ -18,6 +20,7 @@ mod revocations;
 mod roles;
 mod throttle;
 pub mod tokens;
+mod trusts;
 mod users;
 mod validate;
 
@@ -33,12 +36,14 @@ pub use bootstrap::{BootstrapOptions, BootstrapReport, CatalogService};
 pub use catalog::{
     EndpointFilter, EndpointUpdate, NewEndpoint, NewRegion, NewService, ServiceUpdate,
 };
+pub use credentials::{CredentialUpdate, NewCredential};
 pub use domains::{DomainUpdate, NewDomain};
 pub use groups::{GroupUpdate, NewGroup};
 pub use passwords::PasswordParams;
 pub use projects::{NewProject, ProjectFilter, ProjectUpdate};
 pub use roles::{NewRole, RoleUpdate};
 pub use tokens::TokenScope;
+pub use trusts::NewTrust;
 pub use users::{NewUser, UserFilter, UserUpdate};
 
 /// The id of the domain every cloud has.
@@ -48,6 +53,9 @@ pub const DEFAULT_DOMAIN_ID: &str = "default";
 pub struct IdentityConfig {
     /// Where the token key repository lives (under the data dir).
     pub key_dir: PathBuf,
+    /// The credential key repository (`/v3/credentials` blobs are encrypted at rest
+    /// under it; never the token keys, so rotating those loses no credential).
+    pub credential_key_dir: PathBuf,
     /// Keys kept in the repository (staged + primary + secondaries).
     pub max_active_keys: usize,
     /// Token lifetime in seconds (Keystone's default: one hour).
@@ -61,8 +69,13 @@ pub struct IdentityConfig {
 
 impl IdentityConfig {
     pub fn new(key_dir: PathBuf) -> Self {
+        let credential_key_dir = key_dir
+            .parent()
+            .map(|p| p.join("credential-keys"))
+            .unwrap_or_else(|| PathBuf::from("credential-keys"));
         IdentityConfig {
             key_dir,
+            credential_key_dir,
             max_active_keys: 3,
             token_ttl_secs: 3600,
             lockout_failure_attempts: 6,
@@ -77,6 +90,8 @@ pub struct Identity {
     db: Db,
     cfg: IdentityConfig,
     keys: tokens::KeyRing,
+    /// Encrypts credential blobs at rest.
+    credential_keys: tokens::KeyRing,
     revocations: revocations::Revocations,
     cache: cache::AuthCache,
     /// Passwords checked against a hash (real or, for unknown users, the dummy): what
@@ -95,12 +110,14 @@ impl Identity {
     pub async fn open(db: Db, cfg: IdentityConfig) -> Result<Arc<Identity>> {
         migrate(&db).await?;
         let keys = tokens::KeyRing::open(&cfg.key_dir, cfg.max_active_keys)?;
+        let credential_keys = tokens::KeyRing::open(&cfg.credential_key_dir, 3)?;
         let revocations = revocations::Revocations::load(&db).await?;
         let generation = current_generation(&db).await?;
         Ok(Arc::new(Identity {
             db,
             cfg,
             keys,
+            credential_keys,
             revocations,
             cache: cache::AuthCache::default(),
             password_checks: std::sync::atomic::AtomicU64::new(0),
@@ -250,7 +267,9 @@ pub async fn migrate(db: &Db) -> Result<()> {
 }
 
 /// Move the shared identity generation (in the write's transaction when given one).
-async fn bump_generation<'e>(exec: impl sqlx::Executor<'e, Database = sqlx::Any>) -> Result<()> {
+pub(crate) async fn bump_generation<'e>(
+    exec: impl sqlx::Executor<'e, Database = sqlx::Any>,
+) -> Result<()> {
     sqlx::query("UPDATE identity_generation SET n = n + 1 WHERE id = 1")
         .execute(exec)
         .await?;

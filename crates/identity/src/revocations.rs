@@ -244,6 +244,7 @@ mod tests {
             expires_at_us: issued + 3_600_000_000,
             audit_ids: vec![format!("audit-{user}-{issued}")],
             application_credential_id: None,
+            trust_id: None,
         }
     }
 

@@ -12,6 +12,8 @@ use crate::{policy, validate, Identity};
 pub struct NewRole {
     pub name: String,
     pub description: String,
+    /// A domain-specific role: named within its domain, never in a token.
+    pub domain_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -25,6 +27,7 @@ struct RoleRow {
     id: String,
     name: String,
     description: String,
+    domain_id: Option<String>,
 }
 
 impl From<RoleRow> for Role {
@@ -33,11 +36,12 @@ impl From<RoleRow> for Role {
             id: r.id,
             name: r.name,
             description: r.description,
+            domain_id: r.domain_id,
         }
     }
 }
 
-const COLUMNS: &str = "SELECT id, name, description FROM roles";
+const COLUMNS: &str = "SELECT id, name, description, domain_id FROM roles";
 use ferrostack_types::identity::limits::ROLE_NAME_MAX;
 
 impl Identity {
@@ -45,12 +49,16 @@ impl Identity {
         policy::require_admin(ctx, "create_role")?;
         let name = validate::name("name", &new.name, ROLE_NAME_MAX)?;
         validate::text("description", &new.description, validate::DESCRIPTION_MAX)?;
+        if let Some(d) = &new.domain_id {
+            self.domain_fetch(d).await?;
+        }
         let id = ids::new_id();
         let now = time::to_db(&time::now());
-        sqlx::query("INSERT INTO roles (id, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
+        sqlx::query("INSERT INTO roles (id, name, description, domain_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
             .bind(&id)
             .bind(&name)
             .bind(&new.description)
+            .bind(&new.domain_id)
             .bind(&now)
             .execute(&self.db.pool)
             .await
@@ -73,20 +81,31 @@ impl Identity {
             .ok_or_else(|| Error::not_found("role", id))
     }
 
+    /// The global role of that name (domain-specific roles are named by id).
     pub(crate) async fn role_by_name(&self, name: &str) -> Result<Option<Role>> {
-        Ok(
-            sqlx::query_as::<_, RoleRow>(&format!("{COLUMNS} WHERE lower(name) = lower($1)"))
-                .bind(name)
-                .fetch_optional(&self.db.pool)
-                .await?
-                .map(Role::from),
-        )
+        Ok(sqlx::query_as::<_, RoleRow>(&format!(
+            "{COLUMNS} WHERE domain_id IS NULL AND lower(name) = lower($1)"
+        ))
+        .bind(name)
+        .fetch_optional(&self.db.pool)
+        .await?
+        .map(Role::from))
     }
 
-    pub async fn role_list(&self, _ctx: &Ctx, name: Option<String>) -> Result<Vec<Role>> {
+    /// The global roles, or with `domain_id` that domain's own (Keystone lists them
+    /// apart).
+    pub async fn role_list(
+        &self,
+        _ctx: &Ctx,
+        name: Option<String>,
+        domain_id: Option<String>,
+    ) -> Result<Vec<Role>> {
         let mut sql = Sql::new(COLUMNS);
-        sql.push(" WHERE 1 = 1")
-            .and_eq("name", name.map(Arg::Text))
+        match domain_id {
+            Some(d) => sql.push(" WHERE domain_id = ").bind(Arg::Text(d)),
+            None => sql.push(" WHERE domain_id IS NULL"),
+        };
+        sql.and_eq("name", name.map(Arg::Text))
             .push(" ORDER BY name");
         sql.fetch_all::<RoleRow, Role>(&self.db.pool).await
     }

@@ -44,6 +44,8 @@ pub struct Payload {
     /// This token's audit id, then (for a rescoped token) the original's.
     pub audit_ids: Vec<String>,
     pub application_credential_id: Option<String>,
+    /// The trust a trust-scoped token came from; `user_id` is then the trustee.
+    pub trust_id: Option<String>,
 }
 
 const VERSION: u8 = 1;
@@ -93,6 +95,11 @@ impl Payload {
                 put_str(&mut b, id);
             }
         }
+        // Appended (tokens made before trusts end here and still open).
+        if let Some(id) = &self.trust_id {
+            b.push(1);
+            put_str(&mut b, id);
+        }
         b
     }
 
@@ -122,6 +129,14 @@ impl Payload {
             1 => Some(r.str()?),
             _ => return None,
         };
+        let trust_id = if r.at == b.len() {
+            None
+        } else {
+            match r.u8()? {
+                1 => Some(r.str()?),
+                _ => return None,
+            }
+        };
         (r.at == b.len()).then_some(Payload {
             user_id,
             methods,
@@ -130,6 +145,7 @@ impl Payload {
             expires_at_us,
             audit_ids,
             application_credential_id,
+            trust_id,
         })
     }
 }
@@ -281,7 +297,8 @@ impl KeyRing {
         Ok(())
     }
 
-    pub fn seal(&self, p: &Payload) -> Result<String> {
+    /// Encrypt `plain` under the primary key: url-safe base64 of nonce + ciphertext.
+    pub fn seal_bytes(&self, plain: &[u8]) -> Result<String> {
         let keys = self
             .keys
             .read()
@@ -289,14 +306,30 @@ impl KeyRing {
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
         let ct = keys[0]
-            .encrypt(XNonce::from_slice(&nonce), p.encode().as_slice())
-            .map_err(|_| Error::internal("token encryption failed"))?;
+            .encrypt(XNonce::from_slice(&nonce), plain)
+            .map_err(|_| Error::internal("encryption failed"))?;
         let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
+        Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Decrypt what `seal_bytes` made under any key of the repository.
+    pub fn open_bytes(&self, sealed: &str) -> Option<Vec<u8>> {
+        let raw = URL_SAFE_NO_PAD.decode(sealed.trim()).ok()?;
+        if raw.len() <= NONCE_LEN {
+            return None;
+        }
+        let (nonce, ct) = raw.split_at(NONCE_LEN);
+        let keys = self.keys.read().ok()?;
+        keys.iter()
+            .find_map(|k| k.decrypt(XNonce::from_slice(nonce), ct).ok())
+    }
+
+    pub fn seal(&self, p: &Payload) -> Result<String> {
         // A letter first: a token must never start with '-' (command lines would read it
         // as an option), and the letter marks the format version.
-        Ok(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(out)))
+        Ok(format!("{TOKEN_PREFIX}{}", self.seal_bytes(&p.encode())?))
     }
 
     /// Decrypt and decode a token; `None` if no key opens it or it is malformed.
@@ -305,16 +338,7 @@ impl KeyRing {
         if token.len() > 1024 {
             return None;
         }
-        let raw = URL_SAFE_NO_PAD
-            .decode(token.trim().strip_prefix(TOKEN_PREFIX)?)
-            .ok()?;
-        if raw.len() <= NONCE_LEN {
-            return None;
-        }
-        let (nonce, ct) = raw.split_at(NONCE_LEN);
-        let keys = self.keys.read().ok()?;
-        keys.iter()
-            .find_map(|k| k.decrypt(XNonce::from_slice(nonce), ct).ok())
+        self.open_bytes(token.trim().strip_prefix(TOKEN_PREFIX)?)
             .and_then(|pt| Payload::decode(&pt))
     }
 }
@@ -332,6 +356,7 @@ mod tests {
             expires_at_us: 1_700_003_600_000_000,
             audit_ids: vec!["AAAAAAAAAAAAAAAAAAAAAA".into()],
             application_credential_id: None,
+            trust_id: None,
         }
     }
 
@@ -341,6 +366,15 @@ mod tests {
         let ring = KeyRing::open(&dir.path().join("keys"), 3).unwrap();
         let t = ring.seal(&payload()).unwrap();
         assert_eq!(ring.open_token(&t), Some(payload()));
+        // A trust-scoped payload carries its trust.
+        let trusted = Payload {
+            trust_id: Some("0123456789abcdef0123456789abcdee".into()),
+            ..payload()
+        };
+        assert_eq!(
+            ring.open_token(&ring.seal(&trusted).unwrap()),
+            Some(trusted)
+        );
         let mut bytes = t.into_bytes();
         let i = bytes.len() / 2;
         bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };

@@ -492,7 +492,8 @@ async fn create_user_in_project_checks_project_and_role_before_writing() {
     let t = login(&c.id, "tess", "pw", Some("green"))
         .await
         .expect("member of its primary project");
-    assert_eq!(role_names(&t), vec!["member"]);
+    // member implies reader (bootstrap's implied roles).
+    assert_eq!(role_names(&t), vec!["member", "reader"]);
 }
 
 /// Two server processes on one database: a change made through one that revokes
@@ -505,8 +506,18 @@ async fn another_process_sees_a_grant_and_a_rename_after_one_sync() {
     let (u, p, t) = c.member("gwen", "gwens").await;
     // The other process validates the token and caches what it resolved.
     let seen = other.validate_token(&t.token).await.expect("valid");
-    assert_eq!(role_names(&seen), ["member"]);
-    c.grant(&u, &p, &c.reader_role_id).await;
+    assert_eq!(role_names(&seen), ["member", "reader"]);
+    let observer =
+        c.id.role_create(
+            &c.admin,
+            ferrostack_identity::NewRole {
+                name: "observer".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("role");
+    c.grant(&u, &p, &observer.id).await;
     c.id.project_update(
         &c.admin,
         &p.id,
@@ -521,7 +532,7 @@ async fn another_process_sees_a_grant_and_a_rename_after_one_sync() {
     let seen = other.validate_token(&t.token).await.expect("still valid");
     let mut roles = role_names(&seen);
     roles.sort();
-    assert_eq!(roles, ["member", "reader"]);
+    assert_eq!(roles, ["member", "observer", "reader"]);
     assert!(
         matches!(&seen.ctx("t").scope, ferrostack_core::Scope::Project { name, .. } if name == "gwens-renamed"),
         "{:?}",

@@ -51,6 +51,41 @@ pub struct Role {
     pub id: String,
     pub name: String,
     pub description: String,
+    /// Set for a domain-specific role: it is not a global role and never appears in a
+    /// token (only the global roles it implies do).
+    #[serde(default)]
+    pub domain_id: Option<String>,
+}
+
+/// Holding `prior` gives `implies` too (`/v3/roles/{prior}/implies/{implied}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleInference {
+    pub prior: Named,
+    pub implies: Vec<Named>,
+}
+
+/// A trust (OS-TRUST): the trustor delegates roles on a project to the trustee.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trust {
+    pub id: String,
+    pub trustor_user_id: String,
+    pub trustee_user_id: String,
+    pub project_id: String,
+    pub impersonation: bool,
+    pub roles: Vec<Named>,
+    pub expires_at: Option<String>,
+    /// `None`: unlimited.
+    pub remaining_uses: Option<i64>,
+}
+
+/// A credential (`/v3/credentials`); the blob is shown in clear to its owner and admins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub id: String,
+    pub user_id: String,
+    pub project_id: Option<String>,
+    pub credential_type: String,
+    pub blob: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

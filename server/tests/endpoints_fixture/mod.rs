@@ -33,6 +33,11 @@ pub struct World {
     /// rita's application credentials: one for the REST delete, one for the console's.
     pub cred: String,
     pub cred2: String,
+    /// rita's trust (to herself, reader on alpha), her credential (type cert) and the
+    /// access key of her EC2 credential on alpha.
+    pub trust: String,
+    pub credential: String,
+    pub ec2_access: String,
     /// alpha's server (on a simulated host), with metadata `role` and tag `t1`.
     pub server: String,
     /// The request id of the server's create action.
@@ -227,6 +232,42 @@ pub async fn world(api: &Api) -> World {
         }
     };
     let (cred, cred2) = (cred("one").await, cred("two").await);
+    let r = api
+        .call(
+            Method::POST,
+            "/identity/v3/OS-TRUST/trusts",
+            Some(&rita_token),
+            Some(
+                json!({"trust": {"trustor_user_id": rita, "trustee_user_id": rita,
+                "project_id": alpha, "roles": [{"name": "reader"}]}}),
+            ),
+        )
+        .await;
+    let trust = id(&r, "trust");
+    let r = api
+        .call(
+            Method::POST,
+            "/identity/v3/credentials",
+            Some(&rita_token),
+            Some(
+                json!({"credential": {"user_id": rita, "type": "cert", "blob": "-----BEGIN-----"}}),
+            ),
+        )
+        .await;
+    let credential = id(&r, "credential");
+    let r = api
+        .call(
+            Method::POST,
+            &format!("/identity/v3/users/{rita}/credentials/OS-EC2"),
+            Some(&rita_token),
+            Some(json!({"tenant_id": alpha})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let ec2_access = r.body["credential"]["access"]
+        .as_str()
+        .expect("access")
+        .to_string();
     let (server, server_request, flavor, public_image, host, server_group, migration) =
         compute_world(api, &mia, &rita_token).await;
     let [network, subnet, port, security_group, rule, shared_network, external_network, router, floating_ip] =
@@ -255,6 +296,9 @@ pub async fn world(api: &Api) -> World {
         task,
         cred,
         cred2,
+        trust,
+        credential,
+        ec2_access,
         server,
         server_request,
         server_group,
@@ -296,7 +340,13 @@ pub fn param(template: &str, name: &str, w: &World) -> String {
         "id" if template.contains("/application_credentials/") => w.cred.clone(),
         "id" if on("/identity/v3/users/") => w.rita.clone(),
         "id" if on("/identity/v3/groups/") => w.group.clone(),
+        // member implies reader (bootstrap's inference).
+        "id" if on("/identity/v3/roles/") && template.contains("/implies") => w.member_role.clone(),
+        "implied" => w.reader_role.clone(),
         "id" if on("/identity/v3/roles/") => w.reader_role.clone(),
+        "id" if on("/identity/v3/OS-TRUST/trusts/") => w.trust.clone(),
+        "id" if on("/identity/v3/credentials/") => w.credential.clone(),
+        "access" => w.ec2_access.clone(),
         "id" if on("/identity/v3/domains/") => "default".into(),
         "id" if on("/identity/v3/regions/") => "RegionOne".into(),
         "id" if on("/identity/v3/services/") => w.service.clone(),
@@ -390,6 +440,22 @@ pub fn rest_call(e: &Endpoint, w: &World) -> Call {
         }
         (&Method::POST, "/identity/v3/users/{user_id}/application_credentials") => {
             json_body(json!({"application_credential": {"name": "from-table"}}))
+        }
+        (&Method::POST, "/identity/v3/OS-TRUST/trusts") => json_body(json!({"trust": {
+            "trustor_user_id": w.rita, "trustee_user_id": w.rita, "project_id": w.alpha,
+            "roles": [{"name": "reader"}]}})),
+        (&Method::GET, "/identity/v3/OS-TRUST/trusts") => {
+            // Only admins list every trust; a user lists its own.
+            path = format!("{path}?trustor_user_id={}", w.rita);
+            None
+        }
+        (&Method::POST, "/identity/v3/credentials") => json_body(json!({"credential": {
+            "user_id": w.rita, "type": "cert", "blob": "from-table"}})),
+        (&Method::PATCH, "/identity/v3/credentials/{id}") => {
+            json_body(json!({"credential": {"blob": "changed"}}))
+        }
+        (&Method::POST, "/identity/v3/users/{user_id}/credentials/OS-EC2") => {
+            json_body(json!({"tenant_id": w.alpha}))
         }
         (&Method::PUT, "/identity/v3/regions/{id}") => {
             json_body(json!({"region": {"description": "r"}}))

@@ -50,7 +50,7 @@ pub async fn cloud() -> Cloud {
         .await
         .expect("admin login")
         .ctx("test");
-    let roles = id.role_list(&admin, None).await.expect("roles");
+    let roles = id.role_list(&admin, None, None).await.expect("roles");
     let role = |n: &str| {
         roles
             .iter()

@@ -84,6 +84,13 @@ struct ScopeIn {
     project: Option<ProjectIn>,
     domain: Option<DomainIn>,
     system: Option<Value>,
+    #[serde(rename = "OS-TRUST:trust")]
+    trust: Option<TrustIn>,
+}
+
+#[derive(Deserialize)]
+struct TrustIn {
+    id: String,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +131,14 @@ fn parse_scope(v: Option<Value>) -> Result<ScopeRequest, Error> {
     };
     let s: ScopeIn = serde_json::from_value(v)
         .map_err(|e| Error::bad_request(format!("Invalid input for field 'scope': {e}.")))?;
+    if let Some(t) = s.trust {
+        if s.project.is_some() || s.domain.is_some() || s.system.is_some() {
+            return Err(Error::bad_request(
+                "Invalid input for field 'scope': a trust scope stands alone; its project is the trust's.",
+            ));
+        }
+        return Ok(ScopeRequest::Trust(t.id));
+    }
     match (s.project, s.domain, s.system) {
         (Some(p), None, None) => Ok(ScopeRequest::Project(match (p.id, p.name) {
             (Some(id), _) => ProjectRef::Id(id),
@@ -139,7 +154,7 @@ fn parse_scope(v: Option<Value>) -> Result<ScopeRequest, Error> {
         (None, None, Some(_)) => Ok(ScopeRequest::System),
         (None, None, None) => Ok(ScopeRequest::Default),
         _ => Err(Error::bad_request(
-            "Invalid input for field 'scope': ask for one of project, domain or system.",
+            "Invalid input for field 'scope': ask for one of project, domain, system or OS-TRUST:trust.",
         )),
     }
 }

@@ -6,10 +6,12 @@ mod app_creds;
 mod assignments;
 mod auth;
 mod catalog;
+mod credentials;
 mod domains;
 mod groups;
 mod projects;
 mod roles;
+mod trusts;
 mod users;
 pub mod views;
 
@@ -42,6 +44,8 @@ pub fn routes() -> Routes {
         .merge(assignments::routes())
         .merge(catalog::routes())
         .merge(app_creds::routes())
+        .merge(trusts::routes())
+        .merge(credentials::routes())
 }
 
 fn v3(public_url: &str) -> Value {

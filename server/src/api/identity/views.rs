@@ -63,8 +63,34 @@ pub fn group(l: &Links, g: &Group) -> Value {
 
 pub fn role(l: &Links, r: &Role) -> Value {
     json!({
-        "id": r.id, "name": r.name, "domain_id": null, "description": r.description, "options": {},
+        "id": r.id, "name": r.name, "domain_id": r.domain_id, "description": r.description, "options": {},
         "links": l.to(&format!("roles/{}", r.id)),
+    })
+}
+
+fn role_ref(l: &Links, r: &Named) -> Value {
+    json!({"id": r.id, "name": r.name, "links": l.to(&format!("roles/{}", r.id))})
+}
+
+/// A role inference: `implies` is one role (`single`) or the list, as Keystone answers
+/// a PUT or GET of one inference and a list of a role's.
+pub fn role_inference(l: &Links, i: &RoleInference, single: bool) -> Value {
+    let implies: Vec<Value> = i.implies.iter().map(|r| role_ref(l, r)).collect();
+    json!({
+        "prior_role": role_ref(l, &i.prior),
+        "implies": if single { implies.into_iter().next().unwrap_or(Value::Null) } else { Value::Array(implies) },
+    })
+}
+
+pub fn trust(l: &Links, t: &Trust) -> Value {
+    json!({
+        "id": t.id, "trustor_user_id": t.trustor_user_id, "trustee_user_id": t.trustee_user_id,
+        "project_id": t.project_id, "impersonation": t.impersonation,
+        "expires_at": t.expires_at, "remaining_uses": t.remaining_uses,
+        "allow_redelegation": false, "redelegation_count": 0, "redelegated_trust_id": null,
+        "roles": t.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": null, "links": l.to(&format!("roles/{}", r.id))})).collect::<Vec<_>>(),
+        "roles_links": {"self": format!("{}/identity/v3/OS-TRUST/trusts/{}/roles", l.0, t.id), "previous": null, "next": null},
+        "links": {"self": format!("{}/identity/v3/OS-TRUST/trusts/{}", l.0, t.id)},
     })
 }
 
@@ -212,6 +238,12 @@ pub fn token(t: &TokenInfo, with_catalog: bool) -> Value {
                 .map(|c| catalog(c))
                 .unwrap_or(json!([]));
         }
+    }
+    if let Some(t) = &r.trust {
+        v["OS-TRUST:trust"] = json!({
+            "id": t.id, "impersonation": t.impersonation,
+            "trustee_user": {"id": t.trustee_user_id}, "trustor_user": {"id": t.trustor_user_id},
+        });
     }
     if let Some(ac) = &r.application_credential {
         v["application_credential"] =
