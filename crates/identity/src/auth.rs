@@ -489,7 +489,7 @@ impl Identity {
             trust = Some(row);
         }
         let role_user = subject.id.clone();
-        if !trust.as_ref().is_some_and(|t| t.impersonation != 0) {
+        if trust.as_ref().is_none_or(|t| t.impersonation == 0) {
             subject = user.clone();
         }
         let user_domain = self.domain_fetch(&subject.domain_id).await?;

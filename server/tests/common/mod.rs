@@ -57,6 +57,15 @@ impl Reply {
 
 impl Api {
     pub async fn new() -> Api {
+        // FERROSTACK_TEST_LOG=<filter> prints the services' logs to stderr, each line
+        // with its test's thread name (to see where a test stopped).
+        if let Ok(filter) = std::env::var("FERROSTACK_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_thread_names(true)
+                .with_writer(std::io::stderr)
+                .try_init();
+        }
         let dir = std::sync::Arc::new(tempfile::tempdir().expect("tempdir"));
         let db = Db::for_tests().await.expect("db");
         Api::over(db, dir).await
