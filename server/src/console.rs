@@ -25,7 +25,7 @@ pub const SESSION_COOKIE: &str = "ferrostack_session";
 /// The console's own routes (with their table entries: the upload route and the event
 /// stream), its pages and server functions, and the built site's files.
 pub fn routes(state: &AppState) -> Routes {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let cloud = state.cloud.clone();
     let services = state.services.clone();
     let options = state.leptos.clone();
@@ -61,12 +61,20 @@ pub fn routes(state: &AppState) -> Routes {
         })
 }
 
+/// The app's route list, generated once per process. Generating it renders the app
+/// with leptos's resource loading switched off by a process-wide flag
+/// (`SuppressResourceLoad`), so a page rendered on another thread meanwhile would
+/// create resources that never load and its response would never come (leptos issue
+/// #4773): after the first call nothing renders under that flag again.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The console's page paths (leptos's `:param` segments), as its router serves them.
 pub fn page_paths() -> Vec<String> {
-    generate_route_list(App)
-        .iter()
-        .map(|r| r.path().to_string())
-        .collect()
+    route_list().iter().map(|r| r.path().to_string()).collect()
 }
 
 /// A console page asked for without a valid session is answered with a redirect to

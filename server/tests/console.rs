@@ -177,7 +177,11 @@ async fn a_member_signs_in_to_its_own_project() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["project_id"], pid.as_str());
     assert_eq!(r.body["is_admin"], false);
-    assert_eq!(r.body["roles"], serde_json::json!(["member"]));
+    assert_eq!(
+        r.body["roles"],
+        serde_json::json!(["member", "reader"]),
+        "member implies reader"
+    );
 }
 
 #[tokio::test]
@@ -716,6 +720,49 @@ async fn the_event_stream_needs_a_session_and_shows_a_member_only_what_it_may_se
         !seen.contains(&theirs),
         "another project's event leaked: {seen}"
     );
+}
+
+/// Pages render while another part of the process builds the console's routes (as
+/// every in-process server start does): leptos switches resource loading off
+/// process-wide while it generates a route list, and a page rendered meanwhile used
+/// to wait forever for its data.
+#[tokio::test]
+async fn pages_render_while_the_console_routes_are_built_elsewhere() {
+    let api = Api::new().await;
+    let cookie = api
+        .server_fn("sign_in", &form("admin", ADMIN_PASSWORD), None, None)
+        .await
+        .session_cookie()
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let builder = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 5_000 {
+                assert!(!server::console::page_paths().is_empty());
+                n += 1;
+            }
+        })
+    };
+    for _ in 0..40 {
+        let r = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            api.raw(
+                Method::GET,
+                "/project/images",
+                None,
+                None,
+                &[("accept", "text/html"), ("cookie", &cookie)],
+            ),
+        )
+        .await
+        .expect("the images page arrives while routes are being built");
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(r.text.contains("Images"), "{}", r.text);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    builder.join().unwrap();
 }
 
 #[tokio::test]

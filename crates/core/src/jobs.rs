@@ -26,6 +26,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
+use crate::db::{Arg, Sql};
 use crate::events::{Events, NewEvent};
 use crate::{ids, time, Ctx, Db, Error, Result};
 
@@ -271,6 +272,28 @@ impl Jobs {
         .bind(subject)
         .fetch_all(&self.db.pool)
         .await?)
+    }
+
+    /// A page of the jobs of `kind` (of `project` when given; in `state` when given),
+    /// in `sort` (keys over the jobs table's columns), after the job `marker`.
+    pub async fn page(
+        &self,
+        kind: &str,
+        filter: (Option<&str>, Option<&str>),
+        sort: &crate::list::Sort,
+        marker: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Job>, bool)> {
+        let mut sql = Sql::new(COLUMNS);
+        sql.push(" WHERE kind = ").bind(Arg::Text(kind.into()));
+        sql.and_eq("project_id", filter.0.map(|p| Arg::Text(p.into())));
+        sql.and_eq("state", filter.1.map(|s| Arg::Text(s.into())));
+        if let Some(m) = marker {
+            sort.after_row(&mut sql, "jobs", m);
+        }
+        sort.order_and_limit(&mut sql, limit);
+        let rows = sql.query_as::<Job>().fetch_all(&self.db.pool).await?;
+        Ok(crate::list::page(rows, limit))
     }
 
     /// Forget the jobs about `subject` (it was deleted), inside its transaction.

@@ -354,8 +354,9 @@ impl Identity {
 
     async fn finish(&self, payload: Payload, resolved: Arc<Resolved>) -> Result<TokenInfo> {
         let token = self.keys.seal(&payload)?;
-        let catalog = match payload.scope {
+        let catalog = match &payload.scope {
             TokenScope::Unscoped => None,
+            TokenScope::Project(p) => Some(self.catalog_for(Some(p)).await?),
             _ => Some(self.catalog().await?),
         };
         Ok(TokenInfo {
@@ -618,8 +619,9 @@ impl Identity {
             return Err(unauthenticated("The token has been revoked."));
         }
         let resolved = self.resolve(&payload).await?;
-        let catalog = match payload.scope {
+        let catalog = match &payload.scope {
             TokenScope::Unscoped => None,
+            TokenScope::Project(p) => Some(self.catalog_for(Some(p)).await?),
             _ => Some(self.catalog().await?),
         };
         Ok(TokenInfo {

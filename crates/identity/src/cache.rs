@@ -56,7 +56,12 @@ pub struct Resolved {
 struct Inner {
     scopes: HashMap<Key, Arc<Resolved>>,
     catalog: Option<Arc<Vec<CatalogEntry>>>,
+    ep_filters: Option<Arc<EndpointFilters>>,
 }
+
+/// Per project with endpoint filters (OS-EP-FILTER), the endpoint ids its catalog
+/// keeps; projects not here see the whole catalog.
+pub type EndpointFilters = HashMap<String, std::collections::HashSet<String>>;
 
 #[derive(Default)]
 pub struct AuthCache {
@@ -77,6 +82,7 @@ impl AuthCache {
             self.generation.fetch_add(1, Ordering::AcqRel);
             inner.scopes.clear();
             inner.catalog = None;
+            inner.ep_filters = None;
         }
     }
 
@@ -108,6 +114,18 @@ impl AuthCache {
         if let Ok(mut inner) = self.inner.write() {
             if self.generation.load(Ordering::Acquire) == generation {
                 inner.catalog = Some(value);
+            }
+        }
+    }
+
+    pub fn ep_filters(&self) -> Option<Arc<EndpointFilters>> {
+        self.inner.read().ok()?.ep_filters.clone()
+    }
+
+    pub fn put_ep_filters(&self, generation: u64, value: Arc<EndpointFilters>) {
+        if let Ok(mut inner) = self.inner.write() {
+            if self.generation.load(Ordering::Acquire) == generation {
+                inner.ep_filters = Some(value);
             }
         }
     }

@@ -11,6 +11,7 @@ pub mod cache;
 mod catalog;
 mod credentials;
 mod domains;
+mod ep_filter;
 mod groups;
 mod implied;
 pub mod passwords;
@@ -38,6 +39,7 @@ pub use catalog::{
 };
 pub use credentials::{CredentialUpdate, NewCredential};
 pub use domains::{DomainUpdate, NewDomain};
+pub use ep_filter::{EndpointGroup, EndpointGroupUpdate, EpKind};
 pub use groups::{GroupUpdate, NewGroup};
 pub use passwords::PasswordParams;
 pub use projects::{NewProject, ProjectFilter, ProjectUpdate};

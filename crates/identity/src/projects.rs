@@ -314,7 +314,11 @@ impl Identity {
 
     pub async fn project_update(&self, ctx: &Ctx, id: &str, upd: ProjectUpdate) -> Result<Project> {
         policy::require_admin(ctx, "update_project")?;
-        let mut p = self.project_fetch(id).await?;
+        validate::id("project_id", id)?;
+        // Write first: the row is locked before it is read, so two updates (two tags
+        // added at once, say) cannot each write back what the other did not see.
+        let mut tx = self.db.pool.begin().await?;
+        let mut p = Self::project_lock(&mut tx, id).await?;
         if let Some(n) = upd.name {
             p.name = validate::name("name", &n, validate::NAME_MAX)?;
         }
@@ -330,23 +334,7 @@ impl Identity {
         if let Some(e) = upd.enabled {
             p.enabled = e;
         }
-        let mut tx = self.db.pool.begin().await?;
-        sqlx::query(
-            "UPDATE projects SET name = $2, description = $3, enabled = $4, tags = $5, updated_at = $6 WHERE id = $1",
-        )
-        .bind(&p.id)
-        .bind(&p.name)
-        .bind(&p.description)
-        .bind(i64::from(p.enabled))
-        .bind(serde_json::to_string(&p.tags).map_err(Error::internal)?)
-        .bind(time::to_db(&time::now()))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| {
-            unique_or(e, || {
-                format!("Conflict occurred attempting to update project - Duplicate entry found with name {} at domain ID {}.", p.name, p.domain_id)
-            })
-        })?;
+        Self::project_write(&mut tx, &p).await?;
         let mut events = Vec::new();
         if disabling {
             events.push(self.revocation_event(Event {
@@ -356,6 +344,82 @@ impl Identity {
         }
         self.commit(tx, events).await?;
         Ok(p)
+    }
+
+    /// Lock a project's row (a write) and read it, inside `tx`.
+    async fn project_lock(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str) -> Result<Project> {
+        sqlx::query("UPDATE projects SET updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(time::to_db(&time::now()))
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query_as::<_, ProjectRow>(&format!("{COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(Project::from)
+            .ok_or_else(|| Error::not_found("project", id))
+    }
+
+    async fn project_write(tx: &mut sqlx::Transaction<'_, sqlx::Any>, p: &Project) -> Result<()> {
+        sqlx::query(
+            "UPDATE projects SET name = $2, description = $3, enabled = $4, tags = $5, updated_at = $6 WHERE id = $1",
+        )
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(&p.description)
+        .bind(i64::from(p.enabled))
+        .bind(serde_json::to_string(&p.tags).map_err(Error::internal)?)
+        .bind(time::to_db(&time::now()))
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| {
+            unique_or(e, || {
+                format!("Conflict occurred attempting to update project - Duplicate entry found with name {} at domain ID {}.", p.name, p.domain_id)
+            })
+        })?;
+        Ok(())
+    }
+
+    /// GET /v3/projects/{id}/tags/{tag}: Ok when the project carries the tag.
+    pub async fn project_tag_check(&self, ctx: &Ctx, id: &str, tag: &str) -> Result<()> {
+        let p = self.project_get(ctx, id).await?;
+        if p.tags.iter().any(|t| t == tag) {
+            Ok(())
+        } else {
+            Err(Error::not_found("project tag", tag))
+        }
+    }
+
+    /// PUT /v3/projects/{id}/tags/{tag}: add one tag (kept once; at most 80).
+    pub async fn project_tag_add(&self, ctx: &Ctx, id: &str, tag: &str) -> Result<Project> {
+        policy::require_admin(ctx, "create_project_tag")?;
+        validate::id("project_id", id)?;
+        let mut tx = self.db.pool.begin().await?;
+        let mut p = Self::project_lock(&mut tx, id).await?;
+        if !p.tags.iter().any(|t| t == tag) {
+            p.tags.push(tag.to_string());
+        }
+        check_tags(&p.tags)?;
+        Self::project_write(&mut tx, &p).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    /// DELETE /v3/projects/{id}/tags/{tag}.
+    pub async fn project_tag_remove(&self, ctx: &Ctx, id: &str, tag: &str) -> Result<()> {
+        policy::require_admin(ctx, "delete_project_tag")?;
+        validate::id("project_id", id)?;
+        let mut tx = self.db.pool.begin().await?;
+        let mut p = Self::project_lock(&mut tx, id).await?;
+        let before = p.tags.len();
+        p.tags.retain(|t| t != tag);
+        if p.tags.len() == before {
+            return Err(Error::not_found("project tag", tag));
+        }
+        Self::project_write(&mut tx, &p).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Delete a project with no child projects; its role assignments and application

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tokio::io::AsyncBufReadExt;
 
 use ferrostack_core::events::NewEvent;
-use ferrostack_core::jobs::{self, Job, JobFailure, JobRun, NewJob};
+use ferrostack_core::jobs::{self, JobFailure, JobRun, NewJob};
 use ferrostack_core::{time, Ctx, Error, Result};
 use ferrostack_types::image::{Image, ImageTask};
 
@@ -36,36 +36,6 @@ pub const CONVERT_TARGETS: &[&str] = &["raw", "qcow2"];
 
 /// The job kind of an import (its rows in `jobs` are Glance's import tasks).
 pub(crate) const JOB_KIND: &str = "image.import";
-
-/// An import job as Glance shows a task.
-fn task_view(j: Job) -> ImageTask {
-    let method = j
-        .payload_value()
-        .get("method")
-        .and_then(|m| m.as_str())
-        .unwrap_or("glance-direct")
-        .to_string();
-    ImageTask {
-        status: match j.state.as_str() {
-            jobs::PENDING => "pending",
-            jobs::RUNNING => "processing",
-            jobs::SUCCEEDED => "success",
-            _ => "failure",
-        }
-        .to_string(),
-        id: j.id,
-        image_id: j.subject,
-        owner: j.project_id.unwrap_or_default(),
-        user_id: j.user_id,
-        request_id: j.request_id,
-        method,
-        step: j.step,
-        progress: j.progress,
-        message: j.message,
-        created_at: j.created_at,
-        updated_at: j.updated_at,
-    }
-}
 
 /// Why an import failed: for the user, with the cause for the log when there is one.
 type Failed = JobFailure;
@@ -272,34 +242,6 @@ impl Images {
         tx.commit().await?;
         self.jobs.wake(JOB_KIND);
         self.task(&task_id).await
-    }
-
-    async fn task(&self, id: &str) -> Result<ImageTask> {
-        let j = self
-            .jobs
-            .get(id)
-            .await
-            .map_err(|_| Error::not_found("task", id))?;
-        if j.kind != JOB_KIND {
-            return Err(Error::not_found("task", id));
-        }
-        Ok(task_view(j))
-    }
-
-    /// An image's import tasks, newest first (GET /v2/images/{id}/tasks): its project's
-    /// members (readers too) and admins see them, as they see each task.
-    pub async fn image_tasks(&self, ctx: &Ctx, id: &str) -> Result<Vec<ImageTask>> {
-        let row = self.visible_row(ctx, id).await?;
-        project_reads(ctx, "image", id, &row.owner)?;
-        let rows = self.jobs.for_subject(JOB_KIND, id).await?;
-        Ok(rows.into_iter().map(task_view).collect())
-    }
-
-    /// One task (GET /v2/tasks/{id}): its project's members and admins see it.
-    pub async fn task_get(&self, ctx: &Ctx, id: &str) -> Result<ImageTask> {
-        let t = self.task(id).await?;
-        project_reads(ctx, "task", id, &t.owner)?;
-        Ok(t)
     }
 
     /// Run imports as jobs of this process's runner, one at a time here (conversion
@@ -725,13 +667,4 @@ fn checksums(path: &Path) -> Result<(i64, String, String)> {
         sha.update(&buf[..n])?;
     }
     Ok((size, md5.hex()?, sha.hex()?))
-}
-
-/// Import tasks are read by their image's project (readers too) and admins only, even
-/// when the image is public.
-fn project_reads(ctx: &Ctx, kind: &'static str, id: &str, owner: &str) -> Result<()> {
-    ctx.authorize(
-        ferrostack_core::Action::Read,
-        &ferrostack_core::Owned::of_project(kind, id, owner),
-    )
 }

@@ -14,8 +14,10 @@ mod import;
 pub mod inspect;
 mod list;
 mod members;
+pub mod metadefs;
 pub mod status;
 mod store;
+mod tasks;
 mod update;
 mod usage;
 
@@ -35,6 +37,7 @@ pub use list::{ImageQuery, DEFAULT_SORT, FILTERS_MAX, SORT_KEYS};
 pub use members::MEMBER_STATUSES;
 pub use status::Status;
 pub use store::UploadBody;
+pub use tasks::{TaskQuery, TASK_TYPE};
 
 pub use ferrostack_types::image::limits::{NAME_MAX, VISIBILITIES};
 const PROPERTY_VALUE_MAX: usize = 65_535;

@@ -55,6 +55,9 @@ impl Reply {
     }
 }
 
+/// Longer than any request of the suite takes; a hang fails the test that met it.
+pub const RESPONSE_WITHIN: std::time::Duration = std::time::Duration::from_secs(300);
+
 impl Api {
     pub async fn new() -> Api {
         // FERROSTACK_TEST_LOG=<filter> prints the services' logs to stderr, each line
@@ -214,7 +217,7 @@ impl Api {
         body: Option<Vec<u8>>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut req = Request::builder().method(method).uri(path);
+        let mut req = Request::builder().method(method.clone()).uri(path);
         if let Some(t) = token {
             req = req.header("x-auth-token", t);
         }
@@ -231,10 +234,18 @@ impl Api {
         let req = req
             .body(body.map(Body::from).unwrap_or_else(Body::empty))
             .expect("request");
-        let resp = self.app.clone().oneshot(req).await.expect("response");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        // A response that never comes fails its test rather than stalling the run.
+        let (status, headers, bytes) = tokio::time::timeout(RESPONSE_WITHIN, async {
+            let resp = self.app.clone().oneshot(req).await.expect("response");
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+            (status, headers, bytes)
+        })
+        .await
+        .unwrap_or_else(|_| {
+            panic!("{method} {path}: no whole response within {RESPONSE_WITHIN:?}")
+        });
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = if bytes.is_empty() {
             Value::Null

@@ -24,6 +24,7 @@ pub struct World {
     pub member_role: String,
     pub service: String,
     pub endpoint: String,
+    pub endpoint_group: String,
     /// alpha's private image, shared with gamma.
     pub image: String,
     /// gamma's image, shared with alpha (alpha decides on it).
@@ -124,7 +125,8 @@ pub async fn world(api: &Api) -> World {
                 .admin(
                     Method::POST,
                     "/identity/v3/projects",
-                    Some(json!({"project": {"name": name}})),
+                    // Tag t1: the tag the table's `{tag}` names.
+                    Some(json!({"project": {"name": name, "tags": ["t1"]}})),
                 )
                 .await;
             id(&r, "project")
@@ -178,6 +180,16 @@ pub async fn world(api: &Api) -> World {
     let service = r.body["services"][0]["id"].as_str().unwrap().to_string();
     let r = api.admin(Method::GET, "/identity/v3/endpoints", None).await;
     let endpoint = r.body["endpoints"][0]["id"].as_str().unwrap().to_string();
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/OS-EP-FILTER/endpoint_groups",
+            Some(json!({"endpoint_group": {"name": "eg", "filters": {"interface": "public"}}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let endpoint_group = id(&r, "endpoint_group");
+    metadef_world(api).await;
 
     let mia = api.login("mia", PW, "alpha").await;
     let cara = api.login("cara", PW, "gamma").await;
@@ -291,6 +303,7 @@ pub async fn world(api: &Api) -> World {
         member_role,
         service,
         endpoint,
+        endpoint_group,
         image: image_a,
         shared_in,
         task,
@@ -351,6 +364,8 @@ pub fn param(template: &str, name: &str, w: &World) -> String {
         "id" if on("/identity/v3/regions/") => "RegionOne".into(),
         "id" if on("/identity/v3/services/") => w.service.clone(),
         "id" if on("/identity/v3/endpoints/") => w.endpoint.clone(),
+        "id" if on("/identity/v3/OS-EP-FILTER/endpoint_groups/") => w.endpoint_group.clone(),
+        "endpoint" => w.endpoint.clone(),
         "id" if on("/compute/v2.1/servers/") => w.server.clone(),
         "id" if on("/compute/v2.1/os-server-groups/") => w.server_group.clone(),
         "migration" => w.migration.clone(),
@@ -371,6 +386,11 @@ pub fn param(template: &str, name: &str, w: &World) -> String {
         "key" if on("/compute/v2.1/flavors/") => "hw:cpu_policy".into(),
         "request_id" => w.server_request.clone(),
         "name" if on("/compute/v2.1/os-keypairs/") => "rita-key".into(),
+        "ns" => METADEF_NS.into(),
+        "name" if template.contains("/properties/") => "p1".into(),
+        "name" if template.contains("/objects/") => "o1".into(),
+        "name" if template.contains("/metadefs/") && template.contains("/tags/") => "t1".into(),
+        "name" if template.contains("/resource_types/") => "OS::Glance::Image".into(),
         // Any project's defaults are every caller's to read: not alpha's id, which the
         // answer echoes.
         "project" if template.ends_with("/defaults") => "any-project".into(),
@@ -457,6 +477,15 @@ pub fn rest_call(e: &Endpoint, w: &World) -> Call {
         (&Method::POST, "/identity/v3/users/{user_id}/credentials/OS-EC2") => {
             json_body(json!({"tenant_id": w.alpha}))
         }
+        (&Method::POST, "/identity/v3/OS-EP-FILTER/endpoint_groups") => {
+            json_body(json!({"endpoint_group": {"name": "eg2", "filters": {"interface": "admin"}}}))
+        }
+        (&Method::PATCH, "/identity/v3/OS-EP-FILTER/endpoint_groups/{id}") => {
+            json_body(json!({"endpoint_group": {"description": "d"}}))
+        }
+        (&Method::PUT, "/identity/v3/projects/{id}/tags") => {
+            json_body(json!({"tags": ["t1", "t2"]}))
+        }
         (&Method::PUT, "/identity/v3/regions/{id}") => {
             json_body(json!({"region": {"description": "r"}}))
         }
@@ -468,6 +497,33 @@ pub fn rest_call(e: &Endpoint, w: &World) -> Call {
                 .unwrap()
                 .trim_end_matches('s');
             json_body(singular(kind))
+        }
+        (&Method::POST, "/image/v2/metadefs/namespaces") => {
+            json_body(json!({"namespace": "fs-table"}))
+        }
+        (&Method::PUT, "/image/v2/metadefs/namespaces/{ns}") => {
+            json_body(json!({"description": "d"}))
+        }
+        (&Method::POST, "/image/v2/metadefs/namespaces/{ns}/resource_types") => {
+            json_body(json!({"name": "OS::Nova::Flavor"}))
+        }
+        (&Method::POST, "/image/v2/metadefs/namespaces/{ns}/properties") => {
+            json_body(json!({"name": "p2", "title": "P2", "type": "string"}))
+        }
+        (&Method::PUT, "/image/v2/metadefs/namespaces/{ns}/properties/{name}") => {
+            json_body(json!({"title": "P1", "type": "integer"}))
+        }
+        (&Method::POST, "/image/v2/metadefs/namespaces/{ns}/objects") => {
+            json_body(json!({"name": "o2"}))
+        }
+        (&Method::PUT, "/image/v2/metadefs/namespaces/{ns}/objects/{name}") => {
+            json_body(json!({"description": "d"}))
+        }
+        (&Method::POST, "/image/v2/metadefs/namespaces/{ns}/tags") => {
+            json_body(json!({"tags": [{"name": "t2"}]}))
+        }
+        (&Method::PUT, "/image/v2/metadefs/namespaces/{ns}/tags/{name}") => {
+            json_body(json!({"name": "t1"}))
         }
         (&Method::POST, "/image/v2/images") => {
             json_body(json!({"name": "e", "disk_format": "raw", "container_format": "bare"}))
@@ -662,5 +718,37 @@ pub fn console_call(e: &Endpoint, w: &World) -> Call {
         "project_members" => form(format!("project_id={}", w.alpha)),
         "group_members" => form(format!("group_id={}", w.group)),
         _ => panic!("the every-endpoint fixture has no arguments for {name}: add them (server/tests/endpoints.rs, `console_call`)"),
+    }
+}
+
+/// The public metadefs namespace the table reads (made by the admin): property p1,
+/// object o1, tag t1, associated with OS::Glance::Image.
+pub const METADEF_NS: &str = "fs-endpoints";
+
+async fn metadef_world(api: &Api) {
+    let base = format!("/image/v2/metadefs/namespaces/{METADEF_NS}");
+    let calls = [
+        (
+            "/image/v2/metadefs/namespaces".to_string(),
+            json!({"namespace": METADEF_NS, "visibility": "public"}),
+        ),
+        (
+            format!("{base}/properties"),
+            json!({"name": "p1", "title": "P1", "type": "string"}),
+        ),
+        (
+            format!("{base}/objects"),
+            json!({"name": "o1", "description": "one"}),
+        ),
+        (format!("{base}/tags/t1"), Value::Null),
+        (
+            format!("{base}/resource_types"),
+            json!({"name": "OS::Glance::Image", "prefix": "fs_"}),
+        ),
+    ];
+    for (path, body) in calls {
+        let body = (!body.is_null()).then_some(body);
+        let r = api.admin(Method::POST, &path, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{path}: {}", r.text);
     }
 }

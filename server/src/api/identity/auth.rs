@@ -311,7 +311,7 @@ async fn catalog(State(s): State<AppState>, Authed(ctx): Authed) -> KsResult<Jso
         .into());
     }
     let l = Links(&s.public_url);
-    let c = s.services.identity.catalog().await?;
+    let c = s.services.identity.catalog_for(ctx.project_id()).await?;
     Ok(Json(
         json!({"catalog": views::catalog(&c), "links": l.list("auth/catalog")}),
     ))

@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod credentials;
 mod domains;
+mod ep_filter;
 mod groups;
 mod projects;
 mod roles;
@@ -46,6 +47,7 @@ pub fn routes() -> Routes {
         .merge(app_creds::routes())
         .merge(trusts::routes())
         .merge(credentials::routes())
+        .merge(ep_filter::routes())
 }
 
 fn v3(public_url: &str) -> Value {

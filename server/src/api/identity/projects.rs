@@ -1,7 +1,8 @@
 //! /v3/projects
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferrostack_core::Error;
 use ferrostack_identity::{NewProject, ProjectFilter, ProjectUpdate};
@@ -22,6 +23,12 @@ pub fn routes() -> Routes {
         .patch("/v3/projects/{id}", Admin, update)
         .delete("/v3/projects/{id}", Admin, delete)
         .get("/v3/users/{id}/projects", UserSelf, of_user)
+        .get("/v3/projects/{id}/tags", ProjectRead, tags_list)
+        .put("/v3/projects/{id}/tags", Admin, tags_replace)
+        .delete("/v3/projects/{id}/tags", Admin, tags_clear)
+        .get("/v3/projects/{id}/tags/{tag}", ProjectRead, tag_check)
+        .put("/v3/projects/{id}/tags/{tag}", Admin, tag_add)
+        .delete("/v3/projects/{id}/tags/{tag}", Admin, tag_remove)
 }
 
 #[derive(Deserialize)]
@@ -145,5 +152,90 @@ async fn delete(
     Path(id): Path<String>,
 ) -> KsResult<StatusCode> {
     s.services.identity.project_delete(&ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct TagsIn {
+    tags: Vec<String>,
+}
+
+async fn tags_list(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> KsResult<Json<Value>> {
+    let p = s.services.identity.project_get(&ctx, &id).await?;
+    Ok(Json(json!({"tags": p.tags})))
+}
+
+async fn set_tags(
+    s: &AppState,
+    ctx: &ferrostack_core::Ctx,
+    id: &str,
+    tags: Vec<String>,
+) -> KsResult<Json<Value>> {
+    let upd = ProjectUpdate {
+        tags: Some(tags),
+        ..Default::default()
+    };
+    let p = s.services.identity.project_update(ctx, id, upd).await?;
+    Ok(Json(json!({"tags": p.tags})))
+}
+
+async fn tags_replace(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<TagsIn>,
+) -> KsResult<Json<Value>> {
+    set_tags(&s, &ctx, &id, b.tags).await
+}
+
+async fn tags_clear(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path(id): Path<String>,
+) -> KsResult<StatusCode> {
+    let _ = set_tags(&s, &ctx, &id, Vec::new()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn tag_check(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, tag)): Path<(String, String)>,
+) -> KsResult<StatusCode> {
+    s.services
+        .identity
+        .project_tag_check(&ctx, &id, &tag)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// 201 with the tag's URL in `Location` and no body, as Keystone.
+async fn tag_add(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, tag)): Path<(String, String)>,
+) -> KsResult<Response> {
+    s.services.identity.project_tag_add(&ctx, &id, &tag).await?;
+    let url = format!("{}/identity/v3/projects/{id}/tags/{tag}", s.public_url);
+    let mut r = StatusCode::CREATED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&url) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(r)
+}
+
+async fn tag_remove(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((id, tag)): Path<(String, String)>,
+) -> KsResult<StatusCode> {
+    s.services
+        .identity
+        .project_tag_remove(&ctx, &id, &tag)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -56,6 +56,65 @@ pub(crate) async fn image_tasks(
     ))
 }
 
+/// GET /v2/tasks: a page of tasks (filters `status`, `type`; `sort_key`, `sort_dir`,
+/// `limit`, `marker`), summaries without `input` and `result`, as Glance lists them.
+pub(crate) async fn task_list(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    RawQuery(raw): RawQuery,
+) -> GResult<Json<Value>> {
+    let pairs = Filters::pairs(raw.as_deref());
+    let (paging, filters) = Paging::take(&pairs, "created_at")?;
+    let mut q = ferrostack_image::TaskQuery {
+        limit: paging.limit,
+        marker: paging.marker.clone(),
+        sort: paging.sort.clone(),
+        ..Default::default()
+    };
+    for (k, v) in filters {
+        match k.as_str() {
+            "status" => q.status = Some(v),
+            "type" => q.task_type = Some(v),
+            other => {
+                return Err(Error::bad_request(format!(
+                    "Invalid filter {other:?}: tasks are filtered by status and type."
+                ))
+                .into())
+            }
+        }
+    }
+    let (tasks, more) = s.services.images.task_list(&ctx, q).await?;
+    let summary = |t: &ImageTask| {
+        let mut v = task_view(t);
+        if let Some(o) = v.as_object_mut() {
+            o.remove("input");
+            o.remove("result");
+        }
+        v
+    };
+    let mut body = json!({
+        "tasks": tasks.iter().map(summary).collect::<Vec<_>>(),
+        "first": "/v2/tasks",
+        "schema": "/v2/schemas/tasks",
+    });
+    if more {
+        if let Some(last) = tasks.last() {
+            body["next"] = Value::String(paging.next_link("/v2/tasks", &pairs, &last.id));
+        }
+    }
+    Ok(Json(body))
+}
+
+/// POST /v2/tasks: Glance's legacy import tasks fetch from a URL; this cloud offers
+/// the interoperable import instead (and no `web-download`), and says so.
+pub(crate) async fn task_create(Authed(_ctx): Authed) -> GResult<StatusCode> {
+    Err(Error::forbidden(
+        "Creating tasks is not offered: import an image with PUT /v2/images/{id}/stage and \
+         POST /v2/images/{id}/import (method glance-direct); its task then appears here.",
+    )
+    .into())
+}
+
 pub(crate) async fn task_show(
     State(s): State<AppState>,
     Authed(ctx): Authed,

@@ -8,6 +8,7 @@ mod data;
 mod images;
 mod import;
 mod members;
+mod metadefs;
 mod schemas;
 
 pub use data::data_body;
@@ -60,7 +61,11 @@ pub fn routes() -> Routes {
         .put("/v2/images/{id}/stage", ProjectWrite, stage)
         .post("/v2/images/{id}/import", ProjectWrite, import)
         .get("/v2/images/{id}/tasks", ProjectRead, image_tasks)
+        .get("/v2/tasks", Token, task_list)
+        .post("/v2/tasks", Admin, task_create)
         .get("/v2/tasks/{id}", ProjectRead, task_show)
+        .get("/v2/schemas/task", Public, schema_task)
+        .get("/v2/schemas/tasks", Public, schema_tasks)
         .get("/v2/info/import", Token, import_info)
         .get("/v2/images/{id}/members", ProjectRead, members_list)
         .post("/v2/images/{id}/members", ProjectWrite, member_create)
@@ -83,6 +88,7 @@ pub fn routes() -> Routes {
         .get("/v2/schemas/members", Public, schema_members)
         .get("/v2/schemas/image", Public, schema_image)
         .get("/v2/schemas/images", Public, schema_images)
+        .merge(metadefs::routes())
 }
 
 async fn versions(State(s): State<AppState>) -> Response {
