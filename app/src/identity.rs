@@ -337,7 +337,7 @@ pub mod ssr {
                     name: Some(name),
                     description: Some(description),
                     enabled: Some(enabled),
-                    tags: None,
+                    ..Default::default()
                 };
                 let p = id.project_update(&ctx, &pid, upd).await?;
                 Done::say(format!("Saved project {}.", p.name))
@@ -543,6 +543,7 @@ pub mod ssr {
                     description,
                     secret: None,
                     expires_at,
+                    expires_at_given: None,
                     roles: Vec::new(),
                     unrestricted,
                 };

@@ -649,3 +649,177 @@ async fn metadefs_namespaces_properties_objects_tags_and_resource_types() {
         .await;
     assert_eq!(r.body["name"], "namespace");
 }
+
+#[tokio::test]
+async fn keystone_keeps_extra_attributes_and_validates_what_its_schemas_define() {
+    let api = Api::new().await;
+    // Extra attributes on users and projects are kept and returned, and merged on update.
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/users",
+            Some(json!({"user": {"name": "xena", "password": "pw-1", "team": "blue", "badge": {"n": 7}}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let uid = r.body["user"]["id"].as_str().unwrap().to_string();
+    assert_eq!(r.body["user"]["team"], "blue");
+    let r = api
+        .admin(
+            Method::PATCH,
+            &format!("/identity/v3/users/{uid}"),
+            Some(json!({"user": {"team": "red"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = api
+        .admin(Method::GET, &format!("/identity/v3/users/{uid}"), None)
+        .await;
+    assert_eq!(
+        (&r.body["user"]["team"], &r.body["user"]["badge"]),
+        (&json!("red"), &json!({"n": 7}))
+    );
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/projects",
+            Some(json!({"project": {"name": "xp", "cost_centre": "42"}})),
+        )
+        .await;
+    assert_eq!(r.body["project"]["cost_centre"], "42", "{}", r.text);
+    let pid = r.body["project"]["id"].as_str().unwrap().to_string();
+    let r = api
+        .admin(Method::GET, &format!("/identity/v3/projects/{pid}"), None)
+        .await;
+    assert_eq!(r.body["project"]["cost_centre"], "42");
+    // A service-set field is not an extra; nor are too many of them.
+    let r = api
+        .admin(
+            Method::PATCH,
+            &format!("/identity/v3/projects/{pid}"),
+            Some(json!({"project": {"domain_id": "x"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let many: serde_json::Map<String, Value> =
+        (0..40).map(|i| (format!("k{i}"), json!(i))).collect();
+    let r = api
+        .admin(
+            Method::PATCH,
+            &format!("/identity/v3/users/{uid}"),
+            Some(json!({"user": many})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+
+    // What Keystone's schemas define is checked, not ignored.
+    for (body, why) in [
+        (
+            json!({"user": {"name": "n1", "domain_id": null}}),
+            "domain_id null",
+        ),
+        (
+            json!({"user": {"name": "n2", "options": {"lock_password": "yes"}}}),
+            "an option of the wrong type",
+        ),
+        (
+            json!({"user": {"name": "n3", "options": {"no_such_option": true}}}),
+            "an unknown option",
+        ),
+        (
+            json!({"user": {"name": "n4", "options": {"multi_factor_auth_enabled": true}}}),
+            "an option not offered",
+        ),
+        (
+            json!({"user": {"name": "n5", "federated": [{"idp_id": "x", "protocols": []}]}}),
+            "federation",
+        ),
+        (
+            json!({"user": {"name": "n6", "federated": "x"}}),
+            "federated of the wrong type",
+        ),
+    ] {
+        let r = api
+            .admin(Method::POST, "/identity/v3/users", Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{why}: {}", r.text);
+    }
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/users",
+            Some(json!({"user": {"name": "n7", "options": {"ignore_lockout_failure_attempts": true}}})),
+        )
+        .await;
+    assert_eq!(
+        r.body["user"]["options"]["ignore_lockout_failure_attempts"], true,
+        "{}",
+        r.text
+    );
+    let mut deep = json!(1);
+    for _ in 0..200 {
+        deep = json!([deep]);
+    }
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/users",
+            Some(json!({"user": {"name": "n8", "junk": deep}})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "deep nesting in an unknown field: {}",
+        r.text
+    );
+
+    // A member lists its projects at /v3/auth/projects; listing all is an admin's.
+    let (_, mo, member) = api.member("mo", "mos").await;
+    let r = api
+        .call(Method::GET, "/identity/v3/projects", Some(&member), None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(r.message().contains("/v3/auth/projects"), "{}", r.text);
+    let r = api
+        .call(
+            Method::GET,
+            "/identity/v3/auth/projects",
+            Some(&member),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["projects"][0]["name"], "mos");
+
+    // An application credential's expires_at comes back as it was given.
+    for given in ["2099-12-31T23:59:59Z", "2099-06-30T12:00:00.000000Z"] {
+        let name = format!("ac-{}", &given[..7]);
+        let r = api
+            .call(
+                Method::POST,
+                &format!("/identity/v3/users/{mo}/application_credentials"),
+                Some(&member),
+                Some(json!({"application_credential": {"name": name, "expires_at": given}})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        assert_eq!(r.body["application_credential"]["expires_at"], given);
+        let id = r.body["application_credential"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = api
+            .call(
+                Method::GET,
+                &format!("/identity/v3/users/{mo}/application_credentials/{id}"),
+                Some(&member),
+                None,
+            )
+            .await;
+        assert_eq!(
+            r.body["application_credential"]["expires_at"], given,
+            "{}",
+            r.text
+        );
+    }
+}

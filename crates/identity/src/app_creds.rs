@@ -26,6 +26,8 @@ pub struct NewApplicationCredential {
     /// Generated when not given.
     pub secret: Option<String>,
     pub expires_at: Option<Timestamp>,
+    /// `expires_at` as the client wrote it, returned so (as Keystone).
+    pub expires_at_given: Option<String>,
     /// Empty: every role the caller holds in its current project.
     pub roles: Vec<RoleSpec>,
     pub unrestricted: bool,
@@ -42,6 +44,7 @@ pub(crate) struct AppCredRow {
     pub roles: String,
     pub unrestricted: i64,
     pub expires_at: Option<String>,
+    pub expires_at_given: Option<String>,
 }
 
 impl AppCredRow {
@@ -57,7 +60,7 @@ impl AppCredRow {
     }
 }
 
-const COLUMNS: &str = "SELECT id, name, description, user_id, project_id, secret_hash, roles, unrestricted, expires_at \
+const COLUMNS: &str = "SELECT id, name, description, user_id, project_id, secret_hash, roles, unrestricted, expires_at, expires_at_given \
                        FROM application_credentials";
 
 impl Identity {
@@ -153,7 +156,7 @@ impl Identity {
         let id = ids::new_id();
         sqlx::query(
             "INSERT INTO application_credentials (id, name, description, user_id, project_id, secret_hash, roles, \
-             unrestricted, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             unrestricted, expires_at, created_at, expires_at_given) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&id)
         .bind(&name)
@@ -165,6 +168,7 @@ impl Identity {
         .bind(i64::from(new.unrestricted))
         .bind(new.expires_at.as_ref().map(time::to_db))
         .bind(time::to_db(&time::now()))
+        .bind(new.expires_at.as_ref().and(new.expires_at_given.as_deref()))
         .execute(&self.db.pool)
         .await
         .map_err(|e| unique_or(e, || format!("Conflict occurred attempting to store application_credential - Duplicate entry found with name {name}.")))?;
@@ -221,7 +225,7 @@ impl Identity {
                 user_id: r.user_id,
                 project_id: r.project_id,
                 unrestricted: r.unrestricted != 0,
-                expires_at: r.expires_at,
+                expires_at: r.expires_at_given.or(r.expires_at),
                 secret: None,
             })
             .collect())

@@ -193,31 +193,71 @@ impl Identity {
                 d.name
             )));
         }
-        let (projects,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM projects WHERE domain_id = $1")
-                .bind(id)
-                .fetch_one(&self.db.pool)
-                .await?;
-        let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE domain_id = $1")
+        if let Some(me) = &ctx.user_id {
+            if self.user_fetch(me).await.is_ok_and(|u| u.domain_id == id) {
+                return Err(Error::conflict(
+                    "You cannot delete the domain of the user you are signed in as.",
+                ));
+            }
+        }
+        // Keystone's cascade: the domain's projects, users and groups go with it, with
+        // their grants, memberships, credentials and trusts, and their tokens end.
+        // Write first: the domain's row (still disabled) is locked before anything is
+        // read, so nothing is added to the domain while it goes.
+        let mut tx = self.db.pool.begin().await?;
+        let locked = sqlx::query("UPDATE domains SET enabled = 0 WHERE id = $1 AND enabled = 0")
             .bind(id)
-            .fetch_one(&self.db.pool)
-            .await?;
-        let (groups,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM user_groups WHERE domain_id = $1")
-                .bind(id)
-                .fetch_one(&self.db.pool)
-                .await?;
-        if projects + users + groups > 0 {
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if locked == 0 {
             return Err(Error::conflict(format!(
-                "Domain {} still holds {projects} project(s), {users} user(s) and {groups} group(s); delete them first.",
+                "Domain {} was enabled meanwhile; disable it again to delete it.",
                 d.name
             )));
         }
-        let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM role_assignments WHERE target_type = 'domain' AND target_id = $1")
+        let mut ids = Vec::new();
+        for table in ["projects", "users"] {
+            let q = format!("SELECT id FROM {table} WHERE domain_id = $1");
+            let rows: Vec<String> = sqlx::query_scalar(&q).bind(id).fetch_all(&mut *tx).await?;
+            ids.push(rows);
+        }
+        let (users, projects) = (ids.pop().unwrap_or_default(), ids.pop().unwrap_or_default());
+        for (kind, column) in [("project", "target"), ("domain", "target")] {
+            sqlx::query(&format!(
+                "DELETE FROM role_assignments WHERE {column}_type = '{kind}' AND {column}_id IN \
+                 (SELECT id FROM {}s WHERE {} = $1)",
+                kind,
+                if kind == "domain" { "id" } else { "domain_id" }
+            ))
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        }
+        for (actor, table) in [("user", "users"), ("group", "user_groups")] {
+            sqlx::query(&format!(
+                "DELETE FROM role_assignments WHERE actor_type = '{actor}' AND actor_id IN \
+                 (SELECT id FROM {table} WHERE domain_id = $1)"
+            ))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE users SET default_project_id = NULL WHERE default_project_id IN \
+             (SELECT id FROM projects WHERE domain_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        // Memberships, application credentials, credentials, trusts and endpoint
+        // filters cascade from these rows.
+        for table in ["user_groups", "users", "projects"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE domain_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         // Its own roles go with it (their assignments and implications cascade).
         sqlx::query("DELETE FROM roles WHERE domain_id = $1")
             .bind(id)
@@ -227,6 +267,13 @@ impl Identity {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        self.commit(tx, Vec::new()).await
+        let mut events = self.user_revocations(users);
+        events.extend(projects.into_iter().map(|p| {
+            self.revocation_event(crate::revocations::Event {
+                project_id: Some(p),
+                ..Default::default()
+            })
+        }));
+        self.commit(tx, events).await
     }
 }

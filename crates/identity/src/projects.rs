@@ -16,6 +16,7 @@ pub struct NewProject {
     pub description: String,
     pub enabled: bool,
     pub tags: Vec<String>,
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -24,6 +25,8 @@ pub struct ProjectUpdate {
     pub description: Option<String>,
     pub enabled: Option<bool>,
     pub tags: Option<Vec<String>>,
+    /// Extra attributes to set (merged over the stored ones, as Keystone).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -45,6 +48,7 @@ struct ProjectRow {
     description: String,
     enabled: i64,
     tags: String,
+    extra: String,
 }
 
 impl From<ProjectRow> for Project {
@@ -57,12 +61,13 @@ impl From<ProjectRow> for Project {
             description: r.description,
             enabled: r.enabled != 0,
             tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+            extra: serde_json::from_str(&r.extra).unwrap_or_default(),
         }
     }
 }
 
 const COLUMNS: &str =
-    "SELECT id, name, domain_id, parent_id, description, enabled, tags FROM projects";
+    "SELECT id, name, domain_id, parent_id, description, enabled, tags, extra FROM projects";
 const TAG_MAX: usize = 255;
 const TAGS_MAX: usize = 80;
 
@@ -102,6 +107,7 @@ impl Identity {
         let name = validate::name("name", &new.name, validate::NAME_MAX)?;
         validate::text("description", &new.description, validate::DESCRIPTION_MAX)?;
         check_tags(&new.tags)?;
+        validate::extra("the project", &new.extra)?;
         // Keystone shows a top-level project's parent as its domain, and accepts that
         // form back: a parent_id naming a domain means "top level in that domain".
         let mut new = new;
@@ -144,8 +150,8 @@ impl Identity {
         let id = ids::new_id();
         let now = time::to_db(&time::now());
         sqlx::query(
-            "INSERT INTO projects (id, name, domain_id, parent_id, description, enabled, tags, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            "INSERT INTO projects (id, name, domain_id, parent_id, description, enabled, tags, created_at, updated_at, extra) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
         )
         .bind(&id)
         .bind(&name)
@@ -155,6 +161,7 @@ impl Identity {
         .bind(i64::from(new.enabled))
         .bind(serde_json::to_string(&new.tags).map_err(Error::internal)?)
         .bind(&now)
+        .bind(serde_json::Value::Object(new.extra.clone()).to_string())
         .execute(&self.db.pool)
         .await
         .map_err(|e| {
@@ -235,7 +242,15 @@ impl Identity {
 
     /// Projects matching `f`. An admin sees all; anyone else only the projects where
     /// they hold a role.
+    /// Every project (GET /v3/projects): an admin's listing, as Keystone's policy has
+    /// it; others list their own at /v3/auth/projects or /v3/users/{id}/projects.
     pub async fn project_list(&self, ctx: &Ctx, f: ProjectFilter) -> Result<Vec<Project>> {
+        if !ctx.is_admin() {
+            return Err(Error::forbidden(
+                "Listing every project needs the admin role: list your own projects with \
+                 GET /v3/auth/projects (openstack project list --my-projects).",
+            ));
+        }
         let mut sql = Sql::new(COLUMNS);
         sql.push(" WHERE 1 = 1")
             .and_eq("name", f.name.map(Arg::Text))
@@ -248,11 +263,6 @@ impl Identity {
             sql.push(" OR (parent_id IS NULL AND domain_id = ")
                 .bind(Arg::Text(parent))
                 .push("))");
-        }
-        if !ctx.is_admin() {
-            sql.push(" AND id IN (");
-            push_projects_of_user(&mut sql, ctx.user_id.as_deref().unwrap_or_default());
-            sql.push(")");
         }
         sql.push(" ORDER BY name, id");
         let mut out: Vec<Project> = sql
@@ -330,6 +340,10 @@ impl Identity {
             check_tags(&t)?;
             p.tags = t;
         }
+        for (k, v) in upd.extra {
+            p.extra.insert(k, v);
+        }
+        validate::extra("the project", &p.extra)?;
         let disabling = upd.enabled == Some(false) && p.enabled;
         if let Some(e) = upd.enabled {
             p.enabled = e;
@@ -363,7 +377,7 @@ impl Identity {
 
     async fn project_write(tx: &mut sqlx::Transaction<'_, sqlx::Any>, p: &Project) -> Result<()> {
         sqlx::query(
-            "UPDATE projects SET name = $2, description = $3, enabled = $4, tags = $5, updated_at = $6 WHERE id = $1",
+            "UPDATE projects SET name = $2, description = $3, enabled = $4, tags = $5, updated_at = $6, extra = $7 WHERE id = $1",
         )
         .bind(&p.id)
         .bind(&p.name)
@@ -371,6 +385,7 @@ impl Identity {
         .bind(i64::from(p.enabled))
         .bind(serde_json::to_string(&p.tags).map_err(Error::internal)?)
         .bind(time::to_db(&time::now()))
+        .bind(serde_json::Value::Object(p.extra.clone()).to_string())
         .execute(&mut **tx)
         .await
         .map_err(|e| {

@@ -16,6 +16,9 @@ pub struct NewUser {
     pub default_project_id: Option<String>,
     pub email: Option<String>,
     pub description: Option<String>,
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// `options.ignore_lockout_failure_attempts`.
+    pub ignore_lockout: bool,
 }
 
 /// Changes to a user; `Some(None)` clears a nullable field.
@@ -29,6 +32,8 @@ pub struct UserUpdate {
     pub description: Option<Option<String>>,
     /// `options.ignore_lockout_failure_attempts` (admins only, as every user update).
     pub ignore_lockout: Option<bool>,
+    /// Extra attributes to set (merged over the stored ones, as Keystone).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -49,6 +54,7 @@ struct UserRow {
     email: Option<String>,
     description: Option<String>,
     ignore_lockout: i64,
+    extra: String,
 }
 
 impl From<UserRow> for User {
@@ -63,12 +69,13 @@ impl From<UserRow> for User {
             description: r.description,
             password_expires_at: None,
             ignore_lockout: r.ignore_lockout != 0,
+            extra: serde_json::from_str(&r.extra).unwrap_or_default(),
         }
     }
 }
 
 const COLUMNS: &str =
-    "SELECT id, name, domain_id, enabled, default_project_id, email, description, ignore_lockout FROM users";
+    "SELECT id, name, domain_id, enabled, default_project_id, email, description, ignore_lockout, extra FROM users";
 
 /// What login needs of a user, beyond the public record.
 #[derive(sqlx::FromRow)]
@@ -85,6 +92,7 @@ impl Identity {
     pub async fn user_create(&self, ctx: &Ctx, new: NewUser) -> Result<User> {
         policy::require_admin(ctx, "create_user")?;
         let name = validate::name("name", &new.name, validate::USER_NAME_MAX)?;
+        validate::extra("the user", &new.extra)?;
         let domain_id = new
             .domain_id
             .unwrap_or_else(|| DEFAULT_DOMAIN_ID.to_string());
@@ -111,8 +119,8 @@ impl Identity {
         let now = time::to_db(&time::now());
         sqlx::query(
             "INSERT INTO users (id, name, domain_id, enabled, default_project_id, email, description, \
-             password_hash, password_changed_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)",
+             password_hash, password_changed_at, created_at, updated_at, extra, ignore_lockout) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10, $11)",
         )
         .bind(&id)
         .bind(&name)
@@ -123,6 +131,8 @@ impl Identity {
         .bind(&new.description)
         .bind(&hash)
         .bind(&now)
+        .bind(serde_json::Value::Object(new.extra.clone()).to_string())
+        .bind(i64::from(new.ignore_lockout))
         .execute(&self.db.pool)
         .await
         .map_err(|e| {
@@ -262,7 +272,34 @@ impl Identity {
 
     pub async fn user_update(&self, ctx: &Ctx, id: &str, upd: UserUpdate) -> Result<User> {
         policy::require_admin(ctx, "update_user")?;
-        let mut u = self.user_fetch(id).await?;
+        validate::extra("the user", &upd.extra)?;
+        let new_hash = match &upd.password {
+            Some(pw) => {
+                validate::password(pw)?;
+                Some(passwords::hash(self.cfg.password_params, pw.clone()).await?)
+            }
+            None => None,
+        };
+        let now = time::to_db(&time::now());
+        // Write first: the row is locked before it is read, so two updates (extras
+        // merged, say) cannot each write back what the other did not see.
+        let mut tx = self.db.pool.begin().await?;
+        validate::id("user_id", id)?;
+        sqlx::query("UPDATE users SET updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        let mut u: User = sqlx::query_as::<_, UserRow>(&format!("{COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(User::from)
+            .ok_or_else(|| Error::not_found("user", id))?;
+        for (k, v) in upd.extra {
+            u.extra.insert(k, v);
+        }
+        validate::extra("the user", &u.extra)?;
         if let Some(n) = upd.name {
             u.name = validate::name("name", &n, validate::USER_NAME_MAX)?;
         }
@@ -285,18 +322,9 @@ impl Identity {
         if let Some(e) = upd.enabled {
             u.enabled = e;
         }
-        let new_hash = match upd.password {
-            Some(pw) => {
-                validate::password(&pw)?;
-                Some(passwords::hash(self.cfg.password_params, pw).await?)
-            }
-            None => None,
-        };
-        let now = time::to_db(&time::now());
-        let mut tx = self.db.pool.begin().await?;
         sqlx::query(
             "UPDATE users SET name = $2, enabled = $3, default_project_id = $4, email = $5, description = $6, \
-             updated_at = $7 WHERE id = $1",
+             updated_at = $7, extra = $8 WHERE id = $1",
         )
         .bind(&u.id)
         .bind(&u.name)
@@ -305,6 +333,7 @@ impl Identity {
         .bind(&u.email)
         .bind(&u.description)
         .bind(&now)
+        .bind(serde_json::Value::Object(u.extra.clone()).to_string())
         .execute(&mut *tx)
         .await
         .map_err(|e| {

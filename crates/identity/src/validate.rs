@@ -64,6 +64,31 @@ pub fn password(value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Extra attributes a client gives a user or project: at most 32, names of at most 64
+/// characters, 16 KiB of JSON in all.
+pub fn extra(kind: &str, extra: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+    const KEYS_MAX: usize = 32;
+    const KEY_MAX: usize = 64;
+    const BYTES_MAX: usize = 16 * 1024;
+    if extra.len() > KEYS_MAX {
+        return Err(Error::bad_request(format!(
+            "Invalid input for {kind}: at most {KEYS_MAX} extra attributes are kept."
+        )));
+    }
+    for k in extra.keys() {
+        name("extra attribute", k, KEY_MAX)?;
+    }
+    let bytes = serde_json::to_string(extra)
+        .map(|s| s.len())
+        .unwrap_or(usize::MAX);
+    if bytes > BYTES_MAX {
+        return Err(Error::bad_request(format!(
+            "Invalid input for {kind}: its extra attributes are {bytes} bytes of JSON; the limit is {BYTES_MAX}."
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,9 @@ mod common;
 
 use common::*;
 use ferrostack_identity::{
-    AssignmentFilter, DomainUpdate, Grant, NewDomain, NewGroup, NewProject, NewRole, NewUser,
-    ProjectFilter, ProjectUpdate, UserFilter,
+    AssignmentFilter, AuthMethod, AuthRequest, DomainUpdate, Grant, NewDomain, NewGroup,
+    NewProject, NewRole, NewUser, ProjectFilter, ProjectRef, ProjectUpdate, ScopeRequest,
+    UserFilter, UserRef,
 };
 use ferrostack_types::identity::{Actor, Target};
 
@@ -135,7 +136,15 @@ async fn member_sees_only_its_projects_and_cannot_administer() {
     let (_, mine, t) = c.member("kim", "kims-project").await;
     let other = c.project("someone-elses").await;
     let ctx = t.ctx("r");
-    let visible = c.id.project_list(&ctx, Default::default()).await.unwrap();
+    // Listing every project is an admin's (Keystone's policy); a member lists its own.
+    let e =
+        c.id.project_list(&ctx, Default::default())
+            .await
+            .unwrap_err();
+    assert_eq!(e.status(), 403);
+    assert!(e.to_string().contains("/v3/auth/projects"), "{e}");
+    let uid = ctx.user_id.clone().unwrap();
+    let visible = c.id.user_projects(&ctx, &uid).await.unwrap();
     assert_eq!(
         visible.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
         vec![mine.id.as_str()]
@@ -294,7 +303,7 @@ async fn grants_check_and_revoke_with_clear_404s() {
 }
 
 #[tokio::test]
-async fn domains_must_be_disabled_and_empty_before_delete() {
+async fn deleting_a_disabled_domain_takes_its_projects_users_and_groups_and_their_tokens() {
     let c = cloud().await;
     let d =
         c.id.domain_create(
@@ -307,13 +316,45 @@ async fn domains_must_be_disabled_and_empty_before_delete() {
         )
         .await
         .unwrap();
-    let p = NewProject {
-        name: "acme-web".into(),
+    let in_acme = |name: &str, parent: Option<String>| NewProject {
+        name: name.into(),
         domain_id: Some(d.id.clone()),
+        parent_id: parent,
         enabled: true,
         ..Default::default()
     };
-    let p = c.id.project_create(&c.admin, p).await.unwrap();
+    let p =
+        c.id.project_create(&c.admin, in_acme("acme-web", None))
+            .await
+            .unwrap();
+    let child =
+        c.id.project_create(&c.admin, in_acme("acme-web-2", Some(p.id.clone())))
+            .await
+            .unwrap();
+    let u = NewUser {
+        name: "wile".into(),
+        domain_id: Some(d.id.clone()),
+        password: Some("pw-of-wile".into()),
+        enabled: true,
+        ..Default::default()
+    };
+    let u = c.id.user_create(&c.admin, u).await.unwrap();
+    c.grant(&u, &p, &c.member_role_id).await;
+    let token =
+        c.id.issue_token(AuthRequest {
+            method: AuthMethod::Password {
+                user: UserRef::Id(u.id.clone()),
+                password: "pw-of-wile".into(),
+            },
+            scope: ScopeRequest::Project(ProjectRef::Id(p.id.clone())),
+        })
+        .await
+        .unwrap();
+    // An outsider with a role on the domain's project loses it too.
+    let (outsider, _, _) = c.member("roadrunner", "elsewhere").await;
+    c.grant(&outsider, &p, &c.member_role_id).await;
+
+    // Enabled: refused (403), as Keystone.
     assert_eq!(
         c.id.domain_delete(&c.admin, &d.id)
             .await
@@ -331,11 +372,27 @@ async fn domains_must_be_disabled_and_empty_before_delete() {
     )
     .await
     .unwrap();
-    let (code, msg) = status(c.id.domain_delete(&c.admin, &d.id).await.unwrap_err());
-    assert_eq!(code, 409);
-    assert!(msg.contains("1 project"), "{msg}");
-    c.id.project_delete(&c.admin, &p.id).await.unwrap();
     c.id.domain_delete(&c.admin, &d.id).await.unwrap();
+    for id in [&p.id, &child.id] {
+        assert_eq!(
+            c.id.project_get(&c.admin, id).await.unwrap_err().status(),
+            404
+        );
+    }
+    assert_eq!(
+        c.id.user_get(&c.admin, &u.id).await.unwrap_err().status(),
+        404
+    );
+    assert!(
+        c.id.validate_token(&token.token).await.is_err(),
+        "its user's tokens end"
+    );
+    let left = c.id.user_projects(&c.admin, &outsider.id).await.unwrap();
+    assert!(left.iter().all(|x| x.id != p.id), "{left:?}");
+    assert_eq!(
+        c.id.domain_get(&c.admin, &d.id).await.unwrap_err().status(),
+        404
+    );
 }
 
 #[tokio::test]

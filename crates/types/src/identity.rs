@@ -21,6 +21,9 @@ pub struct Project {
     pub description: String,
     pub enabled: bool,
     pub tags: Vec<String>,
+    /// Attributes beyond Keystone's own, kept and returned as given.
+    #[serde(default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +39,9 @@ pub struct User {
     /// Keystone's `options.ignore_lockout_failure_attempts`: failed logins never lock it.
     #[serde(default)]
     pub ignore_lockout: bool,
+    /// Attributes beyond Keystone's own, kept and returned as given.
+    #[serde(default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -60,11 +60,15 @@ async fn create(
     }
     let expires_at = match a.expires_at.as_deref() {
         None => None,
-        Some(t) => Some(time::parse_client(t).ok_or_else(|| {
-            Error::bad_request(format!(
-                "Invalid input for field 'expires_at': {t:?} is not an ISO 8601 time."
-            ))
-        })?),
+        Some(t) => Some(
+            time::parse_client(t)
+                .filter(|_| t.len() <= 64)
+                .ok_or_else(|| {
+                    Error::bad_request(format!(
+                        "Invalid input for field 'expires_at': {t:?} is not an ISO 8601 time."
+                    ))
+                })?,
+        ),
     };
     let roles = a
         .roles
@@ -81,6 +85,7 @@ async fn create(
         name: a.name,
         description: a.description.unwrap_or_default(),
         secret: a.secret,
+        expires_at_given: expires_at.and(a.expires_at.clone()),
         expires_at,
         roles,
         unrestricted: a.unrestricted,

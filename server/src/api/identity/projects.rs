@@ -7,7 +7,7 @@ use axum::Json;
 use ferrostack_core::Error;
 use ferrostack_identity::{NewProject, ProjectFilter, ProjectUpdate};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::views::{self, Links};
 use crate::api::error::KsResult;
@@ -17,7 +17,7 @@ use crate::state::AppState;
 
 pub fn routes() -> Routes {
     Routes::new()
-        .get("/v3/projects", Token, list)
+        .get("/v3/projects", Admin, list)
         .post("/v3/projects", Admin, create)
         .get("/v3/projects/{id}", ProjectRead, show)
         .patch("/v3/projects/{id}", Admin, update)
@@ -47,7 +47,22 @@ struct CreateIn {
     tags: Vec<String>,
     #[serde(default)]
     is_domain: bool,
+    options: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
 }
+
+/// Keystone's project options (`immutable`) are not offered: refused, not dropped.
+fn no_options(o: &Option<Map<String, Value>>) -> Result<(), Error> {
+    match o {
+        Some(m) if !m.is_empty() => Err(Error::bad_request(
+            "Invalid input for field 'options': project options (immutable) are not supported by this cloud.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+const PROJECT_RESERVED: &[&str] = &["id", "links", "domain_id", "parent_id", "is_domain"];
 
 #[derive(Deserialize)]
 struct UpdateIn {
@@ -55,6 +70,9 @@ struct UpdateIn {
     description: Option<String>,
     enabled: Option<bool>,
     tags: Option<Vec<String>>,
+    options: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
 }
 
 fn render(s: &AppState, list: &[ferrostack_types::identity::Project], path: &str) -> Json<Value> {
@@ -101,6 +119,8 @@ async fn create(
         )
         .into());
     }
+    no_options(&p.options)?;
+    super::users::check_extra_keys(&p.extra, PROJECT_RESERVED)?;
     let new = NewProject {
         name: p.name,
         domain_id: p.domain_id,
@@ -108,6 +128,7 @@ async fn create(
         description: p.description.unwrap_or_default(),
         enabled: p.enabled.unwrap_or(true),
         tags: p.tags,
+        extra: p.extra,
     };
     let p = s.services.identity.project_create(&ctx, new).await?;
     Ok((
@@ -134,11 +155,14 @@ async fn update(
     JsonBody(b): JsonBody<Body<UpdateIn>>,
 ) -> KsResult<Json<Value>> {
     let u = b.project;
+    no_options(&u.options)?;
+    super::users::check_extra_keys(&u.extra, PROJECT_RESERVED)?;
     let upd = ProjectUpdate {
         name: u.name,
         description: u.description,
         enabled: u.enabled,
         tags: u.tags,
+        extra: u.extra,
     };
     let p = s.services.identity.project_update(&ctx, &id, upd).await?;
     Ok(Json(

@@ -3,9 +3,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use ferrostack_core::Error;
 use ferrostack_identity::{NewUser, UserFilter, UserUpdate};
 use serde::{Deserialize, Deserializer};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::views::{self, Links};
 use crate::api::error::KsResult;
@@ -32,12 +33,17 @@ struct Body<T> {
 #[derive(Deserialize)]
 struct CreateIn {
     name: String,
-    domain_id: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    domain_id: Option<Option<String>>,
     password: Option<String>,
     enabled: Option<bool>,
     default_project_id: Option<String>,
     email: Option<String>,
     description: Option<String>,
+    options: Option<UserOptions>,
+    federated: Option<Value>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
 }
 
 /// `null` present means "clear"; absent means "leave as is".
@@ -59,13 +65,78 @@ struct UpdateIn {
     #[serde(default, deserialize_with = "nullable")]
     description: Option<Option<String>>,
     options: Option<UserOptions>,
+    federated: Option<Value>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
 }
 
-/// Keystone's user options; the one we keep is the lockout exemption.
+/// Keystone's user options: the one kept is the lockout exemption; the others are
+/// accepted only as false (what they are here), so none is silently dropped.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UserOptions {
     ignore_lockout_failure_attempts: Option<bool>,
+    ignore_change_password_upon_first_use: Option<bool>,
+    ignore_password_expiry: Option<bool>,
+    ignore_user_inactivity: Option<bool>,
+    lock_password: Option<bool>,
+    multi_factor_auth_enabled: Option<bool>,
+    multi_factor_auth_rules: Option<Vec<Vec<String>>>,
 }
+
+impl UserOptions {
+    fn lockout(self) -> Result<Option<bool>, Error> {
+        let unsupported = [
+            (
+                "ignore_change_password_upon_first_use",
+                self.ignore_change_password_upon_first_use,
+            ),
+            ("ignore_password_expiry", self.ignore_password_expiry),
+            ("ignore_user_inactivity", self.ignore_user_inactivity),
+            ("lock_password", self.lock_password),
+            ("multi_factor_auth_enabled", self.multi_factor_auth_enabled),
+        ];
+        if let Some((name, _)) = unsupported.iter().find(|(_, v)| *v == Some(true)) {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field 'options': {name} is not supported by this cloud (it has no password \
+                 expiry, inactivity or multi-factor rules)."
+            )));
+        }
+        if self.multi_factor_auth_rules.is_some_and(|r| !r.is_empty()) {
+            return Err(Error::bad_request(
+                "Invalid input for field 'options': multi_factor_auth_rules are not supported by this cloud.",
+            ));
+        }
+        Ok(self.ignore_lockout_failure_attempts)
+    }
+}
+
+/// Federated identities are not offered; a user naming one is refused, not stored
+/// without it.
+fn no_federation(f: Option<Value>) -> Result<(), Error> {
+    match f {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Array(a)) if a.is_empty() => Ok(()),
+        Some(Value::Array(_)) => Err(Error::bad_request(
+            "Invalid input for field 'federated': federation is not supported by this cloud.",
+        )),
+        Some(other) => Err(Error::bad_request(format!(
+            "Invalid input for field 'federated': {other} is not of type 'array'."
+        ))),
+    }
+}
+
+/// Extra attributes may not take the name of a field the service sets.
+pub(super) fn check_extra_keys(extra: &Map<String, Value>, reserved: &[&str]) -> Result<(), Error> {
+    match extra.keys().find(|k| reserved.contains(&k.as_str())) {
+        Some(k) => Err(Error::bad_request(format!(
+            "Invalid input for field '{k}': it is set by the service, not by a client."
+        ))),
+        None => Ok(()),
+    }
+}
+
+const USER_RESERVED: &[&str] = &["id", "links", "password_expires_at", "domain_id"];
 
 #[derive(Deserialize)]
 struct PasswordIn {
@@ -93,14 +164,33 @@ async fn create(
     JsonBody(b): JsonBody<Body<CreateIn>>,
 ) -> KsResult<(StatusCode, Json<Value>)> {
     let u = b.user;
+    let domain_id = match u.domain_id {
+        Some(None) => {
+            return Err(Error::bad_request(
+                "Invalid input for field 'domain_id': None is not of type 'string'.",
+            )
+            .into())
+        }
+        Some(Some(d)) => Some(d),
+        None => None,
+    };
+    no_federation(u.federated)?;
+    check_extra_keys(&u.extra, USER_RESERVED)?;
     let new = NewUser {
         name: u.name,
-        domain_id: u.domain_id,
+        domain_id,
         password: u.password,
         enabled: u.enabled.unwrap_or(true),
         default_project_id: u.default_project_id,
         email: u.email,
         description: u.description,
+        extra: u.extra,
+        ignore_lockout: u
+            .options
+            .map(UserOptions::lockout)
+            .transpose()?
+            .flatten()
+            .unwrap_or(false),
     };
     let user = s.services.identity.user_create(&ctx, new).await?;
     Ok((
@@ -127,6 +217,9 @@ async fn update(
     JsonBody(b): JsonBody<Body<UpdateIn>>,
 ) -> KsResult<Json<Value>> {
     let u = b.user;
+    no_federation(u.federated)?;
+    check_extra_keys(&u.extra, USER_RESERVED)?;
+    let ignore_lockout = u.options.map(UserOptions::lockout).transpose()?.flatten();
     let upd = UserUpdate {
         name: u.name,
         enabled: u.enabled,
@@ -134,7 +227,8 @@ async fn update(
         default_project_id: u.default_project_id,
         email: u.email,
         description: u.description,
-        ignore_lockout: u.options.and_then(|o| o.ignore_lockout_failure_attempts),
+        ignore_lockout,
+        extra: u.extra,
     };
     let user = s.services.identity.user_update(&ctx, &id, upd).await?;
     Ok(Json(

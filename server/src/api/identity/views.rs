@@ -27,12 +27,23 @@ pub fn domain(l: &Links, d: &Domain) -> Value {
 }
 
 pub fn project(l: &Links, p: &Project) -> Value {
-    json!({
+    let mut v = json!({
         "id": p.id, "name": p.name, "domain_id": p.domain_id, "description": p.description,
         "enabled": p.enabled, "parent_id": p.parent_id.clone().unwrap_or_else(|| p.domain_id.clone()),
         "is_domain": false, "tags": p.tags, "options": {},
         "links": l.to(&format!("projects/{}", p.id)),
-    })
+    });
+    with_extra(&mut v, &p.extra);
+    v
+}
+
+/// Extra attributes beside the known fields (never in place of one).
+fn with_extra(v: &mut Value, extra: &serde_json::Map<String, Value>) {
+    if let Some(o) = v.as_object_mut() {
+        for (k, x) in extra {
+            o.entry(k.clone()).or_insert_with(|| x.clone());
+        }
+    }
 }
 
 pub fn user(l: &Links, u: &User) -> Value {
@@ -51,6 +62,7 @@ pub fn user(l: &Links, u: &User) -> Value {
     if let Some(d) = &u.description {
         v["description"] = json!(d);
     }
+    with_extra(&mut v, &u.extra);
     v
 }
 

@@ -1,0 +1,89 @@
+"""The real python-openstackclient against the Keystone and Glance features an operator
+migrating from OpenStack uses: endpoint groups narrowing a project's catalog, metadata
+definitions, and the image task list (regions by id: test_identity_cli.py)."""
+
+import json
+import time
+import uuid
+
+
+def name(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_endpoint_group_create_add_project_narrows_its_catalog(cloud, tmp_path):
+    project, user = name("epf"), name("epf-user")
+    env = cloud.user(user, project)
+    before = cloud.json("catalog", "list", env=env)
+    assert any("admin" in json.dumps(s["Endpoints"]) for s in before), before
+
+    filters = tmp_path / "filters.json"
+    filters.write_text(json.dumps({"interface": "public"}))
+    group = name("public-only")
+    made = cloud.json("endpoint", "group", "create", "--description", "public endpoints", group, str(filters))
+    assert made["name"] == group and made["filters"] == {"interface": "public"}, made
+    assert group in [g["Name"] for g in cloud.json("endpoint", "group", "list")]
+    cloud.run("endpoint", "group", "add", "project", group, project)
+
+    # The project's tokens now carry public endpoints only.
+    after = cloud.json("catalog", "list", env=env)
+    text = json.dumps(after)
+    assert "public" in text and "admin" not in text and "internal" not in text, after
+
+    cloud.run("endpoint", "group", "remove", "project", group, project)
+    cloud.run("endpoint", "group", "delete", group)
+    assert group not in [g["Name"] for g in cloud.json("endpoint", "group", "list")]
+    assert "admin" in json.dumps(cloud.json("catalog", "list", env=env))
+
+
+def test_image_metadef_namespace_property_object_resource_type(cloud):
+    ns = name("OS::Ferrostack::Test")
+    made = cloud.json("image", "metadef", "namespace", "create", "--display-name", "Test", "--public", ns)
+    assert made["namespace"] == ns and made["visibility"] == "public", made
+    assert ns in [n["namespace"] for n in cloud.json("image", "metadef", "namespace", "list")]
+
+    cloud.run("image", "metadef", "property", "create", "--name", "hw_rng", "--title", "RNG",
+              "--type", "boolean", "--schema", json.dumps({"description": "a random number generator"}), ns)
+    props = cloud.json("image", "metadef", "property", "list", ns)
+    assert "hw_rng" in json.dumps(props), props
+    shown = cloud.json("image", "metadef", "property", "show", ns, "hw_rng")
+    assert shown["title"] == "RNG" and shown["type"] == "boolean", shown
+
+    cloud.run("image", "metadef", "object", "create", "--namespace", ns, "Watchdog")
+    assert "Watchdog" in json.dumps(cloud.json("image", "metadef", "object", "list", ns))
+
+    assert "OS::Glance::Image" in json.dumps(cloud.json("image", "metadef", "resource", "type", "list"))
+    cloud.run("image", "metadef", "resource", "type", "association", "create", ns, "OS::Glance::Image")
+    assocs = cloud.json("image", "metadef", "resource", "type", "association", "list", ns)
+    assert "OS::Glance::Image" in json.dumps(assocs), assocs
+
+    # A member sees the public namespace and cannot make one.
+    env = cloud.user(name("md-user"), name("md-proj"))
+    assert ns in [n["namespace"] for n in cloud.json("image", "metadef", "namespace", "list", env=env)]
+    r = cloud.run("image", "metadef", "namespace", "create", name("mine"), env=env, check=False)
+    assert r.returncode != 0 and "403" in (r.stderr + r.stdout), r.stderr
+
+    cloud.run("image", "metadef", "namespace", "delete", ns)
+    assert ns not in [n["namespace"] for n in cloud.json("image", "metadef", "namespace", "list")]
+
+
+def test_image_task_list_shows_an_import(cloud, tmp_path):
+    src = tmp_path / "t.raw"
+    src.write_bytes(bytes(512) * 64)
+    image = name("cli-task")
+    cloud.run("image", "create", "--import", "--file", str(src), "--disk-format", "raw",
+              "--container-format", "bare", image)
+    image_id = cloud.json("image", "show", image)["id"]
+    for _ in range(100):
+        tasks = cloud.json("image", "task", "list")
+        mine = [t for t in tasks if t.get("Status") == "success"]
+        if mine:
+            break
+        time.sleep(0.2)
+    ids = [t["ID"] for t in cloud.json("image", "task", "list", "--status", "success")]
+    assert ids, tasks
+    found = [cloud.json("image", "task", "show", i) for i in ids]
+    assert any(t["image_id"] == image_id for t in found), found
+    assert all(t["type"] == "api_image_import" for t in found)
+    r = cloud.run("image", "task", "list", "--status", "nonsense", check=False)
+    assert r.returncode != 0
