@@ -61,8 +61,11 @@ pub struct AssignmentFilter {
     pub project_id: Option<String>,
     pub domain_id: Option<String>,
     pub system: bool,
-    /// Expand group assignments into one per member.
+    /// Expand group assignments into one per member, and inherited ones into the
+    /// projects they reach.
     pub effective: bool,
+    /// With `project_id`: the project's whole subtree.
+    pub include_subtree: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -73,10 +76,12 @@ struct AssignmentRow {
     target_id: String,
     role_id: String,
     role_name: String,
+    #[sqlx(skip)]
+    inherited: bool,
 }
 
 impl Identity {
-    async fn grant_check_parts(&self, g: &Grant) -> Result<Role> {
+    pub(crate) async fn grant_check_parts(&self, g: &Grant) -> Result<Role> {
         match &g.actor {
             Actor::User(id) => drop(self.user_fetch(id).await?),
             Actor::Group(id) => drop(self.group_fetch(id).await?),
@@ -234,7 +239,15 @@ impl Identity {
         .bind(user_id)
         .fetch_all(&self.db.pool)
         .await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+        let mut ids: Vec<String> = rows.into_iter().map(|(id,)| id).collect();
+        if let TargetRef::Project(p) = target {
+            for r in self.inherited_role_ids(user_id, p).await? {
+                if !ids.contains(&r) {
+                    ids.push(r);
+                }
+            }
+        }
+        Ok(ids)
     }
 
     /// GET /v3/role_assignments. An admin may ask anything; anyone else only about
@@ -248,45 +261,13 @@ impl Identity {
         if !own {
             policy::require_admin(ctx, "list_role_assignments")?;
         }
-        let mut sql = Sql::new(
-            "SELECT a.actor_type, a.actor_id, a.target_type, a.target_id, a.role_id, r.name AS role_name \
-             FROM role_assignments a JOIN roles r ON r.id = a.role_id WHERE 1 = 1",
-        );
-        sql.and_eq("a.role_id", f.role_id.clone().map(Arg::Text));
-        if let Some(p) = &f.project_id {
-            sql.push(" AND a.target_type = 'project' AND a.target_id = ")
-                .bind(Arg::Text(p.clone()));
+        let mut rows = self.assignment_rows("role_assignments", &f, false).await?;
+        if !f.system {
+            rows.extend(
+                self.assignment_rows("inherited_assignments", &f, true)
+                    .await?,
+            );
         }
-        if let Some(d) = &f.domain_id {
-            sql.push(" AND a.target_type = 'domain' AND a.target_id = ")
-                .bind(Arg::Text(d.clone()));
-        }
-        if f.system {
-            sql.push(" AND a.target_type = 'system'");
-        }
-        match (&f.user_id, &f.group_id, f.effective) {
-            (Some(u), _, true) => {
-                sql.push(" AND ((a.actor_type = 'user' AND a.actor_id = ")
-                    .bind(Arg::Text(u.clone()))
-                    .push(") OR (a.actor_type = 'group' AND a.actor_id IN (SELECT group_id FROM group_members WHERE user_id = ")
-                    .bind(Arg::Text(u.clone()))
-                    .push(")))");
-            }
-            (Some(u), _, false) => {
-                sql.push(" AND a.actor_type = 'user' AND a.actor_id = ")
-                    .bind(Arg::Text(u.clone()));
-            }
-            (None, Some(g), _) => {
-                sql.push(" AND a.actor_type = 'group' AND a.actor_id = ")
-                    .bind(Arg::Text(g.clone()));
-            }
-            (None, None, _) => {}
-        }
-        sql.push(" ORDER BY a.actor_type, a.actor_id, a.target_type, a.target_id, r.name");
-        let rows = sql
-            .query_as::<AssignmentRow>()
-            .fetch_all(&self.db.pool)
-            .await?;
 
         // Members of every group that appears, in one query, for the effective view.
         let mut members: HashMap<String, Vec<String>> = HashMap::new();
@@ -335,6 +316,7 @@ impl Identity {
                         via_group: Some(r.actor_id.clone()),
                         actor_name: None,
                         target_name: None,
+                        inherited: r.inherited,
                     });
                 }
             } else {
@@ -350,6 +332,100 @@ impl Identity {
                     via_group: None,
                     actor_name: None,
                     target_name: None,
+                    inherited: r.inherited,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored rows a listing asks for, from `table` (direct or inherited grants).
+    /// Inherited rows are filtered by the project they reach when the listing is
+    /// effective, by their own target otherwise.
+    async fn assignment_rows(
+        &self,
+        table: &str,
+        f: &AssignmentFilter,
+        inherited: bool,
+    ) -> Result<Vec<AssignmentRow>> {
+        if inherited && f.effective && f.domain_id.is_some() {
+            // Inherited grants reach projects, never the domain itself.
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT a.actor_type, a.actor_id, a.target_type, a.target_id, a.role_id, r.name AS role_name \
+             FROM {table} a JOIN roles r ON r.id = a.role_id WHERE 1 = 1"
+        ));
+        sql.and_eq("a.role_id", f.role_id.clone().map(Arg::Text));
+        let reach_filter = inherited && f.effective;
+        if let Some(p) = f.project_id.as_ref().filter(|_| !reach_filter) {
+            sql.push(" AND a.target_type = 'project' AND (a.target_id = ")
+                .bind(Arg::Text(p.clone()));
+            if f.include_subtree {
+                sql.push(" OR a.target_id IN (");
+                crate::inherit::push_descendants(&mut sql, p);
+                sql.push(")");
+            }
+            sql.push(")");
+        }
+        if let Some(d) = f.domain_id.as_ref().filter(|_| !reach_filter) {
+            sql.push(" AND a.target_type = 'domain' AND a.target_id = ")
+                .bind(Arg::Text(d.clone()));
+        }
+        if f.system {
+            sql.push(" AND a.target_type = 'system'");
+        }
+        match (&f.user_id, &f.group_id, f.effective) {
+            (Some(u), _, true) => {
+                sql.push(" AND ((a.actor_type = 'user' AND a.actor_id = ")
+                    .bind(Arg::Text(u.clone()))
+                    .push(") OR (a.actor_type = 'group' AND a.actor_id IN (SELECT group_id FROM group_members WHERE user_id = ")
+                    .bind(Arg::Text(u.clone()))
+                    .push(")))");
+            }
+            (Some(u), _, false) => {
+                sql.push(" AND a.actor_type = 'user' AND a.actor_id = ")
+                    .bind(Arg::Text(u.clone()));
+            }
+            (None, Some(g), _) => {
+                sql.push(" AND a.actor_type = 'group' AND a.actor_id = ")
+                    .bind(Arg::Text(g.clone()));
+            }
+            (None, None, _) => {}
+        }
+        sql.push(" ORDER BY a.actor_type, a.actor_id, a.target_type, a.target_id, r.name");
+        let rows = sql
+            .query_as::<AssignmentRow>()
+            .fetch_all(&self.db.pool)
+            .await?;
+        if !inherited {
+            return Ok(rows);
+        }
+        let mut out = Vec::new();
+        for mut r in rows {
+            r.inherited = true;
+            if !f.effective {
+                out.push(r);
+                continue;
+            }
+            // Effective: one assignment on each project the inherited grant reaches.
+            let mut reach = self.inherited_reach(&r.target_type, &r.target_id).await?;
+            if let Some(p) = &f.project_id {
+                let mut wanted = vec![p.clone()];
+                if f.include_subtree {
+                    wanted.extend(self.inherited_reach("project", p).await?);
+                }
+                reach.retain(|x| wanted.contains(x));
+            }
+            for p in reach {
+                out.push(AssignmentRow {
+                    target_type: "project".into(),
+                    target_id: p,
+                    inherited: false,
+                    actor_type: r.actor_type.clone(),
+                    actor_id: r.actor_id.clone(),
+                    role_id: r.role_id.clone(),
+                    role_name: r.role_name.clone(),
                 });
             }
         }

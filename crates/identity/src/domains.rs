@@ -223,25 +223,21 @@ impl Identity {
             ids.push(rows);
         }
         let (users, projects) = (ids.pop().unwrap_or_default(), ids.pop().unwrap_or_default());
-        for (kind, column) in [("project", "target"), ("domain", "target")] {
-            sqlx::query(&format!(
-                "DELETE FROM role_assignments WHERE {column}_type = '{kind}' AND {column}_id IN \
-                 (SELECT id FROM {}s WHERE {} = $1)",
-                kind,
-                if kind == "domain" { "id" } else { "domain_id" }
-            ))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (actor, table) in [("user", "users"), ("group", "user_groups")] {
-            sqlx::query(&format!(
-                "DELETE FROM role_assignments WHERE actor_type = '{actor}' AND actor_id IN \
-                 (SELECT id FROM {table} WHERE domain_id = $1)"
-            ))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        // Grants (direct and inherited) on the domain or its projects, and those held
+        // by its users and groups.
+        for grants in ["role_assignments", "inherited_assignments"] {
+            let by = [
+                "target_type = 'project' AND target_id IN (SELECT id FROM projects WHERE domain_id = $1)",
+                "target_type = 'domain' AND target_id = $1",
+                "actor_type = 'user' AND actor_id IN (SELECT id FROM users WHERE domain_id = $1)",
+                "actor_type = 'group' AND actor_id IN (SELECT id FROM user_groups WHERE domain_id = $1)",
+            ];
+            for cond in by {
+                sqlx::query(&format!("DELETE FROM {grants} WHERE {cond}"))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         sqlx::query(
             "UPDATE users SET default_project_id = NULL WHERE default_project_id IN \

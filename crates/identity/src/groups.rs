@@ -136,10 +136,14 @@ impl Identity {
         self.group_fetch(id).await?;
         let members = self.group_member_ids(id).await?;
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'group' AND actor_id = $1")
+        for table in ["role_assignments", "inherited_assignments"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE actor_type = 'group' AND actor_id = $1"
+            ))
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        }
         sqlx::query("DELETE FROM user_groups WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

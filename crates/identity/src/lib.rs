@@ -14,6 +14,7 @@ mod domains;
 mod ep_filter;
 mod groups;
 mod implied;
+mod inherit;
 pub mod passwords;
 mod policy;
 mod projects;

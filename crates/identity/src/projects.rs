@@ -454,12 +454,14 @@ impl Identity {
             )));
         }
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query(
-            "DELETE FROM role_assignments WHERE target_type = 'project' AND target_id = $1",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        for table in ["role_assignments", "inherited_assignments"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE target_type = 'project' AND target_id = $1"
+            ))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query("UPDATE users SET default_project_id = NULL WHERE default_project_id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -399,10 +399,14 @@ impl Identity {
             ));
         }
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'user' AND actor_id = $1")
+        for table in ["role_assignments", "inherited_assignments"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE actor_type = 'user' AND actor_id = $1"
+            ))
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        }
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -166,6 +166,9 @@ pub struct RoleAssignment {
     pub via_group: Option<String>,
     pub actor_name: Option<NameInDomain>,
     pub target_name: Option<NameInDomain>,
+    /// An OS-INHERIT assignment (`inherited_to: projects`), shown on its target.
+    #[serde(default)]
+    pub inherited: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

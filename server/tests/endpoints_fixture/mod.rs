@@ -25,6 +25,10 @@ pub struct World {
     pub service: String,
     pub endpoint: String,
     pub endpoint_group: String,
+    /// A project and a domain on which rita holds reader as an inherited grant (they
+    /// hold nothing else, so the grant reaches no other project of the table).
+    pub inherit_project: String,
+    pub inherit_domain: String,
     /// alpha's private image, shared with gamma.
     pub image: String,
     /// gamma's image, shared with alpha (alpha decides on it).
@@ -190,6 +194,7 @@ pub async fn world(api: &Api) -> World {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let endpoint_group = id(&r, "endpoint_group");
     metadef_world(api).await;
+    let (inherit_project, inherit_domain) = inherit_world(api, &rita, &reader_role).await;
 
     let mia = api.login("mia", PW, "alpha").await;
     let cara = api.login("cara", PW, "gamma").await;
@@ -304,6 +309,8 @@ pub async fn world(api: &Api) -> World {
         service,
         endpoint,
         endpoint_group,
+        inherit_project,
+        inherit_domain,
         image: image_a,
         shared_in,
         task,
@@ -399,6 +406,8 @@ pub fn param(template: &str, name: &str, w: &World) -> String {
         "tag" => "t1".into(),
         "user_id" | "actor_id" => w.rita.clone(),
         "actor" => "users".into(),
+        "tid" if on("/identity/v3/OS-INHERIT/projects/") => w.inherit_project.clone(),
+        "tid" if on("/identity/v3/OS-INHERIT/domains/") => w.inherit_domain.clone(),
         "tid" if on("/identity/v3/projects/") => w.alpha.clone(),
         "tid" if on("/identity/v3/domains/") => "default".into(),
         "aid" if template.contains("/users/{aid}") => w.rita.clone(),
@@ -751,4 +760,32 @@ async fn metadef_world(api: &Api) {
         let r = api.admin(Method::POST, &path, body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{path}: {}", r.text);
     }
+}
+
+/// An empty project and an empty domain where rita inherits reader.
+async fn inherit_world(api: &Api, rita: &str, reader: &str) -> (String, String) {
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/projects",
+            Some(json!({"project": {"name": "inherits"}})),
+        )
+        .await;
+    let project = id(&r, "project");
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/domains",
+            Some(json!({"domain": {"name": "inherits"}})),
+        )
+        .await;
+    let domain = id(&r, "domain");
+    for (kind, target) in [("projects", &project), ("domains", &domain)] {
+        let path = format!(
+            "/identity/v3/OS-INHERIT/{kind}/{target}/users/{rita}/roles/{reader}/inherited_to_projects"
+        );
+        let r = api.admin(Method::PUT, &path, None).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{path}: {}", r.text);
+    }
+    (project, domain)
 }

@@ -1,7 +1,7 @@
 //! Role grants on projects, domains and the system, and GET /v3/role_assignments.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::Json;
 use ferrostack_identity::{AssignmentFilter, Grant};
 use ferrostack_types::identity::{Actor, Target};
@@ -59,6 +59,67 @@ pub fn routes() -> Routes {
                       c: Authed,
                       Path((tid, aid, rid)): Path<(String, String, String)>| {
                     revoke(s, c, Path((t.to_string(), tid, a.to_string(), aid, rid)))
+                },
+            );
+    }
+    // OS-INHERIT: grants inherited by the projects below a domain or a project.
+    for (t, a) in [
+        ("projects", "users"),
+        ("projects", "groups"),
+        ("domains", "users"),
+        ("domains", "groups"),
+    ] {
+        let base = format!("/v3/OS-INHERIT/{t}/{{tid}}/{a}/{{aid}}/roles");
+        let one = format!("{base}/{{rid}}/inherited_to_projects");
+        let read = if a == "users" { UserSelf } else { Admin };
+        r = r
+            .get(
+                &format!("{base}/inherited_to_projects"),
+                read,
+                move |s: State<AppState>, c: Authed, Path((tid, aid)): Path<(String, String)>| {
+                    inherited_list(s, c, Path((t.to_string(), tid, a.to_string(), aid)))
+                },
+            )
+            .get(
+                &one,
+                read,
+                move |s: State<AppState>,
+                      c: Authed,
+                      Path((tid, aid, rid)): Path<(String, String, String)>| {
+                    inherited(
+                        s,
+                        c,
+                        Path((t.to_string(), tid, a.to_string(), aid, rid)),
+                        Method::GET,
+                    )
+                },
+            )
+            .put(
+                &one,
+                Admin,
+                move |s: State<AppState>,
+                      c: Authed,
+                      Path((tid, aid, rid)): Path<(String, String, String)>| {
+                    inherited(
+                        s,
+                        c,
+                        Path((t.to_string(), tid, a.to_string(), aid, rid)),
+                        Method::PUT,
+                    )
+                },
+            )
+            .delete(
+                &one,
+                Admin,
+                move |s: State<AppState>,
+                      c: Authed,
+                      Path((tid, aid, rid)): Path<(String, String, String)>| {
+                    inherited(
+                        s,
+                        c,
+                        Path((t.to_string(), tid, a.to_string(), aid, rid)),
+                        Method::DELETE,
+                    )
                 },
             );
     }
@@ -271,7 +332,15 @@ async fn list(State(s): State<AppState>, Authed(ctx): Authed, f: Filters) -> KsR
         domain_id: f.text("scope.domain.id"),
         system: f.text("scope.system").is_some(),
         effective: f.0.contains_key("effective") && f.bool("effective") != Some(false),
+        include_subtree: f.0.contains_key("include_subtree")
+            && f.bool("include_subtree") != Some(false),
     };
+    if filter.include_subtree && filter.project_id.is_none() {
+        return Err(ferrostack_core::Error::bad_request(
+            "include_subtree needs scope.project.id: the project whose subtree is listed.",
+        )
+        .into());
+    }
     let with_names = f.0.contains_key("include_names") && f.bool("include_names") != Some(false);
     let mut list = s.services.identity.assignment_list(&ctx, filter).await?;
     if with_names {
@@ -282,4 +351,41 @@ async fn list(State(s): State<AppState>, Authed(ctx): Authed, f: Filters) -> KsR
         "role_assignments": list.iter().map(|a| views::assignment(&l, a, with_names)).collect::<Vec<_>>(),
         "links": l.list("role_assignments"),
     })))
+}
+
+/// PUT / HEAD-GET / DELETE .../roles/{role}/inherited_to_projects.
+async fn inherited(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((t, tid, a, aid, role_id)): GrantPath,
+    method: Method,
+) -> KsResult<StatusCode> {
+    let (target, actor) = parts(&t, tid, &a, aid)?;
+    let g = Grant {
+        actor,
+        target,
+        role_id,
+    };
+    let id = &s.services.identity;
+    match method {
+        Method::PUT => id.inherited_grant(&ctx, g).await?,
+        Method::DELETE => id.inherited_revoke(&ctx, g).await?,
+        _ => id.inherited_check(&ctx, g).await?,
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn inherited_list(
+    State(s): State<AppState>,
+    Authed(ctx): Authed,
+    Path((t, tid, a, aid)): Path<(String, String, String, String)>,
+) -> KsResult<Json<Value>> {
+    let path = format!("OS-INHERIT/{t}/{tid}/{a}/{aid}/roles/inherited_to_projects");
+    let (target, actor) = parts(&t, tid, &a, aid)?;
+    let roles = s
+        .services
+        .identity
+        .inherited_roles(&ctx, actor, target)
+        .await?;
+    Ok(roles_json(&s, &roles, &path))
 }

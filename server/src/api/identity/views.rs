@@ -187,6 +187,14 @@ pub fn assignment(l: &Links, a: &RoleAssignment, with_names: bool) -> Value {
     if let Some(g) = &a.via_group {
         links["membership"] = json!(format!("{}/identity/v3/groups/{g}/users/{actor_id}", l.0));
     }
+    let mut scope = scope;
+    if a.inherited {
+        scope["OS-INHERIT:inherited_to"] = json!("projects");
+        links["assignment"] = json!(format!(
+            "{}/identity/v3/OS-INHERIT/{target_path}/{actor_key}s/{actor_id}/roles/{}/inherited_to_projects",
+            l.0, a.role.id
+        ));
+    }
     let mut v = json!({"role": role, "scope": scope, "links": links});
     v[actor_key] = name_in_domain(actor_id, &a.actor_name, with_names);
     v
