@@ -1086,3 +1086,93 @@ async fn inherited_grants_reach_the_projects_below_and_end_with_their_revocation
         .await;
     assert!(!r.text.contains("OS-INHERIT"), "{}", r.text);
 }
+
+#[tokio::test]
+async fn policies_are_stored_and_features_not_offered_say_why() {
+    let api = Api::new().await;
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/policies",
+            Some(json!({"policy": {"type": "application/json", "blob": "{\"default\": \"\"}"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["policy"]["id"].as_str().unwrap().to_string();
+    let r = api
+        .admin(
+            Method::PATCH,
+            &format!("/identity/v3/policies/{id}"),
+            Some(json!({"policy": {"blob": "{}"}})),
+        )
+        .await;
+    assert_eq!(
+        (
+            r.body["policy"]["blob"].as_str(),
+            r.body["policy"]["type"].as_str()
+        ),
+        (Some("{}"), Some("application/json"))
+    );
+    let r = api
+        .admin(
+            Method::GET,
+            "/identity/v3/policies?type=application/json",
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.body["policies"].as_array().unwrap().len(),
+        1,
+        "{}",
+        r.text
+    );
+    let big = "x".repeat(70 * 1024);
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/policies",
+            Some(json!({"policy": {"type": "text/plain", "blob": big}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let (_, _, member) = api.member("pat", "pats").await;
+    let r = api
+        .call(Method::GET, "/identity/v3/policies", Some(&member), None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        api.admin(Method::DELETE, &format!("/identity/v3/policies/{id}"), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        api.admin(Method::GET, &format!("/identity/v3/policies/{id}"), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Domain configuration and OAuth1 are refused with the reason (never a 501).
+    for (method, path, word) in [
+        (Method::GET, "/identity/v3/domains/default/config", "LDAP"),
+        (
+            Method::PUT,
+            "/identity/v3/domains/default/config/identity",
+            "LDAP",
+        ),
+        (Method::GET, "/identity/v3/domains/config/default", "LDAP"),
+        (Method::POST, "/identity/v3/OS-OAUTH1/consumers", "trusts"),
+    ] {
+        let r = api.admin(method.clone(), path, Some(json!({}))).await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "{method} {path}: {}",
+            r.text
+        );
+        assert!(r.message().contains(word), "{}", r.text);
+        let r = api.call(method, path, Some(&member), Some(json!({}))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+    }
+}

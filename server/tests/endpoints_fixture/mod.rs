@@ -25,6 +25,8 @@ pub struct World {
     pub service: String,
     pub endpoint: String,
     pub endpoint_group: String,
+    /// A stored policy document.
+    pub policy: String,
     /// A project and a domain on which rita holds reader as an inherited grant (they
     /// hold nothing else, so the grant reaches no other project of the table).
     pub inherit_project: String,
@@ -194,6 +196,15 @@ pub async fn world(api: &Api) -> World {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let endpoint_group = id(&r, "endpoint_group");
     metadef_world(api).await;
+    let r = api
+        .admin(
+            Method::POST,
+            "/identity/v3/policies",
+            Some(json!({"policy": {"type": "application/json", "blob": "{}"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let policy = id(&r, "policy");
     let (inherit_project, inherit_domain) = inherit_world(api, &rita, &reader_role).await;
 
     let mia = api.login("mia", PW, "alpha").await;
@@ -309,6 +320,7 @@ pub async fn world(api: &Api) -> World {
         service,
         endpoint,
         endpoint_group,
+        policy,
         inherit_project,
         inherit_domain,
         image: image_a,
@@ -368,6 +380,9 @@ pub fn param(template: &str, name: &str, w: &World) -> String {
         "id" if on("/identity/v3/credentials/") => w.credential.clone(),
         "access" => w.ec2_access.clone(),
         "id" if on("/identity/v3/domains/") => "default".into(),
+        "id" if on("/identity/v3/policies/") => w.policy.clone(),
+        "group" if on("/identity/v3/domains/") => "identity".into(),
+        "option" => "driver".into(),
         "id" if on("/identity/v3/regions/") => "RegionOne".into(),
         "id" if on("/identity/v3/services/") => w.service.clone(),
         "id" if on("/identity/v3/endpoints/") => w.endpoint.clone(),
@@ -491,6 +506,12 @@ pub fn rest_call(e: &Endpoint, w: &World) -> Call {
         }
         (&Method::PATCH, "/identity/v3/OS-EP-FILTER/endpoint_groups/{id}") => {
             json_body(json!({"endpoint_group": {"description": "d"}}))
+        }
+        (&Method::POST, "/identity/v3/policies") => {
+            json_body(json!({"policy": {"type": "application/json", "blob": "{\"a\": 1}"}}))
+        }
+        (&Method::PATCH, "/identity/v3/policies/{id}") => {
+            json_body(json!({"policy": {"blob": "{}"}}))
         }
         (&Method::PUT, "/identity/v3/projects/{id}/tags") => {
             json_body(json!({"tags": ["t1", "t2"]}))

@@ -10,6 +10,7 @@ mod credentials;
 mod domains;
 mod ep_filter;
 mod groups;
+mod policies;
 mod projects;
 mod roles;
 mod trusts;
@@ -48,6 +49,7 @@ pub fn routes() -> Routes {
         .merge(trusts::routes())
         .merge(credentials::routes())
         .merge(ep_filter::routes())
+        .merge(policies::routes())
 }
 
 fn v3(public_url: &str) -> Value {
