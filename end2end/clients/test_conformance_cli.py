@@ -88,3 +88,43 @@ def test_image_task_list_shows_an_import(cloud, tmp_path):
     assert all(t["type"] == "api_image_import" for t in found)
     r = cloud.run("image", "task", "list", "--status", "nonsense", check=False)
     assert r.returncode != 0
+
+
+def test_inherited_role_add_reaches_the_domains_projects(cloud):
+    domain, project, user = name("dom"), name("proj"), name("heir")
+    cloud.run("domain", "create", domain)
+    cloud.run("project", "create", "--domain", domain, project)
+    cloud.run("user", "create", "--password", "heir-pw-1", user)
+    cloud.run("role", "add", "--domain", domain, "--user", user, "--inherited", "member")
+    env = cloud.env(user=user, password="heir-pw-1", project=project, OS_PROJECT_DOMAIN_NAME=domain)
+    token = cloud.json("token", "issue", env=env)
+    assert token["project_id"] == cloud.json("project", "show", "--domain", domain, project)["id"]
+    listed = cloud.json("role", "assignment", "list", "--user", user, "--names")
+    assert any(a["Inherited"] for a in listed), listed
+    cloud.run("role", "remove", "--domain", domain, "--user", user, "--inherited", "member")
+    r = cloud.run("token", "issue", env=env, check=False)
+    assert r.returncode != 0 and "401" in r.stderr, r.stderr
+    cloud.run("domain", "set", "--disable", domain)
+    cloud.run("domain", "delete", domain)
+    # Keystone's cascade: the domain's project went with it.
+    r = cloud.run("project", "show", "--domain", domain, project, check=False)
+    assert r.returncode != 0
+
+
+def test_policy_create_show_delete_and_an_endpoint_in_a_region_made_by_id(cloud, tmp_path):
+    doc = tmp_path / "policy.json"
+    doc.write_text(json.dumps({"identity:list_users": "role:admin"}))
+    made = cloud.json("policy", "create", "--type", "application/json", str(doc))
+    # The CLI shows the blob as `rules`.
+    assert json.loads(made["rules"]) == {"identity:list_users": "role:admin"}, made
+    assert made["id"] in [p["ID"] for p in cloud.json("policy", "list")]
+    cloud.run("policy", "delete", made["id"])
+
+    region = name("RegionX")
+    cloud.run("region", "create", region)
+    service = cloud.json("service", "create", "--name", name("svc"), "thing")["id"]
+    ep = cloud.json("endpoint", "create", "--region", region, service, "public", "http://127.0.0.1:9/thing")
+    assert ep["region"] == region, ep
+    cloud.run("endpoint", "delete", ep["id"])
+    cloud.run("service", "delete", service)
+    cloud.run("region", "delete", region)
