@@ -236,6 +236,11 @@ async fn login_body(api: &Api, user: &str, project: &str) -> Value {
 
 /// Create an image, stage `bytes` and import it; the image id once it is active.
 async fn imported(api: &Api, token: &str, name: &str) -> String {
+    imported_to(api, token, name, json!({"method": {"name": "glance-direct"}})).await
+}
+
+/// As [`imported`], with the import request's whole body.
+async fn imported_to(api: &Api, token: &str, name: &str, import: Value) -> String {
     let r = api
         .call(
             Method::POST,
@@ -261,7 +266,7 @@ async fn imported(api: &Api, token: &str, name: &str) -> String {
             Method::POST,
             &format!("/image/v2/images/{id}/import"),
             Some(token),
-            Some(json!({"method": {"name": "glance-direct"}})),
+            Some(import),
         )
         .await;
     assert_eq!(r.status, 202, "{}", r.text);
@@ -918,6 +923,23 @@ async fn inherited_grants_reach_the_projects_below_and_end_with_their_revocation
             "{roles:?}"
         );
     }
+    // The projects reached are the user's projects (what `project list --my-projects`
+    // and the console's project switcher read).
+    let mine = |r: &Reply| -> Vec<String> {
+        let mut v: Vec<String> = r.body["projects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let r = api
+        .admin(Method::GET, &format!("/identity/v3/users/{uid}/projects"), None)
+        .await;
+    let got = mine(&r);
+    assert!(got.contains(&p1) && got.contains(&p1c), "{}", r.text);
     let r = api
         .admin(
             Method::GET,
@@ -1001,6 +1023,11 @@ async fn inherited_grants_reach_the_projects_below_and_end_with_their_revocation
         login_to(&api, "vera", &p1).await.is_err(),
         "the project itself does not inherit"
     );
+    let r = api
+        .admin(Method::GET, &format!("/identity/v3/users/{vid}/projects"), None)
+        .await;
+    let got = mine(&r);
+    assert!(got.contains(&p1c) && !got.contains(&p1), "{}", r.text);
     let t = login_to(&api, "vera", &p1c)
         .await
         .expect("inherited reader below p1");
@@ -1175,4 +1202,44 @@ async fn policies_are_stored_and_features_not_offered_say_why() {
         let r = api.call(method, path, Some(&member), Some(json!({}))).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
     }
+}
+
+#[tokio::test]
+async fn the_one_store_is_named_and_imports_may_ask_for_it() {
+    let api = Api::new().await;
+    let (_, _, t) = api.member("stella", "stores").await;
+    let r = api.call(Method::GET, "/image/v2/info/stores", Some(&t), None).await;
+    assert_eq!(r.body["stores"][0]["id"], "local", "{}", r.text);
+    assert_eq!(r.body["stores"][0]["default"], true);
+    let glance_direct = |extra: Value| {
+        let mut body = json!({"method": {"name": "glance-direct"}});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    imported_to(&api, &t, "to-local", glance_direct(json!({"stores": ["local"]}))).await;
+    imported_to(&api, &t, "to-all", glance_direct(json!({"all_stores": true, "all_stores_must_succeed": true}))).await;
+    // Another store is refused naming the one there is, before anything changes.
+    let r = api
+        .call(
+            Method::POST,
+            "/image/v2/images",
+            Some(&t),
+            Some(json!({"name": "elsewhere", "disk_format": "raw", "container_format": "bare"})),
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let r = api
+        .call(
+            Method::POST,
+            &format!("/image/v2/images/{id}/import"),
+            Some(&t),
+            Some(glance_direct(json!({"stores": ["fast"]}))),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.message().contains("\"local\""), "{}", r.text);
+    let r = api.call(Method::GET, &format!("/image/v2/images/{id}"), Some(&t), None).await;
+    assert_eq!(r.body["status"], "queued");
 }

@@ -72,14 +72,16 @@ impl Identity {
 
     pub async fn policy_list(&self, ctx: &Ctx, media_type: Option<&str>) -> Result<Vec<PolicyDoc>> {
         policy::require_admin(ctx, "list_policies")?;
-        let rows: Vec<PolicyDoc> =
-            sqlx::query_as("SELECT id, type, blob FROM policies ORDER BY created_at, id")
-                .fetch_all(&self.db.pool)
-                .await?;
-        Ok(rows
-            .into_iter()
-            .filter(|p| media_type.is_none_or(|t| p.media_type == t))
-            .collect())
+        let sql = if media_type.is_some() {
+            "SELECT id, type, blob FROM policies WHERE type = $1 ORDER BY created_at, id"
+        } else {
+            "SELECT id, type, blob FROM policies ORDER BY created_at, id"
+        };
+        let mut q = sqlx::query_as::<_, PolicyDoc>(sql);
+        if let Some(t) = media_type {
+            q = q.bind(t);
+        }
+        Ok(q.fetch_all(&self.db.pool).await?)
     }
 
     pub async fn policy_update(
@@ -89,19 +91,23 @@ impl Identity {
         media_type: Option<&str>,
         blob: Option<&str>,
     ) -> Result<PolicyDoc> {
-        let cur = self.policy_get(ctx, id).await?;
         policy::require_admin(ctx, "update_policy")?;
-        let (t, b) = (
-            media_type.unwrap_or(&cur.media_type),
-            blob.unwrap_or(&cur.blob),
-        );
-        check(t, b)?;
-        sqlx::query("UPDATE policies SET type = $2, blob = $3 WHERE id = $1")
-            .bind(id)
-            .bind(t)
-            .bind(b)
-            .execute(&self.db.pool)
-            .await?;
+        validate::id("policy_id", id)?;
+        // One statement: the fields not given keep their stored values, so two
+        // updates at once cannot undo each other's field.
+        check(media_type.unwrap_or("x"), blob.unwrap_or(""))?;
+        let done = sqlx::query(
+            "UPDATE policies SET type = COALESCE($2, type), blob = COALESCE($3, blob) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(media_type)
+        .bind(blob)
+        .execute(&self.db.pool)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(Error::not_found("policy", id));
+        }
         self.policy_get(ctx, id).await
     }
 

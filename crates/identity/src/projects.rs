@@ -88,17 +88,33 @@ fn check_tags(tags: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// SQL selecting the ids of projects where `user` holds a role (directly or through a
-/// group); binds `user` twice.
+/// SQL selecting the ids of projects where `user` holds a role, directly or through a
+/// group, granted there or inherited (OS-INHERIT: from the project's domain or from a
+/// project above it).
 pub(crate) fn push_projects_of_user(sql: &mut Sql, user_id: &str) {
+    let actor = |sql: &mut Sql| {
+        sql.push("((actor_type = 'user' AND actor_id = ")
+            .bind(Arg::Text(user_id.to_string()))
+            .push(") OR (actor_type = 'group' AND actor_id IN (SELECT group_id FROM group_members WHERE user_id = ")
+            .bind(Arg::Text(user_id.to_string()))
+            .push(")))");
+    };
+    sql.push("SELECT target_id FROM role_assignments WHERE target_type = 'project' AND ");
+    actor(sql);
     sql.push(
-        "SELECT target_id FROM role_assignments WHERE target_type = 'project' AND \
-         ((actor_type = 'user' AND actor_id = ",
-    )
-    .bind(Arg::Text(user_id.to_string()))
-    .push(") OR (actor_type = 'group' AND actor_id IN (SELECT group_id FROM group_members WHERE user_id = ")
-    .bind(Arg::Text(user_id.to_string()))
-    .push(")))");
+        " UNION SELECT id FROM projects WHERE domain_id IN (SELECT target_id FROM inherited_assignments \
+         WHERE target_type = 'domain' AND ",
+    );
+    actor(sql);
+    // The projects strictly below an inherited project grant's target.
+    sql.push(
+        ") UNION SELECT id FROM (WITH RECURSIVE below(id) AS (SELECT p.id FROM projects p WHERE p.parent_id IN \
+         (SELECT target_id FROM inherited_assignments WHERE target_type = 'project' AND ",
+    );
+    actor(sql);
+    sql.push(
+        ") UNION SELECT p.id FROM projects p JOIN below b ON p.parent_id = b.id) SELECT id FROM below) inherited_below",
+    );
 }
 
 impl Identity {

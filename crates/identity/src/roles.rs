@@ -141,11 +141,14 @@ impl Identity {
                 "The admin role is needed to administer the cloud and cannot be deleted.",
             ));
         }
-        let holders: Vec<(String, String)> =
-            sqlx::query_as("SELECT actor_type, actor_id FROM role_assignments WHERE role_id = $1")
-                .bind(id)
-                .fetch_all(&self.db.pool)
-                .await?;
+        // Holders of direct and of inherited grants.
+        let holders: Vec<(String, String)> = sqlx::query_as(
+            "SELECT actor_type, actor_id FROM role_assignments WHERE role_id = $1 \
+             UNION SELECT actor_type, actor_id FROM inherited_assignments WHERE role_id = $1",
+        )
+        .bind(id)
+        .fetch_all(&self.db.pool)
+        .await?;
         let mut users = Vec::new();
         for (kind, actor) in holders {
             if kind == "user" {

@@ -305,9 +305,18 @@ impl Identity {
         }
         if let Some(p) = upd.default_project_id {
             if let Some(pid) = &p {
-                self.project_fetch(pid).await.map_err(|_| {
-                    Error::bad_request(format!("Invalid input for field 'default_project_id': project {pid} does not exist."))
-                })?;
+                // Read through this transaction's connection: a second one from the
+                // pool could wait on every other update holding theirs.
+                validate::id("default_project_id", pid)?;
+                let found: Option<String> = sqlx::query_scalar("SELECT id FROM projects WHERE id = $1")
+                    .bind(pid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_none() {
+                    return Err(Error::bad_request(format!(
+                        "Invalid input for field 'default_project_id': project {pid} does not exist."
+                    )));
+                }
             }
             u.default_project_id = p;
         }

@@ -236,9 +236,17 @@ impl Images {
         let mut sql = Sql::new(NS_COLUMNS);
         sql.push(" WHERE 1 = 1");
         if !ctx.is_admin() {
-            sql.push(" AND (visibility = 'public' OR owner = ")
-                .bind(Arg::Text(ctx.project_id().unwrap_or_default().to_string()))
-                .push(")");
+            match ctx.project_id() {
+                Some(p) => {
+                    sql.push(" AND (visibility = 'public' OR owner = ")
+                        .bind(Arg::Text(p.to_string()))
+                        .push(")");
+                }
+                // Without a project, only public ones (an owner is never empty to it).
+                None => {
+                    sql.push(" AND visibility = 'public'");
+                }
+            }
         }
         sql.and_eq("visibility", visibility.map(|v| Arg::Text(v.into())));
         if let Some(rt) = resource_type {
@@ -291,11 +299,16 @@ impl Images {
     pub async fn metadef_namespace_create(&self, ctx: &Ctx, n: NamespaceIn) -> Result<Namespace> {
         Self::require_metadef_admin(ctx, "create")?;
         Self::check_namespace_in(&n)?;
+        // Every namespace has an owner project (a private one is that project's).
         let owner = n
             .owner
             .clone()
             .or_else(|| ctx.project_id().map(String::from))
-            .unwrap_or_default();
+            .ok_or_else(|| {
+                Error::bad_request(
+                    "Give the namespace an owner: this token is not scoped to a project.",
+                )
+            })?;
         let now = time::to_db(&time::now());
         let mut tx = self.db.pool.begin().await?;
         let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM metadef_namespaces")

@@ -20,15 +20,7 @@ pub(crate) async fn import(
                 "The import request needs a method: {\"method\": {\"name\": \"glance-direct\"}}.",
             )
         })?;
-    if m.get("stores")
-        .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
-        || m.get("all_stores").and_then(Value::as_bool) == Some(true)
-    {
-        return Err(Error::bad_request(
-            "This cloud has one image store; leave out stores and all_stores.",
-        )
-        .into());
-    }
+    check_stores(&m)?;
     s.services.images.image_import(&ctx, &id, method).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -123,6 +115,40 @@ pub(crate) async fn task_show(
     Ok(Json(task_view(
         &s.services.images.task_get(&ctx, &id).await?,
     )))
+}
+
+/// The one image store this cloud has, as Glance's multi-store names stores.
+pub(crate) const STORE_ID: &str = "local";
+
+/// `stores` and `all_stores` on import: the one store (or all of them, which is the
+/// same) is accepted; another store is refused naming the one there is.
+fn check_stores(m: &Map<String, Value>) -> Result<(), Error> {
+    match m.get("stores") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) => {
+            if let Some(other) = a.iter().find(|v| v.as_str() != Some(STORE_ID)) {
+                return Err(Error::bad_request(format!(
+                    "Unknown store {other}: this cloud has one image store, {STORE_ID:?}."
+                )));
+            }
+        }
+        Some(other) => {
+            return Err(Error::bad_request(format!(
+                "Invalid stores {other}: a list of store ids is expected."
+            )))
+        }
+    }
+    for flag in ["all_stores", "all_stores_must_succeed"] {
+        if let Some(v) = m.get(flag).filter(|v| !v.is_boolean() && !v.is_null()) {
+            return Err(Error::bad_request(format!("Invalid {flag} {v}: true or false is expected.")));
+        }
+    }
+    Ok(())
+}
+
+/// GET /v2/info/stores: the one store, the default.
+pub(crate) async fn stores_info(Authed(_ctx): Authed) -> Json<Value> {
+    Json(json!({"stores": [{"id": STORE_ID, "description": "This cloud's image store.", "default": true}]}))
 }
 
 pub(crate) async fn import_info(Authed(_ctx): Authed) -> Json<Value> {

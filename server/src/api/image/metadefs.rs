@@ -222,9 +222,14 @@ async fn ns_list(
                     Error::bad_request(format!("Invalid limit {v:?}: a whole number is expected."))
                 })?)
             }
-            // Glance orders by namespace here; the default order is accepted.
-            "sort_key" if v == "namespace" || v == "created_at" => {}
-            "sort_dir" if v == "asc" || v == "desc" => {}
+            // Namespaces are listed by name, ascending (the order markers page in).
+            "sort_key" | "sort_dir" if v == "namespace" || v == "asc" => {}
+            "sort_key" | "sort_dir" => {
+                return Err(Error::bad_request(format!(
+                    "Invalid {k} {v:?}: namespaces are listed by namespace, ascending."
+                ))
+                .into())
+            }
             other => {
                 return Err(Error::bad_request(format!(
                     "Invalid filter {other:?}: namespaces are filtered by visibility and resource_types."
@@ -260,10 +265,11 @@ async fn ns_list(
     });
     if more {
         if let Some(last) = list.last() {
-            body["next"] = json!(format!(
-                "/v2/metadefs/namespaces?marker={}&limit={limit}",
-                last.namespace
-            ));
+            let paging = crate::api::paging::Paging {
+                limit: Some(limit),
+                ..Default::default()
+            };
+            body["next"] = json!(paging.next_link("/v2/metadefs/namespaces", &pairs, &last.namespace));
         }
     }
     Ok(Json(body))

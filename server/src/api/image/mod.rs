@@ -67,6 +67,7 @@ pub fn routes() -> Routes {
         .get("/v2/schemas/task", Public, schema_task)
         .get("/v2/schemas/tasks", Public, schema_tasks)
         .get("/v2/info/import", Token, import_info)
+        .get("/v2/info/stores", Token, stores_info)
         .get("/v2/images/{id}/members", ProjectRead, members_list)
         .post("/v2/images/{id}/members", ProjectWrite, member_create)
         .get("/v2/images/{id}/members/{member}", ProjectRead, member_show)
