@@ -308,10 +308,11 @@ impl Identity {
                 // Read through this transaction's connection: a second one from the
                 // pool could wait on every other update holding theirs.
                 validate::id("default_project_id", pid)?;
-                let found: Option<String> = sqlx::query_scalar("SELECT id FROM projects WHERE id = $1")
-                    .bind(pid)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let found: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM projects WHERE id = $1")
+                        .bind(pid)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 if found.is_none() {
                     return Err(Error::bad_request(format!(
                         "Invalid input for field 'default_project_id': project {pid} does not exist."

@@ -140,7 +140,9 @@ fn check_stores(m: &Map<String, Value>) -> Result<(), Error> {
     }
     for flag in ["all_stores", "all_stores_must_succeed"] {
         if let Some(v) = m.get(flag).filter(|v| !v.is_boolean() && !v.is_null()) {
-            return Err(Error::bad_request(format!("Invalid {flag} {v}: true or false is expected.")));
+            return Err(Error::bad_request(format!(
+                "Invalid {flag} {v}: true or false is expected."
+            )));
         }
     }
     Ok(())
@@ -148,7 +150,9 @@ fn check_stores(m: &Map<String, Value>) -> Result<(), Error> {
 
 /// GET /v2/info/stores: the one store, the default.
 pub(crate) async fn stores_info(Authed(_ctx): Authed) -> Json<Value> {
-    Json(json!({"stores": [{"id": STORE_ID, "description": "This cloud's image store.", "default": true}]}))
+    Json(
+        json!({"stores": [{"id": STORE_ID, "description": "This cloud's image store.", "default": true}]}),
+    )
 }
 
 pub(crate) async fn import_info(Authed(_ctx): Authed) -> Json<Value> {

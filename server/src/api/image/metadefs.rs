@@ -269,7 +269,8 @@ async fn ns_list(
                 limit: Some(limit),
                 ..Default::default()
             };
-            body["next"] = json!(paging.next_link("/v2/metadefs/namespaces", &pairs, &last.namespace));
+            body["next"] =
+                json!(paging.next_link("/v2/metadefs/namespaces", &pairs, &last.namespace));
         }
     }
     Ok(Json(body))
