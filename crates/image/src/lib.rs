@@ -15,6 +15,7 @@ pub mod inspect;
 mod list;
 mod members;
 pub mod metadefs;
+mod metadefs_check;
 pub mod status;
 mod store;
 mod tasks;

@@ -5,6 +5,7 @@
 use ferrostack_image::metadefs::{Association, Item, ItemKind, Namespace, NamespaceIn};
 use serde::Deserialize;
 
+use super::metadef_tags as tags;
 use super::prelude::*;
 use crate::api::table::{Access::*, Routes};
 
@@ -73,24 +74,32 @@ pub fn routes() -> Routes {
             Admin,
             obj_delete,
         )
-        .get("/v2/metadefs/namespaces/{ns}/tags", Token, tag_list)
-        .post("/v2/metadefs/namespaces/{ns}/tags", Admin, tags_create)
-        .delete("/v2/metadefs/namespaces/{ns}/tags", Admin, tag_clear)
-        .get("/v2/metadefs/namespaces/{ns}/tags/{name}", Token, tag_show)
+        .get("/v2/metadefs/namespaces/{ns}/tags", Token, tags::tag_list)
+        .post(
+            "/v2/metadefs/namespaces/{ns}/tags",
+            Admin,
+            tags::tags_create,
+        )
+        .delete("/v2/metadefs/namespaces/{ns}/tags", Admin, tags::tag_clear)
+        .get(
+            "/v2/metadefs/namespaces/{ns}/tags/{name}",
+            Token,
+            tags::tag_show,
+        )
         .post(
             "/v2/metadefs/namespaces/{ns}/tags/{name}",
             Admin,
-            tag_create,
+            tags::tag_create,
         )
         .put(
             "/v2/metadefs/namespaces/{ns}/tags/{name}",
             Admin,
-            tag_update,
+            tags::tag_update,
         )
         .delete(
             "/v2/metadefs/namespaces/{ns}/tags/{name}",
             Admin,
-            tag_delete,
+            tags::tag_delete,
         );
     super::schemas::metadef_schema_routes(r)
 }
@@ -144,7 +153,7 @@ fn obj_view(ns: &str, i: &Item) -> Value {
     v
 }
 
-fn tag_view(i: &Item) -> Value {
+pub(super) fn tag_view(i: &Item) -> Value {
     json!({"name": i.name, "created_at": glance_time(&i.created_at), "updated_at": glance_time(&i.updated_at)})
 }
 
@@ -426,7 +435,7 @@ fn item_body(body: &[u8]) -> Result<(Option<String>, Map<String, Value>), Error>
     Ok((name, m))
 }
 
-async fn items_put(
+pub(super) async fn items_put(
     s: &AppState,
     ctx: &ferrostack_core::Ctx,
     ns: &str,
@@ -503,7 +512,7 @@ async fn prop_update(
     Ok(Json(prop_view(&i)))
 }
 
-async fn item_delete(
+pub(super) async fn item_delete(
     s: &AppState,
     ctx: &ferrostack_core::Ctx,
     ns: &str,
@@ -596,107 +605,4 @@ async fn obj_clear(
     Path(ns): Path<String>,
 ) -> GResult<StatusCode> {
     item_delete(&s, &ctx, &ns, ItemKind::Object, None).await
-}
-
-async fn tag_list(
-    State(s): State<AppState>,
-    Authed(ctx): Authed,
-    Path(ns): Path<String>,
-) -> GResult<Json<Value>> {
-    let list = s
-        .services
-        .images
-        .metadef_items(&ctx, &ns, ItemKind::Tag)
-        .await?;
-    Ok(Json(
-        json!({"tags": list.iter().map(tag_view).collect::<Vec<_>>()}),
-    ))
-}
-
-#[derive(Deserialize)]
-struct TagsIn {
-    tags: Vec<TagIn>,
-}
-
-#[derive(Deserialize)]
-struct TagIn {
-    name: String,
-}
-
-/// POST .../tags `{"tags": [{"name": …}, …]}`: the namespace's tags become these
-/// (`X-Openstack-Append: true` adds them instead).
-async fn tags_create(
-    State(s): State<AppState>,
-    Authed(ctx): Authed,
-    Path(ns): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> GResult<(StatusCode, Json<Value>)> {
-    let t: TagsIn = parse_json(&body)?;
-    let names: Vec<String> = t.tags.into_iter().map(|t| t.name).collect();
-    let append = headers
-        .get("x-openstack-append")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let made = s
-        .services
-        .images
-        .metadef_tags_create(&ctx, &ns, &names, append)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"tags": made.iter().map(tag_view).collect::<Vec<_>>()})),
-    ))
-}
-
-async fn tag_show(
-    State(s): State<AppState>,
-    Authed(ctx): Authed,
-    Path((ns, name)): Path<(String, String)>,
-) -> GResult<Json<Value>> {
-    let i = s
-        .services
-        .images
-        .metadef_item(&ctx, &ns, ItemKind::Tag, &name)
-        .await?;
-    Ok(Json(tag_view(&i)))
-}
-
-async fn tag_create(
-    State(s): State<AppState>,
-    Authed(ctx): Authed,
-    Path((ns, name)): Path<(String, String)>,
-) -> GResult<(StatusCode, Json<Value>)> {
-    let i = s
-        .services
-        .images
-        .metadef_item_put(&ctx, &ns, ItemKind::Tag, None, &name, Map::new())
-        .await?;
-    Ok((StatusCode::CREATED, Json(tag_view(&i))))
-}
-
-async fn tag_update(
-    State(s): State<AppState>,
-    Authed(ctx): Authed,
-    Path((ns, name)): Path<(String, String)>,
-    body: axum::body::Bytes,
-) -> GResult<Json<Value>> {
-    let i = items_put(&s, &ctx, &ns, ItemKind::Tag, Some(&name), &body).await?;
-    Ok(Json(tag_view(&i)))
-}
-
-async fn tag_delete(
-    State(s): State<AppState>,
-    Authed(ctx): Authed,
-    Path((ns, name)): Path<(String, String)>,
-) -> GResult<StatusCode> {
-    item_delete(&s, &ctx, &ns, ItemKind::Tag, Some(&name)).await
-}
-
-async fn tag_clear(
-    State(s): State<AppState>,
-    Authed(ctx): Authed,
-    Path(ns): Path<String>,
-) -> GResult<StatusCode> {
-    item_delete(&s, &ctx, &ns, ItemKind::Tag, None).await
 }

@@ -8,6 +8,7 @@ mod data;
 mod images;
 mod import;
 mod members;
+mod metadef_tags;
 mod metadefs;
 mod schemas;
 
