@@ -6,6 +6,7 @@
 pub mod app_creds;
 pub mod assignments;
 pub mod auth;
+mod auth_scopes;
 pub mod bootstrap;
 pub mod cache;
 mod catalog;
