@@ -210,15 +210,7 @@ impl Identity {
         .bind(tid)
         .fetch_all(&self.db.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, description, domain_id)| Role {
-                id,
-                name,
-                description,
-                domain_id,
-            })
-            .collect())
+        Ok(roles_of(rows))
     }
 
     /// The role ids assigned to `user_id` on `target`, directly or through its groups
@@ -519,4 +511,16 @@ impl Identity {
         }
         Ok(())
     }
+}
+
+/// Roles from (id, name, description, domain_id) rows.
+pub(crate) fn roles_of(rows: Vec<(String, String, String, Option<String>)>) -> Vec<Role> {
+    rows.into_iter()
+        .map(|(id, name, description, domain_id)| Role {
+            id,
+            name,
+            description,
+            domain_id,
+        })
+        .collect()
 }

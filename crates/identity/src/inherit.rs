@@ -154,15 +154,7 @@ impl Identity {
         .bind(tid)
         .fetch_all(&self.db.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, description, domain_id)| Role {
-                id,
-                name,
-                description,
-                domain_id,
-            })
-            .collect())
+        Ok(crate::assignments::roles_of(rows))
     }
 
     /// Role ids `user_id` inherits on project `project_id`: from its domain, and from
