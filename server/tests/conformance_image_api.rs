@@ -501,3 +501,29 @@ async fn the_one_store_is_named_and_imports_may_ask_for_it() {
         .await;
     assert_eq!(r.body["status"], "queued");
 }
+
+/// Glance's version negotiation: a path under a version it does not have, or under
+/// none, answers the versions (300) so a client learns where to go; an unknown path
+/// under v2 is a 404 with Glance's error body.
+#[tokio::test]
+async fn paths_under_other_versions_answer_the_version_list() {
+    let api = Api::new().await;
+    for path in [
+        "/image/v1/images",
+        "/image/v3/",
+        "/image/v1",
+        "/image/v2.99/images/x",
+        "/image/images",
+        "/image/v2/",
+    ] {
+        let r = api.call(Method::GET, path, None, None).await;
+        assert_eq!(r.status, StatusCode::MULTIPLE_CHOICES, "{path}: {}", r.text);
+        assert_eq!(r.body["versions"][0]["status"], "CURRENT", "{path}");
+    }
+    let t = api.admin_token.clone();
+    let r = api
+        .call(Method::GET, "/image/v2/no-such-thing", Some(&t), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    assert_eq!(r.body["code"], 404, "{}", r.text);
+}

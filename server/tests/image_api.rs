@@ -552,9 +552,8 @@ async fn older_patch_form_member_status_and_a_thousand_filters() {
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
-/// An admin creates an image for another project (Glance's `owner`); a member may
-/// not, and the owner cannot be changed afterwards yet (the quota side:
-/// crates/image/tests/attacks.rs).
+/// An admin creates an image for another project (Glance's `owner`) and moves it
+/// later; a member may do neither.
 #[tokio::test]
 async fn an_admin_sets_an_images_owner_on_create() {
     let api = Api::new().await;
@@ -585,22 +584,40 @@ async fn an_admin_sets_an_images_owner_on_create() {
     assert!(r.text.contains("Only an admin"), "{}", r.text);
     let r = create(&api, &t, json!({"name": "bad", "owner": 7})).await;
     assert_eq!(r.status, 400, "{}", r.text);
+    // Later an admin gives it to another project (the quota side: the image crate's
+    // owner.rs); the member's project no longer sees it. A member cannot move it.
     let patch = [(
         "content-type",
         "application/openstack-images-v2.1-json-patch",
     )];
-    let to = json!([{"op": "replace", "path": "/owner", "value": "elsewhere"}])
-        .to_string()
-        .into_bytes();
+    let give = |to: &str| {
+        json!([{"op": "replace", "path": "/owner", "value": to}])
+            .to_string()
+            .into_bytes()
+    };
+    let path = format!("/image/v2/images/{id}");
     let r = api
         .raw(
             Method::PATCH,
-            &format!("/image/v2/images/{id}"),
-            Some(&t),
-            Some(to),
+            &path,
+            Some(&member),
+            Some(give("elsewhere")),
             &patch,
         )
         .await;
     assert_eq!(r.status, 403, "{}", r.text);
-    assert!(r.text.contains("not supported yet"), "{}", r.text);
+    let r = api
+        .raw(
+            Method::PATCH,
+            &path,
+            Some(&t),
+            Some(give("elsewhere")),
+            &patch,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["owner"], "elsewhere");
+    let theirs = get(&api, &member, "/image/v2/images").await;
+    assert!(!theirs.text.contains(&id), "{}", theirs.text);
+    assert_eq!(get(&api, &member, &path).await.status, 404);
 }

@@ -129,6 +129,18 @@ impl Images {
                 "Image {id} is already receiving data."
             )));
         }
+        // Read again now that it is uploading (its owner cannot change while data
+        // arrives): an admin may have given it to another project just before, after
+        // this caller's right to write it was checked.
+        let authorized = row.owner;
+        let row = self.row(id).await?;
+        if row.owner != authorized {
+            self.set_status(ctx, id, "uploading", "queued").await?;
+            return Err(Error::conflict(format!(
+                "Image {id} was just given to project {}; its data was not taken.",
+                row.owner
+            )));
+        }
         let part = self.staging().join(new_part_name(id));
         let staged = self.staged_path(id);
         let mut hold = self.hold(id, &row.owner);

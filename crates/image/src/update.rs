@@ -8,18 +8,34 @@ impl Images {
     pub async fn image_update(&self, ctx: &Ctx, id: &str, ops: Vec<Patch>) -> Result<Image> {
         let row = self.writable_row(ctx, id).await?;
         let mut img = self.one(row).await?;
+        let mut new_owner: Option<String> = None;
         for op in ops {
             let (path, value, remove, replace) = match op {
                 Patch::Add(p, v) => (p, Some(v), false, false),
                 Patch::Replace(p, v) => (p, Some(v), false, true),
                 Patch::Remove(p) => (p, None, true, false),
             };
-            // Not yet changed after create: a move must carry the image's count and bytes,
-            // and an upload or import in flight charges the owner it started with.
+            // An admin gives the image to another project: its count and bytes move
+            // with it, in the transaction that stores the record (move_owner).
             if path == "owner" {
-                return Err(Error::forbidden(
-                    "An image's owner is set when it is created (by an admin); changing it afterwards is not supported yet.",
-                ));
+                let to = match (remove, &value) {
+                    (false, Some(serde_json::Value::String(s))) => s.clone(),
+                    (true, _) => {
+                        return Err(Error::forbidden(
+                            "Attribute 'owner' cannot be removed; replace it with another project's id.",
+                        ))
+                    }
+                    _ => {
+                        return Err(Error::bad_request(
+                            "Invalid value for 'owner': it must be a project id (a string).",
+                        ))
+                    }
+                };
+                if to != img.owner {
+                    check_owner(ctx, &to)?;
+                    new_owner = Some(to);
+                }
+                continue;
             }
             if READ_ONLY.contains(&path.as_str()) {
                 return Err(Error::forbidden(format!(
@@ -138,12 +154,21 @@ impl Images {
                 }
             }
         }
-        self.store_record(&img).await?;
+        let moved_from = new_owner.as_ref().map(|_| img.owner.clone());
+        self.store_record(&img, new_owner.as_deref()).await?;
         self.changed(ctx, id, "updated").await;
+        if let Some(from) = moved_from {
+            // The project it left refreshes its lists too.
+            let ev =
+                NewEvent::new(ctx, Some(&from), KIND, id, "updated").status(img.status.clone());
+            if let Err(e) = self.events.publish(ev).await {
+                tracing::warn!(image = %id, error = %e.detail(), "cannot publish an image event");
+            }
+        }
         self.image_get(ctx, id).await
     }
 
-    async fn store_record(&self, img: &Image) -> Result<()> {
+    async fn store_record(&self, img: &Image, new_owner: Option<&str>) -> Result<()> {
         let now = time::to_db(&time::now());
         let mut tx = self.db.pool.begin().await?;
         // Only if nothing changed the image since it was read (an upload or import may
@@ -195,7 +220,88 @@ impl Images {
                 .execute(&mut *tx)
                 .await?;
         }
+        if let Some(to) = new_owner {
+            self.move_owner(&mut tx, &img.id, &img.owner, to).await?;
+        }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Give image `id` from project `from` to project `to` inside the record's
+    /// transaction: its image count and stored bytes leave `from` and are claimed in
+    /// `to` against `to`'s quotas. Refused while data is arriving or staged (an upload,
+    /// a stage or an import holds bytes for the owner it started with); an upload that
+    /// starts after this commits reads the new owner (store.rs image_upload).
+    async fn move_owner(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<()> {
+        let moved: Option<(Option<i64>,)> = sqlx::query_as(
+            "UPDATE images SET owner = $3 WHERE id = $1 AND owner = $2 AND reserved = 0 \
+             AND status IN ('queued', 'active', 'deactivated', 'killed') RETURNING size",
+        )
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((size,)) = moved else {
+            return Err(Error::conflict(format!(
+                "Image {id} is receiving or importing data; change its owner when that has finished."
+            )));
+        };
+        // The two projects' usage rows in one order (by id) whatever the direction, so
+        // two moves the opposite ways wait for each other instead of deadlocking.
+        let bytes = size.unwrap_or(0);
+        if from < to {
+            self.release_moved(&mut *tx, from, size).await?;
+            self.claim_moved(&mut *tx, to, bytes).await?;
+        } else {
+            self.claim_moved(&mut *tx, to, bytes).await?;
+            self.release_moved(&mut *tx, from, size).await?;
+        }
+        // An owner is not a member of its own image.
+        sqlx::query("DELETE FROM image_members WHERE image_id = $1 AND member_id = $2")
+            .bind(id)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn release_moved(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        from: &str,
+        size: Option<i64>,
+    ) -> Result<()> {
+        quotas::release(&mut *tx, from, QUOTA_IMAGES, 1).await?;
+        usage::release_row(&mut *tx, from, size, 0).await
+    }
+
+    /// Claim a moved image's count and `bytes` in project `to`, against its quotas.
+    async fn claim_moved(&self, tx: &mut sqlx::AnyConnection, to: &str, bytes: i64) -> Result<()> {
+        quotas::claim(&mut *tx, to, QUOTA_IMAGES, 1, self.cfg.quota_images)
+            .await
+            .map_err(|e| match e {
+                Error::QuotaExceeded { used, limit, .. } => Error::TooLarge(format!(
+                    "Project {to} already has {used} of its {limit} images; it cannot take another."
+                )),
+                other => other,
+            })?;
+        if bytes > 0 {
+            quotas::claim(&mut *tx, to, usage::QUOTA_BYTES, bytes, self.cfg.quota_bytes)
+                .await
+                .map_err(|e| match e {
+                    Error::QuotaExceeded { used, limit, .. } => Error::TooLarge(format!(
+                        "Project {to} uses {used} of its {limit} bytes of image storage; this image's {bytes} bytes do not fit."
+                    )),
+                    other => other,
+                })?;
+        }
         Ok(())
     }
 }

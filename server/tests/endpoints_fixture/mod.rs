@@ -433,6 +433,9 @@ pub fn param(template: &str, name: &str, w: &World) -> String {
         "aid" if template.contains("/users/{aid}") => w.rita.clone(),
         "aid" if template.contains("/groups/{aid}") => w.group.clone(),
         "rid" | "role_id" => w.reader_role.clone(),
+        // Glance's version negotiation: a version it does not have.
+        "version" => "v1".into(),
+        "*rest" => "images".into(),
         _ => panic!(
             "the every-endpoint fixture has no value for {{{name}}} in {template}: add one \
              (server/tests/endpoints.rs, `param`)"

@@ -52,6 +52,9 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/", Public, versions)
         .get("/versions", Public, versions)
+        .get("/{version}", Public, other_version)
+        .get("/{version}/", Public, other_version)
+        .get("/{version}/{*rest}", Public, other_version_path)
         .get("/v2/images", Token, list)
         .post("/v2/images", Create, create)
         .get("/v2/images/{id}", ProjectRead, show)
@@ -91,6 +94,29 @@ pub fn routes() -> Routes {
         .get("/v2/schemas/image", Public, schema_image)
         .get("/v2/schemas/images", Public, schema_images)
         .merge(metadefs::routes())
+}
+
+/// A path under another version than v2 (`/image/v1/images`, `/image/v3/`), or with
+/// no version at all (`/image/images`): Glance's version negotiation answers with the
+/// versions it has (300), so a client that guessed learns where to go. An unknown path
+/// under v2 is an ordinary 404.
+async fn other_version(state: State<AppState>) -> Response {
+    versions(state).await
+}
+
+async fn other_version_path(
+    state: State<AppState>,
+    Path((version, rest)): Path<(String, String)>,
+) -> Response {
+    if version == "v2" {
+        return GlanceError::from(Error::coded(
+            404,
+            "NotFound",
+            format!("The resource could not be found: there is no /image/v2/{rest}."),
+        ))
+        .into_response();
+    }
+    versions(state).await
 }
 
 async fn versions(State(s): State<AppState>) -> Response {
