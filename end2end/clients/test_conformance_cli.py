@@ -1,6 +1,7 @@
 """The real python-openstackclient against the Keystone and Glance features an operator
 migrating from OpenStack uses: endpoint groups narrowing a project's catalog, metadata
-definitions, and the image task list (regions by id: test_identity_cli.py)."""
+definitions, the image task list, an admin moving an image to another project (regions by
+id: test_identity_cli.py)."""
 
 import json
 import time
@@ -88,6 +89,26 @@ def test_image_task_list_shows_an_import(cloud, tmp_path):
     assert all(t["type"] == "api_image_import" for t in found)
     r = cloud.run("image", "task", "list", "--status", "nonsense", check=False)
     assert r.returncode != 0
+
+
+def test_image_set_project_moves_an_image_to_another_project(cloud, tmp_path):
+    src = tmp_path / "m.raw"
+    src.write_bytes(bytes(512) * 8)
+    project, user, image = name("receiver"), name("receiver-user"), name("moved")
+    env = cloud.user(user, project)
+    image_id = cloud.json("image", "create", "--private", "--file", str(src), "--disk-format", "raw",
+                          "--container-format", "bare", image)["id"]
+    assert image not in [i["Name"] for i in cloud.json("image", "list", env=env)]
+
+    cloud.run("image", "set", "--project", project, image_id)
+    project_id = cloud.json("project", "show", project)["id"]
+    assert cloud.json("image", "show", image_id)["owner"] == project_id
+    assert image in [i["Name"] for i in cloud.json("image", "list", env=env)]
+    # Its new owner cannot give it away (only an admin may), and may delete it.
+    r = cloud.run("image", "set", "--project", "admin", image_id, env=env, check=False)
+    assert r.returncode != 0 and "Only an admin may set an image's owner" in r.stderr, r.stderr
+    assert cloud.json("image", "show", image_id, env=env)["owner"] == project_id
+    cloud.run("image", "delete", image, env=env)
 
 
 def test_inherited_role_add_reaches_the_domains_projects(cloud):
