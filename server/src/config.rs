@@ -126,6 +126,10 @@ pub struct ImageSection {
     pub convert_to: Option<String>,
     pub quota_images: i64,
     pub quota_bytes: i64,
+    /// Show image owners and admins where the data is (`locations`, `direct_url`), as
+    /// Glance's options of these names do; off by default.
+    pub show_multiple_locations: bool,
+    pub show_image_direct_url: bool,
 }
 
 impl Default for ImageSection {
@@ -135,6 +139,8 @@ impl Default for ImageSection {
             convert_to: None,
             quota_images: d.quota_images,
             quota_bytes: d.quota_bytes,
+            show_multiple_locations: false,
+            show_image_direct_url: false,
         }
     }
 }
@@ -240,6 +246,8 @@ impl Config {
         c.convert_to = self.image.convert_to.clone();
         c.quota_images = self.image.quota_images;
         c.quota_bytes = self.image.quota_bytes;
+        c.show_multiple_locations = self.image.show_multiple_locations;
+        c.show_image_direct_url = self.image.show_image_direct_url;
         c
     }
 

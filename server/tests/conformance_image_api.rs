@@ -527,3 +527,107 @@ async fn paths_under_other_versions_answer_the_version_list() {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     assert_eq!(r.body["code"], 404, "{}", r.text);
 }
+
+fn assert_hides_locations(r: &Reply) {
+    let hidden = r.body.get("locations").is_none() && r.body.get("direct_url").is_none();
+    assert!(hidden, "{}", r.text);
+}
+
+/// PATCH an image (`path`) with JSON-patch `ops`.
+async fn patched(api: &Api, token: &str, path: &str, ops: Value) -> Reply {
+    let ct = [(
+        "content-type",
+        "application/openstack-images-v2.1-json-patch",
+    )];
+    api.raw(
+        Method::PATCH,
+        path,
+        Some(token),
+        Some(ops.to_string().into_bytes()),
+        &ct,
+    )
+    .await
+}
+
+/// Where an operator turns `show_multiple_locations` and `show_image_direct_url` on,
+/// the image's owner sees its data's location (Glance's JSON shape), others do not,
+/// and a location elsewhere is refused in Glance's error body; off (the default), the
+/// fields are absent and locations cannot be patched.
+#[tokio::test]
+async fn an_operator_shows_locations_to_owners_and_nobody_repoints_an_image() {
+    let api = Api::with_images(|c| {
+        c.show_multiple_locations = true;
+        c.show_image_direct_url = true;
+    })
+    .await;
+    let t = api.admin_token.clone();
+    let id = imported(&api, &t, "located").await;
+    let path = format!("/image/v2/images/{id}");
+    let r = api.call(Method::GET, &path, Some(&t), None).await;
+    let locs = r.body["locations"]
+        .as_array()
+        .expect("locations shown")
+        .clone();
+    assert_eq!(locs.len(), 1, "{}", r.text);
+    let url = locs[0]["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with("file:///") && url.ends_with(&id), "{url}");
+    assert_eq!(locs[0]["metadata"], json!({"store": "local"}));
+    assert_eq!(r.body["direct_url"], url.as_str());
+    let listed = api
+        .call(Method::GET, "/image/v2/images", Some(&t), None)
+        .await;
+    assert!(listed.text.contains(&url), "{}", listed.text);
+
+    // Another project may boot the community image but not learn where it is kept.
+    let community = json!([{"op": "replace", "path": "/visibility", "value": "community"}]);
+    let r = patched(&api, &t, &path, community).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (_, _, member) = api.member("loc", "loc-project").await;
+    let r = api.call(Method::GET, &path, Some(&member), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_hides_locations(&r);
+
+    let r = patched(
+        &api,
+        &t,
+        &path,
+        json!([{"op": "add", "path": "/locations/-",
+                "value": {"url": "http://169.254.169.254/latest/", "metadata": {}}}]),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not in this cloud's image store"),
+        "{}",
+        r.text
+    );
+    let r = patched(
+        &api,
+        &t,
+        &path,
+        json!([{"op": "remove", "path": "/locations/0"}]),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = api.call(Method::GET, &path, Some(&t), None).await;
+    assert_eq!(r.body["locations"][0]["url"], url.as_str());
+
+    // The default: no such fields, and no patching them.
+    let plain = Api::new().await;
+    let t = plain.admin_token.clone();
+    let id = imported(&plain, &t, "plain").await;
+    let path = format!("/image/v2/images/{id}");
+    let r = plain.call(Method::GET, &path, Some(&t), None).await;
+    assert_hides_locations(&r);
+    let r = patched(
+        &plain,
+        &t,
+        &path,
+        json!([{"op": "replace", "path": "/locations", "value": []}]),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+}

@@ -13,6 +13,7 @@ mod digest;
 mod import;
 pub mod inspect;
 mod list;
+mod locations;
 mod members;
 pub mod metadefs;
 mod metadefs_check;
@@ -35,6 +36,7 @@ use ferrostack_types::image::Image;
 
 pub use import::{CONVERT_TARGETS, IMPORT_METHODS};
 pub use list::{ImageQuery, DEFAULT_SORT, FILTERS_MAX, SORT_KEYS};
+pub use locations::STORE;
 pub use members::MEMBER_STATUSES;
 pub use status::Status;
 pub use store::UploadBody;
@@ -57,6 +59,10 @@ pub struct ImageConfig {
     /// Memory, CPU and time limits of each `qemu-img info` and `qemu-img convert`.
     pub info_limits: inspect::Limits,
     pub convert_limits: inspect::Limits,
+    /// Show owners and admins where an image's data is (`locations`), and
+    /// `direct_url` (Glance's options of the same names); both off by default.
+    pub show_multiple_locations: bool,
+    pub show_image_direct_url: bool,
 }
 
 impl ImageConfig {
@@ -69,6 +75,8 @@ impl ImageConfig {
             convert_to: None,
             info_limits: inspect::Limits::INFO,
             convert_limits: inspect::Limits::CONVERT,
+            show_multiple_locations: false,
+            show_image_direct_url: false,
         }
     }
 }

@@ -37,6 +37,12 @@ impl Images {
                 }
                 continue;
             }
+            // Where the data is: checked against the one store; nothing to store.
+            if path == "locations" || path.starts_with("locations/") {
+                let at = path.strip_prefix("locations/");
+                self.check_location_patch(ctx, &img, at, value.as_ref(), remove, replace)?;
+                continue;
+            }
             if READ_ONLY.contains(&path.as_str()) {
                 return Err(Error::forbidden(format!(
                     "Attribute '{path}' is read-only."

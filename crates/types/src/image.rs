@@ -79,3 +79,11 @@ pub mod limits {
         "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
     ];
 }
+
+/// Where an image's data is kept (Glance's `locations` entry), shown only where the
+/// operator turned `show_multiple_locations` on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageLocation {
+    pub url: String,
+    pub metadata: BTreeMap<String, String>,
+}

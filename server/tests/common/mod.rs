@@ -25,6 +25,8 @@ pub struct Api {
     pub compute: std::sync::Arc<ferrostack_compute::Compute>,
     db: Db,
     dir: std::sync::Arc<tempfile::TempDir>,
+    /// What this cloud's operator changed in the image service's configuration.
+    images_cfg: fn(&mut ferrostack_image::ImageConfig),
 }
 
 pub struct Reply {
@@ -60,6 +62,11 @@ pub const RESPONSE_WITHIN: std::time::Duration = std::time::Duration::from_secs(
 
 impl Api {
     pub async fn new() -> Api {
+        Api::with_images(|_| {}).await
+    }
+
+    /// A cloud whose operator configured the image service with `images_cfg`.
+    pub async fn with_images(images_cfg: fn(&mut ferrostack_image::ImageConfig)) -> Api {
         // FERROSTACK_TEST_LOG=<filter> prints the services' logs to stderr, each line
         // with its test's thread name (to see where a test stopped).
         if let Ok(filter) = std::env::var("FERROSTACK_TEST_LOG") {
@@ -71,16 +78,20 @@ impl Api {
         }
         let dir = std::sync::Arc::new(tempfile::tempdir().expect("tempdir"));
         let db = Db::for_tests().await.expect("db");
-        Api::over(db, dir).await
+        Api::over(db, dir, images_cfg).await
     }
 
     /// The same cloud served by a new process: same database and keys, nothing else
     /// carried over (what a restart of `ferrostack serve` is).
     pub async fn restart(&self) -> Api {
-        Api::over(self.db.clone(), self.dir.clone()).await
+        Api::over(self.db.clone(), self.dir.clone(), self.images_cfg).await
     }
 
-    async fn over(db: Db, dir: std::sync::Arc<tempfile::TempDir>) -> Api {
+    async fn over(
+        db: Db,
+        dir: std::sync::Arc<tempfile::TempDir>,
+        images_cfg: fn(&mut ferrostack_image::ImageConfig),
+    ) -> Api {
         let mut cfg = IdentityConfig::new(dir.path().join("keys"));
         cfg.password_params = PasswordParams::for_tests();
         let identity = Identity::open(db.clone(), cfg).await.expect("identity");
@@ -94,12 +105,11 @@ impl Api {
         let platform = ferrostack_core::Platform::open(db.clone(), Default::default())
             .await
             .expect("platform");
-        let images = ferrostack_image::Images::open(
-            &platform,
-            ferrostack_image::ImageConfig::new(dir.path().join("images")),
-        )
-        .await
-        .expect("images");
+        let mut image_cfg = ferrostack_image::ImageConfig::new(dir.path().join("images"));
+        images_cfg(&mut image_cfg);
+        let images = ferrostack_image::Images::open(&platform, image_cfg)
+            .await
+            .expect("images");
         images.start_jobs();
         let mut compute_cfg = ferrostack_compute::ComputeConfig::new(dir.path().join("compute"));
         compute_cfg.shutdown_timeout = std::time::Duration::from_secs(5);
@@ -137,6 +147,7 @@ impl Api {
             compute,
             db,
             dir,
+            images_cfg,
         };
         api.admin_token = api.login("admin", ADMIN_PASSWORD, "admin").await;
         api

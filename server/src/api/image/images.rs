@@ -31,6 +31,20 @@ pub fn view(i: &Image) -> Value {
     Value::Object(m)
 }
 
+/// An image as `ctx` sees it: `view`, with `locations` and `direct_url` where the
+/// image service shows them to this caller.
+fn view_for(s: &AppState, ctx: &Ctx, i: &Image) -> Value {
+    let mut v = view(i);
+    let images = &s.services.images;
+    if let Some(locs) = images.locations(ctx, i) {
+        v["locations"] = json!(locs);
+    }
+    if let Some(url) = images.direct_url(ctx, i) {
+        v["direct_url"] = Value::String(url);
+    }
+    v
+}
+
 pub(crate) fn string_field(m: &mut Map<String, Value>, key: &str) -> Result<Option<String>, Error> {
     match m.remove(key) {
         None | Some(Value::Null) => Ok(None),
@@ -100,7 +114,7 @@ pub(crate) async fn create(
         }
     }
     let img = s.services.images.image_create(&ctx, new).await?;
-    let mut resp = (StatusCode::CREATED, Json(view(&img))).into_response();
+    let mut resp = (StatusCode::CREATED, Json(view_for(&s, &ctx, &img))).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("{}/image/v2/images/{}", s.public_url, img.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
@@ -117,7 +131,8 @@ pub(crate) async fn show(
     Authed(ctx): Authed,
     Path(id): Path<String>,
 ) -> GResult<Json<Value>> {
-    Ok(Json(view(&s.services.images.image_get(&ctx, &id).await?)))
+    let img = s.services.images.image_get(&ctx, &id).await?;
+    Ok(Json(view_for(&s, &ctx, &img)))
 }
 
 pub(crate) async fn list(
@@ -166,7 +181,7 @@ pub(crate) async fn list(
     }
     let (images, more) = s.services.images.image_list(&ctx, q).await?;
     let mut body = json!({
-        "images": images.iter().map(view).collect::<Vec<_>>(),
+        "images": images.iter().map(|i| view_for(&s, &ctx, i)).collect::<Vec<_>>(),
         "first": "/v2/images",
         "schema": "/v2/schemas/images",
     });
@@ -224,7 +239,13 @@ pub(crate) async fn update(
         };
         let path = path
             .strip_prefix('/')
-            .filter(|p| !p.is_empty() && !p.contains('/'))
+            // One attribute, or one entry of the locations list (`/locations/-`).
+            .filter(|p| {
+                !p.is_empty()
+                    && (!p.contains('/')
+                        || p.strip_prefix("locations/")
+                            .is_some_and(|i| !i.is_empty() && !i.contains('/')))
+            })
             .ok_or_else(|| {
                 Error::bad_request(format!("Invalid path {path:?}: it must be /<attribute>."))
             })?
@@ -247,9 +268,8 @@ pub(crate) async fn update(
             }
         });
     }
-    Ok(Json(view(
-        &s.services.images.image_update(&ctx, &id, patch).await?,
-    )))
+    let img = s.services.images.image_update(&ctx, &id, patch).await?;
+    Ok(Json(view_for(&s, &ctx, &img)))
 }
 
 pub(crate) async fn delete(

@@ -118,7 +118,7 @@ pub(crate) async fn task_show(
 }
 
 /// The one image store this cloud has, as Glance's multi-store names stores.
-pub(crate) const STORE_ID: &str = "local";
+pub(crate) const STORE_ID: &str = ferrostack_image::STORE;
 
 /// `stores` and `all_stores` on import: the one store (or all of them, which is the
 /// same) is accepted; another store is refused naming the one there is.

@@ -25,7 +25,7 @@ mod prelude {
     pub(crate) use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
     pub(crate) use axum::response::{IntoResponse, Response};
     pub(crate) use axum::{Json, Router};
-    pub(crate) use ferrostack_core::Error;
+    pub(crate) use ferrostack_core::{Ctx, Error};
     pub(crate) use ferrostack_image::{ImageQuery, NewImage, Patch, UploadBody, IMPORT_METHODS};
     pub(crate) use ferrostack_types::image::{Image, ImageMember, ImageTask};
     pub(crate) use futures_util::TryStreamExt;

@@ -61,6 +61,13 @@ pub(crate) fn core_schema() -> BTreeMap<&'static str, Value> {
         ("self", json!({"type": "string", "readOnly": true})),
         ("file", json!({"type": "string", "readOnly": true})),
         ("schema", json!({"type": "string", "readOnly": true})),
+        // Shown where the operator turns show_image_direct_url / show_multiple_locations on.
+        ("direct_url", json!({"type": "string", "readOnly": true})),
+        (
+            "locations",
+            json!({"type": "array", "items": {"type": "object", "required": ["url", "metadata"],
+                "properties": {"url": {"type": "string", "maxLength": 255}, "metadata": {"type": "object"}}}}),
+        ),
     ])
 }
 
