@@ -106,6 +106,13 @@ impl Identity {
             ferrostack_types::identity::limits::APP_CRED_NAME_MAX,
         )?;
         validate::text("description", &new.description, validate::DESCRIPTION_MAX)?;
+        // The client's own spelling is stored and returned: bounded like any text.
+        if let Some(g) = new.expires_at_given.as_deref().filter(|g| g.len() > 64) {
+            return Err(Error::bad_request(format!(
+                "Invalid input for field 'expires_at': {} bytes; an ISO 8601 time is at most 64.",
+                g.len()
+            )));
+        }
         if let Some(t) = &new.expires_at {
             if *t <= time::now() {
                 return Err(Error::bad_request(format!(

@@ -123,7 +123,7 @@ impl Identity {
         let name = validate::name("name", &new.name, validate::NAME_MAX)?;
         validate::text("description", &new.description, validate::DESCRIPTION_MAX)?;
         check_tags(&new.tags)?;
-        validate::extra("the project", &new.extra)?;
+        validate::extra("the project", validate::PROJECT_FIELDS, &new.extra)?;
         // Keystone shows a top-level project's parent as its domain, and accepts that
         // form back: a parent_id naming a domain means "top level in that domain".
         let mut new = new;
@@ -359,7 +359,7 @@ impl Identity {
         for (k, v) in upd.extra {
             p.extra.insert(k, v);
         }
-        validate::extra("the project", &p.extra)?;
+        validate::extra("the project", validate::PROJECT_FIELDS, &p.extra)?;
         let disabling = upd.enabled == Some(false) && p.enabled;
         if let Some(e) = upd.enabled {
             p.enabled = e;

@@ -92,7 +92,7 @@ impl Identity {
     pub async fn user_create(&self, ctx: &Ctx, new: NewUser) -> Result<User> {
         policy::require_admin(ctx, "create_user")?;
         let name = validate::name("name", &new.name, validate::USER_NAME_MAX)?;
-        validate::extra("the user", &new.extra)?;
+        validate::extra("the user", validate::USER_FIELDS, &new.extra)?;
         let domain_id = new
             .domain_id
             .unwrap_or_else(|| DEFAULT_DOMAIN_ID.to_string());
@@ -272,7 +272,7 @@ impl Identity {
 
     pub async fn user_update(&self, ctx: &Ctx, id: &str, upd: UserUpdate) -> Result<User> {
         policy::require_admin(ctx, "update_user")?;
-        validate::extra("the user", &upd.extra)?;
+        validate::extra("the user", validate::USER_FIELDS, &upd.extra)?;
         let new_hash = match &upd.password {
             Some(pw) => {
                 validate::password(pw)?;
@@ -299,7 +299,7 @@ impl Identity {
         for (k, v) in upd.extra {
             u.extra.insert(k, v);
         }
-        validate::extra("the user", &u.extra)?;
+        validate::extra("the user", validate::USER_FIELDS, &u.extra)?;
         if let Some(n) = upd.name {
             u.name = validate::name("name", &n, validate::USER_NAME_MAX)?;
         }

@@ -64,9 +64,48 @@ pub fn password(value: &str) -> Result<()> {
     Ok(())
 }
 
-/// Extra attributes a client gives a user or project: at most 32, names of at most 64
-/// characters, 16 KiB of JSON in all.
-pub fn extra(kind: &str, extra: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+/// The attributes a user's extras may not be named after: what the service sets or
+/// keeps in its own fields (an extra of that name would shadow it in every view).
+pub const USER_FIELDS: &[&str] = &[
+    "id",
+    "links",
+    "name",
+    "domain_id",
+    "enabled",
+    "password",
+    "password_expires_at",
+    "default_project_id",
+    "email",
+    "description",
+    "options",
+    "federated",
+];
+/// The same for a project's extras.
+pub const PROJECT_FIELDS: &[&str] = &[
+    "id",
+    "links",
+    "name",
+    "domain_id",
+    "parent_id",
+    "is_domain",
+    "enabled",
+    "description",
+    "tags",
+    "options",
+];
+
+/// Extra attributes a client gives a user or project: not named after one of its
+/// `fields`, at most 32, names of at most 64 characters, 16 KiB of JSON in all.
+pub fn extra(
+    kind: &str,
+    fields: &[&str],
+    extra: &serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    if let Some(k) = extra.keys().find(|k| fields.contains(&k.as_str())) {
+        return Err(Error::bad_request(format!(
+            "Invalid input for field '{k}': it is set by the service, not by a client."
+        )));
+    }
     const KEYS_MAX: usize = 32;
     const KEY_MAX: usize = 64;
     const BYTES_MAX: usize = 16 * 1024;

@@ -130,6 +130,63 @@ async fn overlong_and_blank_names_are_refused_before_anything_is_written() {
     );
 }
 
+/// Extras are the service's rule, not the REST layer's: one named after a field the
+/// service keeps (which would shadow it in every view) is refused from any caller.
+#[tokio::test]
+async fn extra_attributes_cannot_take_a_fields_name() {
+    let c = cloud().await;
+    let extra = |k: &str| {
+        let mut m = serde_json::Map::new();
+        m.insert(k.into(), serde_json::json!("forged"));
+        m
+    };
+    for k in ["id", "domain_id", "password_expires_at", "links", "email"] {
+        let u = NewUser {
+            name: format!("u-{k}"),
+            enabled: true,
+            extra: extra(k),
+            ..Default::default()
+        };
+        let (code, msg) = status(c.id.user_create(&c.admin, u).await.unwrap_err());
+        assert_eq!(code, 400, "{k}: {msg}");
+        assert!(msg.contains(&format!("'{k}'")), "{msg}");
+    }
+    for k in ["id", "parent_id", "is_domain", "tags"] {
+        let p = NewProject {
+            name: format!("p-{k}"),
+            enabled: true,
+            extra: extra(k),
+            ..Default::default()
+        };
+        let (code, msg) = status(c.id.project_create(&c.admin, p).await.unwrap_err());
+        assert_eq!(code, 400, "{k}: {msg}");
+    }
+    // Nothing was written; an ordinary extra is kept, and an update cannot forge one.
+    assert!(c
+        .id
+        .user_list(&c.admin, UserFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .all(|u| !u.name.starts_with("u-")));
+    let u = NewUser {
+        name: "kept".into(),
+        enabled: true,
+        extra: extra("team"),
+        ..Default::default()
+    };
+    let user = c.id.user_create(&c.admin, u).await.unwrap();
+    assert_eq!(user.extra.get("team"), Some(&serde_json::json!("forged")));
+    let upd = ferrostack_identity::UserUpdate {
+        extra: extra("domain_id"),
+        ..Default::default()
+    };
+    let (code, _) = status(c.id.user_update(&c.admin, &user.id, upd).await.unwrap_err());
+    assert_eq!(code, 400);
+    let again = c.id.user_get(&c.admin, &user.id).await.unwrap();
+    assert_eq!(again.domain_id, user.domain_id);
+}
+
 #[tokio::test]
 async fn member_sees_only_its_projects_and_cannot_administer() {
     let c = cloud().await;

@@ -62,8 +62,6 @@ fn no_options(o: &Option<Map<String, Value>>) -> Result<(), Error> {
     }
 }
 
-const PROJECT_RESERVED: &[&str] = &["id", "links", "domain_id", "parent_id", "is_domain"];
-
 #[derive(Deserialize)]
 struct UpdateIn {
     name: Option<String>,
@@ -120,7 +118,6 @@ async fn create(
         .into());
     }
     no_options(&p.options)?;
-    super::users::check_extra_keys(&p.extra, PROJECT_RESERVED)?;
     let new = NewProject {
         name: p.name,
         domain_id: p.domain_id,
@@ -156,7 +153,6 @@ async fn update(
 ) -> KsResult<Json<Value>> {
     let u = b.project;
     no_options(&u.options)?;
-    super::users::check_extra_keys(&u.extra, PROJECT_RESERVED)?;
     let upd = ProjectUpdate {
         name: u.name,
         description: u.description,

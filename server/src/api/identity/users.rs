@@ -126,18 +126,6 @@ fn no_federation(f: Option<Value>) -> Result<(), Error> {
     }
 }
 
-/// Extra attributes may not take the name of a field the service sets.
-pub(super) fn check_extra_keys(extra: &Map<String, Value>, reserved: &[&str]) -> Result<(), Error> {
-    match extra.keys().find(|k| reserved.contains(&k.as_str())) {
-        Some(k) => Err(Error::bad_request(format!(
-            "Invalid input for field '{k}': it is set by the service, not by a client."
-        ))),
-        None => Ok(()),
-    }
-}
-
-const USER_RESERVED: &[&str] = &["id", "links", "password_expires_at", "domain_id"];
-
 #[derive(Deserialize)]
 struct PasswordIn {
     password: String,
@@ -175,7 +163,6 @@ async fn create(
         None => None,
     };
     no_federation(u.federated)?;
-    check_extra_keys(&u.extra, USER_RESERVED)?;
     let new = NewUser {
         name: u.name,
         domain_id,
@@ -218,7 +205,6 @@ async fn update(
 ) -> KsResult<Json<Value>> {
     let u = b.user;
     no_federation(u.federated)?;
-    check_extra_keys(&u.extra, USER_RESERVED)?;
     let ignore_lockout = u.options.map(UserOptions::lockout).transpose()?.flatten();
     let upd = UserUpdate {
         name: u.name,
