@@ -131,6 +131,12 @@ pub enum KeysCommand {
     /// Promote the staged token key to primary and stage a new one. A running server
     /// picks the new keys up within 30 seconds.
     Rotate,
+    /// Promote the staged credential key (`/v3/credentials` blobs) to primary; refused
+    /// while a credential is not encrypted with the primary key (run
+    /// `credential-migrate` first), as keystone-manage credential_rotate.
+    CredentialRotate,
+    /// Re-encrypt every credential under the primary credential key.
+    CredentialMigrate,
 }
 
 pub async fn run(cli: Cli) -> Result<(), String> {
@@ -154,6 +160,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Db(DbCommand::Migrate) => runtime::migrate_only(cfg).await,
         Command::Keys(KeysCommand::Rotate) => runtime::rotate_keys(cfg).await,
+        Command::Keys(k) => {
+            runtime::credential_keys(cfg, matches!(k, KeysCommand::CredentialRotate)).await
+        }
         Command::Trace { request_id } => runtime::trace(cfg, request_id).await,
         Command::Host(h) => runtime::host(cfg, h).await,
     }

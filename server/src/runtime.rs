@@ -446,6 +446,26 @@ pub async fn rotate_keys(cfg: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// `ferrostack keys credential-rotate` (`rotate`) or `credential-migrate`.
+pub async fn credential_keys(cfg: Config, rotate: bool) -> Result<(), String> {
+    let db = open_db(&cfg).await?;
+    let identity = open_identity(&cfg, db).await?;
+    if rotate {
+        let n = identity
+            .credential_keys_rotate()
+            .await
+            .map_err(|e| e.detail())?;
+        println!("credential keys rotated: key {n} is now primary; run `ferrostack keys credential-migrate` once every server has reloaded (within 30 seconds)");
+    } else {
+        let moved = identity
+            .credential_keys_migrate()
+            .await
+            .map_err(|e| e.detail())?;
+        println!("{moved} credential(s) re-encrypted under the primary credential key");
+    }
+    Ok(())
+}
+
 pub async fn serve(
     cfg: Config,
     admin_password: Option<String>,
@@ -639,7 +659,7 @@ fn spawn_revocation_sync(identity: Arc<Identity>) {
     });
 }
 
-/// Pick up keys rotated by `ferrostack keys rotate` in another process.
+/// Pick up keys rotated by `ferrostack keys …` in another process.
 fn spawn_key_reloader(identity: Arc<Identity>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(30));
@@ -647,7 +667,7 @@ fn spawn_key_reloader(identity: Arc<Identity>) {
         loop {
             tick.tick().await;
             if let Err(e) = identity.reload_keys() {
-                tracing::error!(error = %e, "reloading token keys failed");
+                tracing::error!(error = %e, "reloading token and credential keys failed");
             }
         }
     });

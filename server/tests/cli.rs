@@ -30,6 +30,8 @@ fn every_command_has_help() {
         vec!["db", "migrate", "--help"],
         vec!["keys", "--help"],
         vec!["keys", "rotate", "--help"],
+        vec!["keys", "credential-rotate", "--help"],
+        vec!["keys", "credential-migrate", "--help"],
         vec!["host", "--help"],
         vec!["host", "add", "--help"],
     ] {
@@ -148,6 +150,27 @@ fn db_migrate_and_keys_rotate_report_what_they_did() {
         .unwrap()
         .collect();
     assert_eq!(keys.len(), 3, "staged + primary + one secondary");
+    // The credential keys rotate on their own (the refusal while credentials are
+    // behind: the identity crate's credential_keys.rs).
+    let o = ferrostack(&data, &["keys", "credential-rotate"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout(&o).contains("credential keys rotated: key 2 is now primary"),
+        "{}",
+        stdout(&o)
+    );
+    let o = ferrostack(&data, &["keys", "credential-migrate"]);
+    assert!(
+        stdout(&o).contains("0 credential(s) re-encrypted"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        std::fs::read_dir(data.join("credential-keys"))
+            .unwrap()
+            .count(),
+        3
+    );
 }
 
 #[test]

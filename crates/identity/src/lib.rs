@@ -10,6 +10,7 @@ mod auth_scopes;
 pub mod bootstrap;
 pub mod cache;
 mod catalog;
+mod credential_keys;
 mod credentials;
 mod domains;
 mod ep_filter;
@@ -146,9 +147,11 @@ impl Identity {
         &self.cfg
     }
 
-    /// Re-read the key repository (after `ferrostack keys rotate` in another process).
+    /// Re-read the token and credential key repositories (after `ferrostack keys …`
+    /// in another process).
     pub fn reload_keys(&self) -> Result<()> {
-        self.keys.reload()
+        self.keys.reload()?;
+        self.credential_keys.reload()
     }
 
     /// Promote the staged key and stage a new one.

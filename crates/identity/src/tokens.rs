@@ -316,13 +316,24 @@ impl KeyRing {
 
     /// Decrypt what `seal_bytes` made under any key of the repository.
     pub fn open_bytes(&self, sealed: &str) -> Option<Vec<u8>> {
+        self.open_with(sealed, usize::MAX)
+    }
+
+    /// Whether `sealed` was made under the primary key (what a rotation keeps longest).
+    pub fn sealed_by_primary(&self, sealed: &str) -> bool {
+        self.open_with(sealed, 1).is_some()
+    }
+
+    /// Decrypt under the first `keys` keys (primary first).
+    fn open_with(&self, sealed: &str, keys: usize) -> Option<Vec<u8>> {
         let raw = URL_SAFE_NO_PAD.decode(sealed.trim()).ok()?;
         if raw.len() <= NONCE_LEN {
             return None;
         }
         let (nonce, ct) = raw.split_at(NONCE_LEN);
-        let keys = self.keys.read().ok()?;
-        keys.iter()
+        let ring = self.keys.read().ok()?;
+        ring.iter()
+            .take(keys)
             .find_map(|k| k.decrypt(XNonce::from_slice(nonce), ct).ok())
     }
 
