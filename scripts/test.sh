@@ -50,4 +50,13 @@ step "openstack CLI against a running server (seeded with the test image; real Q
 venv=$(bash scripts/venv.sh)
 FERROSTACK_BIN="$CARGO_TARGET_DIR/release/ferrostack" FERROSTACK_SEED_IMAGE="$test_image" \
   "$venv/bin/pytest" -q -p no:cacheprovider end2end/clients
+
+step "openstack CLI: the Keystone and Glance features again, the server on PostgreSQL"
+eval "$(bash scripts/pg.sh start)"
+trap 'bash scripts/pg.sh stop "$FERROSTACK_PG_DIR"' EXIT
+FERROSTACK_DATABASE_URL="$FERROSTACK_TEST_PG_URL" \
+FERROSTACK_BIN="$CARGO_TARGET_DIR/release/ferrostack" FERROSTACK_SEED_IMAGE="$test_image" \
+  "$venv/bin/pytest" -q -p no:cacheprovider end2end/clients/test_identity_cli.py \
+  end2end/clients/test_identity_delegation_cli.py end2end/clients/test_conformance_cli.py
+bash scripts/pg.sh stop "$FERROSTACK_PG_DIR"; trap - EXIT
 step "all tests passed"
